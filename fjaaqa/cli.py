@@ -1,0 +1,168 @@
+"""The ``fjaaqa`` command.
+
+Every user mistake ends in one line on stderr and exit status 2 (never a
+traceback). With ``--format json|csv`` stdout holds only that document;
+progress, summaries and warnings go to stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import __version__
+from .errors import InputError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Quality-assurance analysis for Flexi-Job Apprenticeship Agencies.")
+err = Console(stderr=True, highlight=False)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                    TimeElapsedColumn(), console=err, transient=False)
+
+
+@app.callback(invoke_without_command=True)
+def _root(version: bool = typer.Option(False, "--version", help="Show the version and exit.")):
+    if version:
+        typer.echo(f"fjaaqa {__version__}")
+        raise typer.Exit()
+
+
+@app.command()
+def synth(
+    out: Path = typer.Option(..., "--out", help="Folder to write the dataset into."),
+    agencies: int = typer.Option(30, "--agencies", min=1, help="Number of agencies."),
+    seed: int = typer.Option(20231001, "--seed", help="Random seed (same seed, same data)."),
+    fmt: str = typer.Option("csv", "--format", help="csv or parquet."),
+):
+    """Generate the synthetic dataset in the canonical layout."""
+    from .synth import PERIODS, write_dataset
+
+    if fmt not in ("csv", "parquet"):
+        raise InputError(f"--format must be csv or parquet, not '{fmt}'")
+    with _progress() as bar:
+        task = bar.add_task("Writing synthetic ILR returns", total=len(PERIODS))
+        write_dataset(out, agencies=agencies, seed=seed, fmt=fmt, progress=lambda p: bar.advance(task))
+    err.print(f"Synthetic data for {agencies} agencies written to {out}")
+
+
+@app.command()
+def validate(
+    data: Path = typer.Option(..., "--data", help="Data directory."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Where to write rejected.csv (default outputs/validation)."),
+):
+    """Check every input table; write rejected rows and the reconciliation. Exit 1 if anything was rejected."""
+    from .paths import repo_path
+    from .sources import load_dataset
+    from .writers import atomic_write, csv_text
+
+    ds = load_dataset(data)
+    target = out or repo_path("outputs", "validation")
+    atomic_write(target / "rejected.csv", csv_text(ds.rejected))
+    atomic_write(target / "reconciliation.csv", csv_text(ds.reconciliation))
+    table = Table(title="Rows read, used and rejected")
+    for col in ("file", "rows_read", "rows_used", "rows_rejected"):
+        table.add_column(col, justify="left" if col == "file" else "right")
+    for r in ds.reconciliation.itertuples():
+        table.add_row(r.file, str(r.rows_read), str(r.rows_used), str(r.rows_rejected))
+    err.print(table)
+    n = len(ds.rejected)
+    err.print(f"{n} row problem(s) quarantined; see {target / 'rejected.csv'}" if n else "No rows rejected.")
+    raise typer.Exit(1 if n else 0)
+
+
+def _load(data: Path, year: str, return_code: str, thresholds: str):
+    from .params import load_thresholds
+    from .periods import make_period
+    from .results import compute
+    from .sources import load_dataset
+
+    period = make_period(year, return_code)
+    t = load_thresholds(thresholds)
+    ds = load_dataset(data, up_to=period)
+    if len(ds.rejected):
+        err.print(f"{len(ds.rejected)} row problem(s) quarantined (run `fjaaqa validate --data {data}` for the list); "
+                  "the rest is used.")
+    return compute(ds, period, t)
+
+
+@app.command()
+def indicators(
+    data: Path = typer.Option(..., "--data", help="Data directory."),
+    year: str = typer.Option(..., "--year", help="Academic year, 2324 or 2023-24."),
+    return_code: str = typer.Option(..., "--return", help="ILR return, R01 to R14."),
+    agency: Optional[list[str]] = typer.Option(None, "--agency", help="Only these agencies."),
+    thresholds: str = typer.Option("quality-framework-2023", "--thresholds", help="Threshold set name or file."),
+    fmt: str = typer.Option("table", "--format", help="json, csv or table."),
+):
+    """The five Quality Framework indicators for every agency of a period."""
+    from .indicators import STATUS_LABELS
+    from .writers import fmt_pct, indicators_csv, indicators_json
+
+    if fmt not in ("json", "csv", "table"):
+        raise InputError(f"--format must be json, csv or table, not '{fmt}'")
+    res = _load(data, year, return_code, thresholds)
+    frame = res.results
+    if agency:
+        unknown = sorted(set(agency) - set(frame["agency_id"]))
+        if unknown:
+            raise InputError(f"agency '{unknown[0]}' is not on the register for {res.period.label}")
+        frame = frame[frame["agency_id"].isin(agency)]
+    if fmt == "json":
+        sys.stdout.write(indicators_json(frame))
+    elif fmt == "csv":
+        sys.stdout.write(indicators_csv(frame))
+    else:
+        table = Table(title=f"Quality Framework indicators, {res.period.label} ({res.thresholds.name})")
+        for col, just in (("agency", "left"), ("indicator", "left"), ("numerator", "right"),
+                          ("denominator", "right"), ("value", "right"), ("status", "left")):
+            table.add_column(col, justify=just)
+        for r in frame.itertuples():
+            table.add_row(r.agency_id, r.indicator, str(r.numerator), str(r.denominator), fmt_pct(r.value),
+                          STATUS_LABELS[r.status])
+        Console().print(table)
+
+
+@app.command()
+def demo(
+    out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default outputs/)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Where to write the synthetic data."),
+):
+    """Generate the synthetic dataset and build every output into outputs/."""
+    from .demo import run_demo
+
+    run_demo(out=out, data=data, console=err)
+
+
+def main() -> None:
+    """Entry point: run the app, turning user mistakes into one line and exit 2."""
+    try:
+        app(standalone_mode=False)
+    except InputError as exc:
+        err.print(f"fjaaqa: error: {exc}", markup=False, soft_wrap=True)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("fjaaqa: interrupted", markup=False)
+        sys.exit(130)
+    except Exception as exc:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show(file=sys.stderr)
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,188 @@
+"""Compute indicator results for every agency of a period, in one pass.
+
+Data flows one way: sources -> linked aims -> apprentices measured at the
+census -> counts -> classification. Measurements (per apprentice and per aim)
+are kept beside the results so breakdowns, case lists and threshold sweeps
+need no re-read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from . import apprentices as ap
+from . import areas, reference
+from .errors import InputError
+from .indicators import DIMENSIONS, INDICATORS, NO_DATA, classify_counts, counts_by
+from .link import commitments_without_aims, link_aims, programme_aims
+from .params import ThresholdSet
+from .periods import Period
+from .qar import qar_aims
+from .sources import Dataset
+
+
+@dataclass
+class Results:
+    period: Period
+    thresholds: ThresholdSet
+    agencies: pd.DataFrame
+    results: pd.DataFrame
+    breakdowns: pd.DataFrame
+    apprentices: pd.DataFrame
+    aims: pd.DataFrame
+    unlinked: pd.DataFrame
+    reconciliation: pd.DataFrame
+    rejected: pd.DataFrame
+    link_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def for_agency(self, agency_id: str) -> pd.DataFrame:
+        return self.results[self.results["agency_id"] == agency_id]
+
+
+def agencies_in_period(register: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """Agencies on the register at any point of the year up to the census."""
+    census = pd.Timestamp(period.census)
+    ystart = pd.Timestamp(period.year.start)
+    reg = register.copy()
+    on = reg["registered_on"] if "registered_on" in reg else pd.Series(pd.NaT, index=reg.index)
+    off = reg["removed_on"] if "removed_on" in reg else pd.Series(pd.NaT, index=reg.index)
+    keep = (on.isna() | (on <= census)) & (off.isna() | (off >= ystart))
+    return reg[keep].sort_values("agency_id").reset_index(drop=True)
+
+
+def _attributes(units: pd.DataFrame, ds: Dataset) -> pd.DataFrame:
+    """Breakdown attributes: route, standard, provider, host employer, start cohort, age band."""
+    std = reference.standards(ds.table("standards"))
+    titles = dict(zip(std["StdCode"], std["title"]))
+    route = dict(zip(std["StdCode"], std["route"]))
+    u = units.copy()
+    code = u["StdCode"].astype("str").where(u["StdCode"].notna())
+    u["route"] = code.map(route).fillna(reference.UNKNOWN)
+    u["standard"] = [f"{c} {titles[c]}" if c in titles else (f"{c} (not in reference)" if isinstance(c, str) else
+                                                             reference.UNKNOWN) for c in code]
+    u["provider"] = u["UKPRN"].astype(str)
+    host = u["host_employer"] if "host_employer" in u else pd.Series(pd.NA, index=u.index)
+    u["host_employer"] = host.fillna("Not recorded")
+    start = u["first_start"] if "first_start" in u else u["LearnStartDate"]
+    u["start_cohort"] = ap.start_cohort(start)
+    u["age_band"] = ap.age_band(u["DateOfBirth"] if "DateOfBirth" in u else None, start)
+    return u
+
+
+def _history(ds: Dataset, period: Period, t: ThresholdSet) -> tuple[dict, dict, dict]:
+    """Linked aims, unlinked aims and grouped apprentices for every return up to ``period``."""
+    linked, unlinked, grouped = {}, {}, {}
+    for p, ret in sorted(ds.returns.items()):
+        if p > period:
+            continue
+        aims = programme_aims(ret)
+        linked[p], unlinked[p] = link_aims(aims, ds.commitments, ds.register, ret.employment, t.readings.link)
+        grouped[p] = ap.group_apprenticeships(linked[p], t)
+    return linked, unlinked, grouped
+
+
+def measure_period(ds: Dataset, period: Period, t: ThresholdSet, history=None) -> pd.DataFrame:
+    """Apprentices of every agency measured at the period's census, with area flags."""
+    linked, unlinked, grouped = history or _history(ds, period, t)
+    app = grouped[period].copy()
+    app["late_reported_from"] = ap.late_reported_from(app, grouped, period)
+    app = ap.period_state(app, period, t)
+    app = _attributes(app, ds)
+    census = pd.Timestamp(period.census)
+    wp = areas.workplace_postcode(app, ds.table("placements"), census)
+    app = pd.concat([app, wp], axis=1)
+    reg = reference.regions_for(app["workplace_postcode"], ds.table("postcodes"))
+    app = pd.concat([app, reg], axis=1)
+    th = t.indicators.outside_approved_areas
+    as_at = app["first_start"] if th.approvals_as_at == "start" else pd.Series(census, index=app.index)
+    table = areas.approvals_table(ds.register, ds.table("approvals"))
+    app = pd.concat([app, areas.outside_areas(app, table, as_at)], axis=1)
+    return app
+
+
+def _earlier_outside_runs(ds: Dataset, period: Period, t: ThresholdSet, history) -> pd.Series:
+    """How many returns in a row just before ``period`` each agency was above the outside-areas threshold."""
+    th = t.indicators.outside_approved_areas
+    need = th.consecutive_returns - 1
+    earlier = sorted(p for p in history[2] if p < period)[-need:] if need > 0 else []
+    runs = pd.Series(dtype="int64")
+    streak: dict[str, int] = {}
+    for p in earlier:
+        app = measure_period(ds, p, t, history)
+        ind = next(i for i in INDICATORS if i.id == "outside_approved_areas")
+        c = counts_by(app, ind, t, ["agency_id"])
+        res = classify_counts(c.assign(earlier_returns_above=0), ind, t)
+        above = set(res.loc[res["value"] > th.for_discussion_share_above, "agency_id"])
+        streak = {a: (streak.get(a, 0) + 1 if a in above else 0) for a in set(streak) | above}
+    if streak:
+        runs = pd.Series(streak, dtype="int64")
+    return runs
+
+
+def compute(ds: Dataset, period: Period, t: ThresholdSet) -> Results:
+    """Results for all agencies of a period (one record per agency x indicator)."""
+    if period not in ds.returns:
+        raise InputError(f"no ILR data for {period.year.label} {period.return_code} "
+                         f"(expected folder ilr/{period.year.code}/{period.return_code})", file=str(ds.data_dir))
+    history = _history(ds, period, t)
+    linked, unlinked, grouped = history
+    agencies = agencies_in_period(ds.register, period)
+    ids = agencies[["agency_id"]]
+
+    app = measure_period(ds, period, t, history)
+    app = app[app["agency_id"].isin(agencies["agency_id"])]
+    aims = qar_aims(linked, period, t)
+    if not aims.empty:
+        aims = aims[aims["agency_id"].isin(agencies["agency_id"])]
+        aims = _attributes(aims, ds)
+    runs = _earlier_outside_runs(ds, period, t, history)
+
+    results, breakdowns = [], []
+    for ind in INDICATORS:
+        units = aims if ind.uses == "aims" else app
+        counts = ids.merge(counts_by(units, ind, t, ["agency_id"]), on="agency_id", how="left")
+        counts = counts.fillna({c: 0 for c in counts.columns if c != "agency_id"})
+        if ind.id == "outside_approved_areas":
+            counts["earlier_returns_above"] = counts["agency_id"].map(runs).fillna(0).astype(int)
+        results.append(classify_counts(counts, ind, t))
+        if not units.empty:
+            for dim in DIMENSIONS:
+                c = counts_by(units, ind, t, ["agency_id", dim])
+                if ind.id == "outside_approved_areas":
+                    c["earlier_returns_above"] = t.indicators.outside_approved_areas.consecutive_returns - 1
+                b = classify_counts(c, ind, t).rename(columns={dim: "group"})
+                b.insert(2, "dimension", dim)
+                breakdowns.append(b)
+
+    res = pd.concat(results, ignore_index=True)
+    res = res.merge(agencies[["agency_id", "agency_name"]], on="agency_id", how="left")
+    res.insert(1, "year", period.year.label)
+    res.insert(2, "return", period.return_code)
+    res["threshold_set"] = t.name
+    bd = pd.concat(breakdowns, ignore_index=True) if breakdowns else pd.DataFrame(
+        columns=["indicator", "agency_id", "dimension", "group"])
+
+    all_linked = linked[period]
+    link_summary = pd.DataFrame([
+        {"item": "ILR programme aims", "count": len(all_linked) + len(unlinked[period])},
+        {"item": "linked to an agency by commitment", "count": int((all_linked.get("link_basis") == "commitment").sum())},
+        {"item": "linked to an agency by employer reference (ern)", "count": int((all_linked.get("link_basis") == "ern").sum())},
+        {"item": "not linked to an agency", "count": len(unlinked[period])},
+        {"item": "agency commitments with no ILR programme aim",
+         "count": len(commitments_without_aims(ds.commitments, ds.register, pd.concat([all_linked, unlinked[period]]),
+                                               t.readings.link))},
+    ])
+    return Results(period=period, thresholds=t, agencies=agencies, results=res, breakdowns=bd, apprentices=app,
+                   aims=aims, unlinked=unlinked[period], reconciliation=ds.reconciliation, rejected=ds.rejected,
+                   link_summary=link_summary)
+
+
+def statuses_exist(res: pd.DataFrame) -> dict[str, list[str]]:
+    """Which agencies show each status (used to check the synthetic data covers them all)."""
+    out: dict[str, list[str]] = {}
+    for status, grp in res.groupby("status"):
+        out[status] = sorted(set(grp["agency_id"]))
+    out.setdefault(NO_DATA, [])
+    return out

@@ -1,0 +1,439 @@
+"""Declared schemas for every input table, as data, checked with pandera.
+
+Each table lists its columns with a kind (``date``, ``code``, ``int``, ``id``
+…) and whether it is required. Row rules that tie fields together (the ILR's
+coupling rules, date order, duplicate keys) are listed beside the columns,
+each with the field it blames and a message in words. :func:`validate`
+runs everything lazily, so every failure in a file is reported at once, and
+returns the failing rows in the shape of ``rejected.csv``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pandas as pd
+import pandera.pandas as pa
+
+# Value patterns. Codes stay strings: "034" must not become 34.
+PATTERNS = {
+    "date": r"\d{4}-\d{2}-\d{2}",
+    "code": r"[0-9A-Za-z]{1,30}",
+    "int": r"-?\d+",
+    "number": r"-?\d+(\.\d+)?",
+    "ukprn": r"1\d{7}",
+    "uln": r"\d{10}",
+    "learnref": r"[A-Za-z0-9 ]{1,12}",
+    # safe identifiers: no path separators, no dot-dot, no control characters
+    "id": r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}",
+    "text": r"[^\x00]*",
+}
+
+
+@dataclass(frozen=True)
+class Col:
+    """One column: its kind, whether the table needs it, allowed codes."""
+
+    name: str
+    kind: str = "text"
+    required: bool = False
+    allowed: tuple[str, ...] | None = None
+    nonempty: bool | None = None  # value needed on every row; defaults to ``required``
+
+    @property
+    def must_have_value(self) -> bool:
+        return self.required if self.nonempty is None else self.nonempty
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """A rule over several fields; ``fails(df)`` is True on the rows that break it."""
+
+    name: str
+    field: str
+    message: str
+    fails: Callable[[pd.DataFrame], pd.Series]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    columns: tuple[Col, ...]
+    key: tuple[str, ...] = ()
+    rules: tuple[RowRule, ...] = field(default_factory=tuple)
+
+    @property
+    def required(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+def _has(df: pd.DataFrame, *cols: str) -> bool:
+    return all(c in df.columns for c in cols)
+
+
+def _blank(s: pd.Series) -> pd.Series:
+    return s.isna() | (s.astype("str") == "")
+
+
+def _dates(s: pd.Series) -> pd.Series:
+    return pd.to_datetime(s, format="%Y-%m-%d", errors="coerce")
+
+
+def _rule_if(cols: tuple[str, ...], fn: Callable[[pd.DataFrame], pd.Series]):
+    """Apply a rule only when its columns are present (absent means empty)."""
+
+    def fails(df: pd.DataFrame) -> pd.Series:
+        if not _has(df, *cols):
+            return pd.Series(False, index=df.index)
+        return fn(df).fillna(False).astype(bool)
+
+    return fails
+
+
+def _before(later: str, earlier: str) -> Callable[[pd.DataFrame], pd.Series]:
+    return _rule_if((later, earlier), lambda d: _dates(d[later]) < _dates(d[earlier]))
+
+
+YN = ("0", "1")
+
+LEARNERS = TableSpec(
+    "learners",
+    (
+        Col("UKPRN", "ukprn", True),
+        Col("LearnRefNumber", "learnref", True),
+        Col("ULN", "uln", True),
+        Col("DateOfBirth", "date"),
+        Col("Ethnicity", "code"),
+        Col("Sex", "code", allowed=("F", "M")),
+        Col("LLDDHealthProb", "code", allowed=("1", "2", "9")),
+        Col("PriorAttain", "code"),
+        Col("PlanLearnHours", "int"),
+        Col("PlanEEPHours", "int"),
+    ),
+    key=("UKPRN", "LearnRefNumber"),
+)
+
+COMP_STATUS = ("1", "2", "3", "6")
+OUTCOME = ("1", "2", "3", "8")
+
+DELIVERIES = TableSpec(
+    "deliveries",
+    (
+        Col("UKPRN", "ukprn", True),
+        Col("LearnRefNumber", "learnref", True),
+        Col("AimSeqNumber", "int", True),
+        Col("LearnAimRef", "code", True),
+        Col("AimType", "code", True, allowed=("1", "3", "4", "5")),
+        Col("FundModel", "code", True, allowed=("10", "25", "35", "36", "70", "81", "82", "99")),
+        Col("LearnStartDate", "date", True),
+        Col("LearnPlanEndDate", "date", True),
+        Col("CompStatus", "code", True, allowed=COMP_STATUS),
+        Col("ProgType", "code"),
+        Col("StdCode", "int"),
+        Col("OrigLearnStartDate", "date"),
+        Col("LearnActEndDate", "date"),
+        Col("Outcome", "code", allowed=OUTCOME),
+        Col("WithdrawReason", "code"),
+        Col("AchDate", "date"),
+        Col("DelLocPostCode", "text"),
+        Col("PartnerUKPRN", "ukprn"),
+        Col("PHours", "int"),
+        Col("OTJActHours", "int"),
+        Col("EPAOrgID", "code"),
+        Col("SWSupAimId", "text"),
+        Col("FAM_RES", "text"),
+        Col("FAM_ACT", "text"),
+    ),
+    key=("UKPRN", "LearnRefNumber", "AimSeqNumber"),
+    rules=(
+        RowRule(
+            "withdrawn_needs_reason",
+            "WithdrawReason",
+            "a withdrawal (CompStatus 3) must give WithdrawReason",
+            lambda d: (d["CompStatus"] == "3")
+            & (_blank(d["WithdrawReason"]) if "WithdrawReason" in d else True),
+        ),
+        RowRule(
+            "withdrawn_outcome_3",
+            "Outcome",
+            "a withdrawal (CompStatus 3) must have Outcome 3",
+            _rule_if(("Outcome",), lambda d: (d["CompStatus"] == "3") & (d["Outcome"] != "3")),
+        ),
+        RowRule(
+            "reason_only_when_withdrawn",
+            "WithdrawReason",
+            "WithdrawReason is given but the aim is not withdrawn (CompStatus 3)",
+            _rule_if(("WithdrawReason",), lambda d: (d["CompStatus"] != "3") & ~_blank(d["WithdrawReason"])),
+        ),
+        RowRule(
+            "continuing_has_no_end",
+            "LearnActEndDate",
+            "a continuing aim (CompStatus 1) cannot have LearnActEndDate",
+            _rule_if(("LearnActEndDate",), lambda d: (d["CompStatus"] == "1") & ~_blank(d["LearnActEndDate"])),
+        ),
+        RowRule(
+            "ended_needs_end_date",
+            "LearnActEndDate",
+            "a completed, withdrawn or break aim (CompStatus 2, 3, 6) needs LearnActEndDate",
+            lambda d: d["CompStatus"].isin(["2", "3", "6"])
+            & (_blank(d["LearnActEndDate"]) if "LearnActEndDate" in d else True),
+        ),
+        RowRule(
+            "achdate_needs_outcome_1",
+            "AchDate",
+            "AchDate is given but Outcome is not 1 (achieved)",
+            _rule_if(("AchDate",), lambda d: ~_blank(d["AchDate"]) & (d["Outcome"] != "1") if "Outcome" in d else ~_blank(d["AchDate"])),
+        ),
+        RowRule(
+            "orig_start_needs_res",
+            "OrigLearnStartDate",
+            "OrigLearnStartDate is given but the aim has no restart FAM (RES 1)",
+            _rule_if(("OrigLearnStartDate", "FAM_RES"), lambda d: ~_blank(d["OrigLearnStartDate"]) & (d["FAM_RES"] != "1")),
+        ),
+        RowRule("plan_end_before_start", "LearnPlanEndDate", "LearnPlanEndDate is before LearnStartDate",
+                _before("LearnPlanEndDate", "LearnStartDate")),
+        RowRule("end_before_start", "LearnActEndDate", "LearnActEndDate is before LearnStartDate",
+                _before("LearnActEndDate", "LearnStartDate")),
+        RowRule("orig_start_after_start", "OrigLearnStartDate", "OrigLearnStartDate is after LearnStartDate",
+                _before("LearnStartDate", "OrigLearnStartDate")),
+        RowRule("achdate_before_start", "AchDate", "AchDate is before LearnStartDate",
+                _before("AchDate", "LearnStartDate")),
+        RowRule(
+            "programme_needs_standard",
+            "StdCode",
+            "an apprenticeship standard aim (ProgType 25) needs StdCode",
+            _rule_if(("ProgType",), lambda d: (d["ProgType"] == "25") & (_blank(d["StdCode"]) if "StdCode" in d else True)),
+        ),
+    ),
+)
+
+EMPLOYMENT = TableSpec(
+    "employment",
+    (
+        Col("UKPRN", "ukprn", True),
+        Col("LearnRefNumber", "learnref", True),
+        Col("EmpStat", "code", True),
+        Col("DateEmpStatApp", "date", True),
+        Col("EmpId", "int"),
+    ),
+    key=("UKPRN", "LearnRefNumber", "DateEmpStatApp"),
+)
+
+FAMS = TableSpec(
+    "fams",
+    (
+        Col("UKPRN", "ukprn", True),
+        Col("LearnRefNumber", "learnref", True),
+        Col("AimSeqNumber", "int"),
+        Col("FAMType", "code", True),
+        Col("FAMCode", "code", True),
+        Col("DateFrom", "date"),
+        Col("DateTo", "date"),
+    ),
+    rules=(RowRule("fam_dates_order", "DateTo", "DateTo is before DateFrom", _before("DateTo", "DateFrom")),),
+)
+
+REGISTER = TableSpec(
+    "register",
+    (
+        Col("agency_id", "id", True),
+        Col("agency_name", "text", True),
+        Col("registered_on", "date"),
+        Col("removed_on", "date"),
+        Col("approved_routes", "text"),
+        Col("approved_regions", "text"),
+        Col("ern", "text"),
+    ),
+    key=("agency_id",),
+    rules=(
+        RowRule("name_needed", "agency_name", "agency_name is empty", lambda d: _blank(d["agency_name"])),
+        RowRule("removed_before_registered", "removed_on", "removed_on is before registered_on",
+                _before("removed_on", "registered_on")),
+    ),
+)
+
+DELIVERY_MODELS = ("Regular", "PortableFlexiJob", "FlexiJobAgency")
+COMMITMENT_STATUS = ("Live", "Paused", "Stopped", "Completed", "WaitingToStart")
+
+COMMITMENTS = TableSpec(
+    "commitments",
+    (
+        Col("apprenticeship_id", "id"),
+        Col("ULN", "uln", True),
+        Col("agency_id", "id", True, nonempty=False),
+        Col("UKPRN", "ukprn", True),
+        Col("StdCode", "int", True),
+        Col("delivery_model", "code", True, allowed=DELIVERY_MODELS),
+        Col("start_date", "date"),
+        Col("planned_end_date", "date"),
+        Col("status", "code", allowed=COMMITMENT_STATUS),
+        Col("stop_date", "date"),
+        Col("host_employer", "text"),
+        Col("continuation_of_id", "id"),
+    ),
+    key=("apprenticeship_id",),
+    rules=(
+        RowRule("agency_needs_id", "agency_id", "a FlexiJobAgency commitment needs agency_id",
+                lambda d: (d["delivery_model"] == "FlexiJobAgency") & _blank(d["agency_id"])),
+        RowRule("stopped_needs_date", "stop_date", "a Stopped commitment needs stop_date",
+                _rule_if(("status",), lambda d: (d["status"] == "Stopped") & (_blank(d["stop_date"]) if "stop_date" in d else True))),
+        RowRule("planned_end_before_start", "planned_end_date", "planned_end_date is before start_date",
+                _before("planned_end_date", "start_date")),
+    ),
+)
+
+APPROVALS = TableSpec(
+    "approvals",
+    (
+        Col("agency_id", "id", True),
+        Col("kind", "code", True, allowed=("sector", "region")),
+        Col("value", "text", True),
+        Col("from", "date"),
+        Col("to", "date"),
+    ),
+    rules=(RowRule("approval_dates_order", "to", "'to' is before 'from'", _before("to", "from")),),
+)
+
+PLACEMENTS = TableSpec(
+    "placements",
+    (
+        Col("apprenticeship_id", "id", True),
+        Col("host_employer", "text"),
+        Col("postcode", "text"),
+        Col("from", "date"),
+        Col("to", "date"),
+    ),
+    rules=(RowRule("placement_dates_order", "to", "'to' is before 'from'", _before("to", "from")),),
+)
+
+STANDARDS = TableSpec(
+    "standards",
+    (
+        Col("StdCode", "int", True),
+        Col("title", "text", True),
+        Col("level", "int", True),
+        Col("route", "text", True),
+    ),
+    key=("StdCode",),
+)
+
+POSTCODES = TableSpec(
+    "postcodes",
+    (Col("postcode", "text"), Col("district", "text"), Col("region", "text", True)),
+)
+
+ILR_TABLES = {"learners": LEARNERS, "deliveries": DELIVERIES, "employment": EMPLOYMENT, "fams": FAMS}
+
+
+def _check_message(col: Col, rule: str) -> str:
+    """Words for a failed column check (pandera reports the check's name)."""
+    if rule == "allowed_code" and col.allowed:
+        return f"{col.name} must be one of {', '.join(col.allowed)}"
+    if rule == "real_date":
+        return f"{col.name} is not a real calendar date"
+    if col.kind == "date":
+        return f"{col.name} must be a date written YYYY-MM-DD"
+    return f"{col.name} is not a valid {KIND_WORDS.get(col.kind, col.kind)}"
+
+
+KIND_WORDS = {
+    "code": "code (letters and digits)", "int": "whole number", "number": "number", "ukprn": "UKPRN (8 digits, 1xxxxxxx)",
+    "uln": "ULN (10 digits)", "learnref": "LearnRefNumber (up to 12 letters, digits or spaces)",
+    "id": "identifier (letters, digits, '.', '_' or '-'; no path characters)", "text": "text (no NUL characters)",
+}
+
+
+def _column_checks(col: Col) -> list[pa.Check]:
+    checks = [pa.Check.str_matches(rf"(?:{PATTERNS[col.kind]})\Z", name=f"{col.kind}_format")]
+    if col.kind == "date":
+        checks.append(pa.Check(lambda s: _dates(s).notna(), name="real_date"))
+    if col.allowed:
+        checks.append(pa.Check.isin(list(col.allowed), name="allowed_code"))
+    return checks
+
+
+def pandera_schema(spec: TableSpec, present: list[str]) -> pa.DataFrameSchema:
+    """Build the pandera schema for the columns a file actually has."""
+    columns = {
+        c.name: pa.Column(str, checks=_column_checks(c), nullable=True, required=False)
+        for c in spec.columns
+        if c.name in present
+    }
+    return pa.DataFrameSchema(columns, coerce=False, strict=False)
+
+
+def validate(df: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    """Every failing cell of ``df`` as rows ``index, field, value, rule, message``.
+
+    Column formats run through pandera (lazily: all failures at once); row
+    rules, duplicate keys and required-but-empty cells are added after.
+    ``df`` holds strings with missing values as NA.
+    """
+    problems: list[pd.DataFrame] = []
+    schema = pandera_schema(spec, list(df.columns))
+    try:
+        schema.validate(df, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        fc = exc.failure_cases
+        fc = fc[fc["index"].notna() & fc["column"].notna()]
+        cols = {c.name: c for c in spec.columns}
+        rule = fc["check"].astype(str).str.replace(r"\(.*$", "", regex=True)
+        messages = {(c, r): _check_message(cols[c], r) for c, r in zip(fc["column"].astype(str), rule) if c in cols}
+        problems.append(
+            pd.DataFrame(
+                {
+                    "index": fc["index"].astype("int64").to_numpy(),
+                    "field": fc["column"].astype(str).to_numpy(),
+                    "value": fc["failure_case"].astype(str).to_numpy(),
+                    "rule": rule.to_numpy(),
+                    "message": [
+                        messages.get((c, r), "failed check " + r)
+                        for c, r in zip(fc["column"].astype(str), rule)
+                    ],
+                }
+            )
+        )
+    for col in spec.columns:
+        if col.must_have_value and col.name in df:
+            empty = _blank(df[col.name])
+            if empty.any():
+                problems.append(_rows(df, empty, col.name, "required_value", f"{col.name} is empty"))
+    for rule in spec.rules:
+        try:
+            mask = rule.fails(df)
+        except KeyError:
+            continue
+        if isinstance(mask, bool):
+            continue
+        mask = mask.fillna(False).astype(bool)
+        if mask.any():
+            problems.append(_rows(df, mask, rule.field, rule.name, rule.message))
+    if spec.key and all(k in df for k in spec.key):
+        keyed = df[list(spec.key)]
+        dup = keyed.notna().all(axis=1) & keyed.duplicated(keep="first")
+        if dup.any():
+            problems.append(
+                _rows(df, dup, spec.key[-1], "duplicate_key",
+                      f"duplicate of an earlier row on ({', '.join(spec.key)})")
+            )
+    if not problems:
+        return pd.DataFrame(columns=["index", "field", "value", "rule", "message"])
+    return pd.concat(problems, ignore_index=True)
+
+
+def _rows(df: pd.DataFrame, mask: pd.Series, field: str, rule: str, message: str) -> pd.DataFrame:
+    values = df.loc[mask, field].astype(str) if field in df else pd.Series("", index=df.index[mask])
+    return pd.DataFrame(
+        {
+            "index": df.index[mask].astype("int64"),
+            "field": field,
+            "value": values.fillna("").to_numpy(),
+            "rule": rule,
+            "message": message,
+        }
+    )

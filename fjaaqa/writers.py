@@ -1,0 +1,74 @@
+"""Writers: JSON, CSV and text tables. Computation modules write no files.
+
+Writes are atomic (a temporary name in the same folder, then a rename), so
+an interrupted run never leaves a half-written file that looks complete.
+Floats are written unrounded in JSON and CSV; missing values are empty.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+JSON_FIELDS = ["agency_id", "year", "return", "indicator", "numerator", "denominator", "value", "status",
+               "threshold_set"]
+CSV_FIELDS = JSON_FIELDS[:-1] + ["threshold", "distance", "measure", "note", "threshold_set"]
+
+
+def atomic_write(path: str | Path, data: bytes | str) -> Path:
+    """Write a file whole or not at all."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _clean(value):
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):
+        return _clean(value.item())
+    return value
+
+
+def records(df: pd.DataFrame, fields: list[str]) -> list[dict]:
+    """Rows as plain dicts with NaN as None (JSON null)."""
+    return [{f: _clean(r[f]) for f in fields} for r in df[fields].to_dict("records")]
+
+
+def indicators_json(results: pd.DataFrame) -> str:
+    """The CLI contract: a JSON list, one record per agency x indicator."""
+    return json.dumps(records(results, JSON_FIELDS), indent=2, ensure_ascii=False) + "\n"
+
+
+def csv_text(df: pd.DataFrame, fields: list[str] | None = None) -> str:
+    """CSV with a fixed column order, ``\\n`` line ends and unrounded floats."""
+    out = df[fields] if fields else df
+    return out.to_csv(index=False, lineterminator="\n", float_format=None)
+
+
+def indicators_csv(results: pd.DataFrame) -> str:
+    return csv_text(results, CSV_FIELDS)
+
+
+def fmt_pct(value) -> str:
+    """Percentage for people: one decimal place, half up; empty when no data."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    from decimal import ROUND_HALF_UP, Decimal
+
+    return f"{Decimal(repr(float(value))).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
