@@ -146,7 +146,8 @@ def demo(
 def main() -> None:
     """Entry point: run the app, turning user mistakes into one line and exit 2."""
     try:
-        app(standalone_mode=False)
+        rc = app(standalone_mode=False)  # click returns a typer.Exit's code here
+        sys.exit(rc if isinstance(rc, int) else 0)
     except InputError as exc:
         err.print(f"fjaaqa: error: {exc}", markup=False, soft_wrap=True)
         sys.exit(2)

@@ -21,14 +21,14 @@ LEARNER_FIELDS = ["ULN", "DateOfBirth", "Sex", "Ethnicity", "LLDDHealthProb"]
 def programme_aims(ret: IlrReturn) -> pd.DataFrame:
     """Apprenticeship standard programme aims (AimType 1, ProgType 25, FundModel 36) with the learner's ULN.
 
-    Component aims never count. A flat extract without ``ProgType`` is read
-    as all FundModel 36 programme aims being standards (frameworks closed in
-    2020); see docs/assumptions.md.
+    Component aims never count. A programme aim without ``ProgType`` (a flat
+    extract may lack the column) is read as a standard: frameworks closed to
+    new starts in 2020; see docs/assumptions.md.
     """
     d = ret.deliveries
     is_prog = (d["AimType"] == "1") & (d["FundModel"] == "36")
     if "ProgType" in d:
-        is_prog &= d["ProgType"] == "25"
+        is_prog &= d["ProgType"].isna() | (d["ProgType"] == "25")
     aims = d[is_prog].copy()
     if "StdCode" not in aims:
         aims["StdCode"] = pd.NA

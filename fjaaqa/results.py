@@ -156,7 +156,7 @@ def compute(ds: Dataset, period: Period, t: ThresholdSet) -> Results:
                 b.insert(2, "dimension", dim)
                 breakdowns.append(b)
 
-    res = pd.concat(results, ignore_index=True)
+    res = _mark_not_available(pd.concat(results, ignore_index=True), ds)
     res = res.merge(agencies[["agency_id", "agency_name"]], on="agency_id", how="left")
     res.insert(1, "year", period.year.label)
     res.insert(2, "return", period.return_code)
@@ -177,6 +177,28 @@ def compute(ds: Dataset, period: Period, t: ThresholdSet) -> Results:
     return Results(period=period, thresholds=t, agencies=agencies, results=res, breakdowns=bd, apprentices=app,
                    aims=aims, unlinked=unlinked[period], reconciliation=ds.reconciliation, rejected=ds.rejected,
                    link_summary=link_summary)
+
+
+# ILR columns an indicator cannot do without: absent means "not available", never a silent pass.
+NEEDS_COLUMNS = {
+    "withdrawals": ["LearnActEndDate"],
+    "achievement_rate": ["LearnActEndDate", "Outcome"],
+    "breaks_in_learning": ["LearnActEndDate"],
+}
+
+
+def _mark_not_available(res: pd.DataFrame, ds: Dataset) -> pd.DataFrame:
+    """Set ``no_data`` with a note where the data lack a column the indicator needs."""
+    absent = ds.absent.get("deliveries", set())
+    for ind, cols in NEEDS_COLUMNS.items():
+        missing = [c for c in cols if c in absent]
+        if missing:
+            rows = res["indicator"] == ind
+            res.loc[rows, "status"] = NO_DATA
+            res.loc[rows, "value"] = float("nan")
+            res.loc[rows, "distance"] = float("nan")
+            res.loc[rows, "note"] = f"not available: the ILR deliveries have no {', '.join(missing)} column"
+    return res
 
 
 def statuses_exist(res: pd.DataFrame) -> dict[str, list[str]]:

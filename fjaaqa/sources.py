@@ -61,6 +61,7 @@ class Dataset:
     rejected: pd.DataFrame
     reconciliation: pd.DataFrame
     files: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["file", "sha256", "bytes"]))
+    absent: dict[str, set[str]] = field(default_factory=dict)  # optional columns no file of a table had
 
     def table(self, name: str) -> pd.DataFrame:
         """An optional top-level table; empty (no rows) when absent."""
@@ -209,15 +210,22 @@ class Loader:
         if not self.data_dir.is_dir():
             raise InputError("data directory not found", file=str(data_dir))
         self.q = Quarantine()
+        self.absent: dict[str, set[str]] = {}
 
     def display(self, path: Path) -> str:
         return path.relative_to(self.data_dir).as_posix()
 
     def load(self, spec: TableSpec, path: Path) -> pd.DataFrame:
+        """Read, validate and quarantine one file; absent optional columns become empty ones."""
         display = self.display(path)
         raw = read_raw(path, display)
         self.q.files.append({"file": display, "sha256": sha256_file(path), "bytes": path.stat().st_size})
-        return self.q.check(raw, spec, display)
+        kept = self.q.check(raw, spec, display)
+        missing = [c for c in spec.names if c not in kept.columns]
+        self.absent.setdefault(spec.name, set()).update(missing)
+        for c in missing:
+            kept[c] = pd.Series(pd.NA, index=kept.index, dtype="str")
+        return kept
 
     def required_table(self, folder: Path, name: str, spec: TableSpec) -> pd.DataFrame:
         path = _find_table(folder, name)
@@ -229,7 +237,7 @@ class Loader:
     def optional_table(self, folder: Path, name: str, spec: TableSpec) -> pd.DataFrame:
         path = _find_table(folder, name)
         if path is None:
-            return pd.DataFrame(columns=spec.names)
+            return pd.DataFrame({c: pd.Series(dtype="str") for c in spec.names})
         return self.load(spec, path)
 
 
@@ -274,6 +282,7 @@ def load_dataset(data_dir: str | Path, up_to: Period | None = None) -> Dataset:
         rejected=ld.q.rejected_frame(),
         reconciliation=ld.q.reconciliation_frame(),
         files=pd.DataFrame(ld.q.files, columns=["file", "sha256", "bytes"]),
+        absent=ld.absent,
     )
 
 

@@ -327,7 +327,7 @@ class Generator:
                 t_leave = cur.start + timedelta(days=int((t_end - cur.start).days * self.rng.uniform(0.3, 0.8)))
                 self.stop(commitment, t_leave, t_leave, keep_status_if_after=True)
                 if t_leave <= EXTRACT_DATE:
-                    self.commitment(uln, None, cur.ukprn, aim.std, t_leave, end_plan,
+                    self.commitment(uln, None, cur.ukprn, aim.std, t_leave, max(end_plan, t_leave + timedelta(days=90)),
                                     f"{self.pick(WORDS_A)} {self.pick(HOST_WORDS)} Ltd",
                                     continuation_of=commitment["apprenticeship_id"], model="Regular")
         self.finish(aims, agency, uln)
