@@ -55,8 +55,11 @@ def group_apprenticeships(linked: pd.DataFrame, t: ThresholdSet) -> pd.DataFrame
     """Collapse linked aims to one row per apprentice, from the latest aim.
 
     Adds ``first_start`` (the original start across breaks and transfers),
-    ``n_aims``, ``providers`` and ``transfer_pending`` flags. ``StdCode``
-    missing from a flat extract groups on agency and ULN alone.
+    ``n_aims``, ``providers``, ``transfers`` (provider transfers carried on
+    within ``readings.identity.transfer_window_days``) and
+    ``earlier_withdrawal`` (end date of an earlier aim that was a real
+    withdrawal, before a later start). ``StdCode`` missing from a flat
+    extract groups on agency and ULN alone.
     """
     if linked.empty:
         return linked.assign(state=pd.Series(dtype="str"), first_start=pd.Series(dtype="datetime64[s]"),
@@ -69,12 +72,25 @@ def group_apprenticeships(linked: pd.DataFrame, t: ThresholdSet) -> pd.DataFrame
                                                           a["LearnStartDate"])
     a = a.sort_values(APPRENTICE_KEY + ["LearnStartDate", "AimSeqNumber", "UKPRN"], kind="stable")
     g = a.groupby(APPRENTICE_KEY, sort=False)
+    # An earlier aim that ended in a withdrawal is a withdrawal of the apprenticeship
+    # unless it was a provider transfer carried on by a new aim within the window.
+    ident = t.readings.identity
+    next_start = g["LearnStartDate"].shift(-1)
+    gap = (next_start - a["LearnActEndDate"]).dt.days
+    a["continuing_transfer"] = ((a["state"] == STATE_WITHDRAWN) & a["WithdrawReason"].isin(ident.transfer_withdraw_reasons)
+                                & gap.between(0, ident.transfer_window_days))
+    is_latest = next_start.isna()
+    earlier_withdrawal = (a["state"] == STATE_WITHDRAWN) & ~a["continuing_transfer"] & ~is_latest
+    a["_earlier_wd"] = a["LearnActEndDate"].where(earlier_withdrawal)
+    g = a.groupby(APPRENTICE_KEY, sort=False)
     latest = g.tail(1).set_index(APPRENTICE_KEY)
     out = latest.copy()
     out["first_start"] = g["_start"].min()
     out["n_aims"] = g.size()
     out["providers"] = g["UKPRN"].nunique()
-    out = out.drop(columns=["_start"]).reset_index()
+    out["transfers"] = g["continuing_transfer"].sum().astype("int64")
+    out["earlier_withdrawal"] = g["_earlier_wd"].max()
+    out = out.drop(columns=["_start", "_earlier_wd", "continuing_transfer"]).reset_index()
     out["StdCode"] = out["StdCode"].replace("", pd.NA)
     return out
 
@@ -118,7 +134,14 @@ def period_state(app: pd.DataFrame, period: Period, t: ThresholdSet) -> pd.DataF
     a["live"] = started & ~ended_before & ~left_before
 
     withdrawn_ilr = (a["state"] == STATE_WITHDRAWN) & a["effective_end"].between(ystart, census)
+    # ... or an earlier aim withdrew in the year and the apprentice started again later
+    earlier = a["earlier_withdrawal"] if "earlier_withdrawal" in a else pd.Series(pd.NaT, index=a.index)
+    withdrawn_earlier = earlier.between(ystart, census) & ~withdrawn_ilr
+    # Leaving the agency counts while the apprenticeship goes on (not once it is completed).
+    goes_on = a["state"].isin([STATE_CONTINUING, STATE_BREAK, STATE_WITHDRAWN])
+    a["agency_stop"] = a["agency_stop"].where(goes_on)
     withdrawn_agency = a["agency_stop"].notna() & a["agency_stop"].between(ystart, census)
+    withdrawn_ilr = withdrawn_ilr | withdrawn_earlier
     a["withdrawn_in_year"] = a["live"] & (withdrawn_ilr | withdrawn_agency)
     a["withdrawn_from"] = np.select(
         [withdrawn_ilr & withdrawn_agency, withdrawn_ilr, withdrawn_agency],
@@ -126,7 +149,8 @@ def period_state(app: pd.DataFrame, period: Period, t: ThresholdSet) -> pd.DataF
     )
     a["withdrawn_from"] = a["withdrawn_from"].where(a["withdrawn_in_year"], "")
     a["left_agency"] = a["agency_stop"].notna()
-    withdrawal_date = a["effective_end"].where(withdrawn_ilr, a["agency_stop"])
+    withdrawal_date = a["effective_end"].where(withdrawn_ilr & ~withdrawn_earlier,
+                                               earlier.where(withdrawn_earlier, a["agency_stop"]))
     a["withdrawal_days_in"] = _days(withdrawal_date - a["first_start"], inclusive=True).where(a["withdrawn_in_year"])
 
     with_agency = a["live"] & ~a["left_agency"]

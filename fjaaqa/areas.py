@@ -2,8 +2,8 @@
 
 An agency is approved for some sectors (IfATE routes) and regions. The
 register lists them (``approved_routes``, ``approved_regions``; ``*`` means
-all); ``approvals.csv`` replaces the lists with dated approvals for the
-agencies it names. The workplace is the host placement's postcode where
+all); ``approvals.csv`` replaces a list with dated approvals for the
+agencies (and kinds: sector, region) it names. The workplace is the host placement's postcode where
 ``placements.csv`` gives one, else the ILR delivery location. A postcode
 whose region is unknown is a data-quality note, never "outside".
 """
@@ -42,10 +42,10 @@ def normalise(kind: str, value: str) -> str:
 def approvals_table(register: pd.DataFrame, approvals: pd.DataFrame) -> pd.DataFrame:
     """One row per approval: ``agency_id, kind, value, from, to`` (dates may be empty)."""
     rows = []
-    dated = set(approvals["agency_id"]) if not approvals.empty else set()
     for kind, col in (("sector", "approved_routes"), ("region", "approved_regions")):
         if col not in register:
             continue
+        dated = set(approvals.loc[approvals["kind"] == kind, "agency_id"]) if not approvals.empty else set()
         for agency_id, cell in zip(register["agency_id"], register[col]):
             if agency_id in dated or not isinstance(cell, str):
                 continue

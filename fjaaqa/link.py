@@ -90,7 +90,11 @@ def link_aims(
         linked = aims.merge(agency.drop(columns="StdCode"), on=on, how="inner")
     linked["link_basis"] = "commitment"
 
-    rest = aims[~aims["_aim"].isin(linked["_aim"])]
+    # The fallback is for aims with no Apprenticeship Service record at all:
+    # a record saying another employer (Regular) wins over the ILR EmpId.
+    any_key = commitments[["ULN", "UKPRN"]].drop_duplicates()
+    has_any = aims.merge(any_key, on=["ULN", "UKPRN"], how="inner")["_aim"]
+    rest = aims[~aims["_aim"].isin(linked["_aim"]) & ~aims["_aim"].isin(has_any)]
     if readings.use_ern_fallback and not rest.empty and "ern" in register:
         ern = register.dropna(subset=["ern"])[["agency_id", "ern"]]
         emp = _employer_at_start(rest, employment)

@@ -15,7 +15,7 @@ import pandas as pd
 from . import apprentices as ap
 from . import areas, reference
 from .errors import InputError
-from .indicators import DIMENSIONS, INDICATORS, NO_DATA, classify_counts, counts_by
+from .indicators import DIMENSIONS, INDICATORS, NO_DATA, classify_counts, counts_by, share_above
 from .link import commitments_without_aims, link_aims, programme_aims
 from .params import ThresholdSet
 from .periods import Period
@@ -65,7 +65,11 @@ def _attributes(units: pd.DataFrame, ds: Dataset) -> pd.DataFrame:
     u["provider"] = u["UKPRN"].astype(str)
     host = u["host_employer"] if "host_employer" in u else pd.Series(pd.NA, index=u.index)
     u["host_employer"] = host.fillna("Not recorded")
-    start = u["first_start"] if "first_start" in u else u["LearnStartDate"]
+    if "first_start" in u:
+        start = u["first_start"]
+    else:  # aims: the apprenticeship's original start where a restart records it
+        orig = u["OrigLearnStartDate"] if "OrigLearnStartDate" in u else pd.Series(pd.NaT, index=u.index)
+        start = orig.where(orig.notna(), u["LearnStartDate"])
     u["start_cohort"] = ap.start_cohort(start)
     u["age_band"] = ap.age_band(u["DateOfBirth"] if "DateOfBirth" in u else None, start)
     return u
@@ -114,7 +118,8 @@ def _earlier_outside_runs(ds: Dataset, period: Period, t: ThresholdSet, history)
         ind = next(i for i in INDICATORS if i.id == "outside_approved_areas")
         c = counts_by(app, ind, t, ["agency_id"])
         res = classify_counts(c.assign(earlier_returns_above=0), ind, t)
-        above = set(res.loc[res["value"] > th.for_discussion_share_above, "agency_id"])
+        above = {r.agency_id for r in res.itertuples()
+                 if r.denominator and share_above(r.numerator, r.denominator, th.for_discussion_share_above)}
         streak = {a: (streak.get(a, 0) + 1 if a in above else 0) for a in set(streak) | above}
     if streak:
         runs = pd.Series(streak, dtype="int64")
@@ -156,7 +161,7 @@ def compute(ds: Dataset, period: Period, t: ThresholdSet) -> Results:
                 b.insert(2, "dimension", dim)
                 breakdowns.append(b)
 
-    res = _mark_not_available(pd.concat(results, ignore_index=True), ds)
+    res = _mark_not_available(pd.concat(results, ignore_index=True), ds, period)
     res = res.merge(agencies[["agency_id", "agency_name"]], on="agency_id", how="left")
     res.insert(1, "year", period.year.label)
     res.insert(2, "return", period.return_code)
@@ -170,6 +175,8 @@ def compute(ds: Dataset, period: Period, t: ThresholdSet) -> Results:
         {"item": "linked to an agency by commitment", "count": int((all_linked.get("link_basis") == "commitment").sum())},
         {"item": "linked to an agency by employer reference (ern)", "count": int((all_linked.get("link_basis") == "ern").sum())},
         {"item": "not linked to an agency", "count": len(unlinked[period])},
+        {"item": "learners whose ULN fails the check digit (warning only)",
+         "count": int((~ds.returns[period].learners["ULN"].map(reference.uln_is_valid)).sum())},
         {"item": "agency commitments with no ILR programme aim",
          "count": len(commitments_without_aims(ds.commitments, ds.register, pd.concat([all_linked, unlinked[period]]),
                                                t.readings.link))},
@@ -187,9 +194,13 @@ NEEDS_COLUMNS = {
 }
 
 
-def _mark_not_available(res: pd.DataFrame, ds: Dataset) -> pd.DataFrame:
-    """Set ``no_data`` with a note where the data lack a column the indicator needs."""
-    absent = ds.absent.get("deliveries", set())
+def _mark_not_available(res: pd.DataFrame, ds: Dataset, period: Period) -> pd.DataFrame:
+    """Set ``no_data`` with a note where the period's ILR lacks a column the indicator needs.
+
+    Counts are kept (they are still true); value and distance are emptied.
+    """
+    folder = f"ilr/{period.year.code}/{period.return_code}/deliveries."
+    absent = set().union(*[cols for f, cols in ds.absent.items() if f.startswith(folder)] or [set()])
     for ind, cols in NEEDS_COLUMNS.items():
         missing = [c for c in cols if c in absent]
         if missing:

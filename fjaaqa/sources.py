@@ -61,7 +61,7 @@ class Dataset:
     rejected: pd.DataFrame
     reconciliation: pd.DataFrame
     files: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["file", "sha256", "bytes"]))
-    absent: dict[str, set[str]] = field(default_factory=dict)  # optional columns no file of a table had
+    absent: dict[str, set[str]] = field(default_factory=dict)  # file -> optional columns it did not have
 
     def table(self, name: str) -> pd.DataFrame:
         """An optional top-level table; empty (no rows) when absent."""
@@ -222,7 +222,7 @@ class Loader:
         self.q.files.append({"file": display, "sha256": sha256_file(path), "bytes": path.stat().st_size})
         kept = self.q.check(raw, spec, display)
         missing = [c for c in spec.names if c not in kept.columns]
-        self.absent.setdefault(spec.name, set()).update(missing)
+        self.absent[display] = set(missing)
         for c in missing:
             kept[c] = pd.Series(pd.NA, index=kept.index, dtype="str")
         return kept

@@ -453,7 +453,7 @@ class Generator:
         commitments = [c for i, c in enumerate(self.commitments)
                        if not (i in drop and c["delivery_model"] == "FlexiJobAgency" and c["continuation_of_id"] is None)]
         for i in range(5):
-            agency = register.iloc[i]
+            agency = register.iloc[i % len(register)]
             start = EXTRACT_DATE + timedelta(days=20 + i)
             commitments.append({
                 "apprenticeship_id": f"AS{self.next_commitment + i:07d}", "ULN": self.new_uln(),

@@ -437,3 +437,42 @@ def test_outside_approved_areas(tmp_path):
     assert result(res, "ALL", "outside_approved_areas")["status"] == "on_track"
     reasons = sorted(res.apprentices.loc[res.apprentices["outside"], "outside_reason"])
     assert reasons == ["region", "sector"]
+
+
+def test_withdrawal_followed_by_a_new_start_still_counts(tmp_path):
+    w = World()
+    w.agency("A1")
+    uln = w.uln()
+    w.commitment(uln, "A1", "10000001", "2")
+    ref = w.aim(uln, start="2023-01-01", plan_end="2025-01-01", comp="3", end="2023-09-10", outcome="3", reason="42")
+    w.aim(uln, start="2024-05-01", plan_end="2025-09-01", seq=3, learnref=ref)
+    res = w.compute(tmp_path)
+    r = result(res, "A1", "withdrawals")
+    assert (r["numerator"], r["denominator"]) == (1, 1)  # one apprentice, who withdrew in the year
+
+
+@pytest.mark.parametrize("gap,withdrawn", [(90, 0), (91, 1)])
+def test_transfer_window_boundary(tmp_path, gap, withdrawn):
+    from datetime import timedelta
+
+    w = World()
+    w.agency("A1")
+    uln = w.uln()
+    w.commitment(uln, "A1", "10000001", "2")
+    w.commitment(uln, "A1", "10000002", "2")
+    end = date(2023, 10, 1)
+    w.aim(uln, start="2023-01-01", plan_end="2025-01-01", comp="3", end=end.isoformat(), outcome="3", reason="47",
+          ukprn="10000001")
+    w.aim(uln, start=(end + timedelta(days=gap)).isoformat(), plan_end="2025-01-01", ukprn="10000002", res=True)
+    r = result(w.compute(tmp_path), "A1", "withdrawals")
+    assert (r["numerator"], r["denominator"]) == (withdrawn, 1)
+
+
+def test_stopped_commitment_after_completion_is_not_a_withdrawal(tmp_path):
+    w = World()
+    w.agency("A1")
+    uln = w.uln()
+    w.commitment(uln, "A1", "10000001", "2", status="Stopped", stop_date="2024-03-05")
+    w.aim(uln, **ACHIEVER)
+    r = result(w.compute(tmp_path), "A1", "withdrawals")
+    assert (r["numerator"], r["denominator"]) == (0, 1)

@@ -1,0 +1,186 @@
+"""``load_or_compute``: results for every agency of a period, computed once and cached.
+
+The CLI batch and a notebook run on its own both call it, so both give the
+same pack. Results are cached as Parquet under ``.fjaaqa-cache/results/<key>``
+(never under ``--out``), keyed by the input files' hashes, the effective
+threshold set's hash and the package's own code, so a change to any of them
+computes afresh. The cache holds no dates of birth and no postcodes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__
+from .params import ThresholdSet, load_thresholds
+from .paths import REPO_ROOT, repo_path
+from .periods import Period, make_period
+from .results import Results, compute
+from .sources import Dataset, ilr_folders, load_dataset, sha256_file
+
+# Columns of the per-apprentice and per-aim measurements kept for case lists
+# and charts. Learner identifiers stay (restricted case lists need them);
+# dates of birth and postcodes never leave the computation.
+APPRENTICE_COLUMNS = [
+    "agency_id", "ULN", "StdCode", "UKPRN", "LearnRefNumber", "AimSeqNumber", "apprenticeship_id", "host_employer",
+    "first_start", "LearnPlanEndDate", "LearnActEndDate", "state", "live", "withdrawn_in_year", "withdrawn_from",
+    "WithdrawReason", "withdrawal_days_in", "days_on_break", "days_past_planned_end", "completed_late_days",
+    "left_agency", "route", "standard", "provider", "start_cohort", "age_band", "region", "region_basis",
+    "workplace_source", "outside", "outside_reason", "approvals_known", "n_aims", "providers", "link_basis",
+    "late_reported_from", "Sex", "Ethnicity", "LLDDHealthProb",
+]
+AIM_COLUMNS = [
+    "agency_id", "ULN", "StdCode", "UKPRN", "LearnRefNumber", "AimSeqNumber", "LearnStartDate", "LearnPlanEndDate",
+    "LearnActEndDate", "AchDate", "CompStatus", "Outcome", "WithdrawReason", "EPAOrgID", "aim_state", "exclusion",
+    "hybrid_end_year", "leaver", "completer", "achiever", "overdue_break", "route", "standard", "provider",
+    "host_employer", "start_cohort", "age_band",
+]
+TABLES = ["results", "previous", "breakdowns", "apprentices", "aims", "reconciliation", "rejected_summary",
+          "link_summary", "files", "agencies", "all_periods"]
+
+
+@dataclass
+class PackResults:
+    """What a pack needs, for every agency of one period (loaded from the cache)."""
+
+    meta: dict
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        tables = self.__dict__.get("tables", {})
+        if name in tables:
+            return tables[name]
+        raise AttributeError(name)
+
+    @property
+    def period(self) -> Period:
+        return make_period(self.meta["year"], self.meta["return"])
+
+
+def code_hash() -> str:
+    """Hash of the package's own code and reference data: a code change invalidates caches."""
+    h = hashlib.sha256(__version__.encode())
+    pkg = REPO_ROOT / "fjaaqa"
+    for p in sorted(pkg.rglob("*")):
+        if p.is_file() and p.suffix in {".py", ".csv", ".yaml"}:
+            h.update(p.relative_to(pkg).as_posix().encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def input_files(data_dir: Path, period: Period) -> list[tuple[str, str]]:
+    """(relative path, sha256) of every input file a period's results depend on."""
+    data_dir = Path(data_dir)
+    files = [p for p in sorted(data_dir.glob("*")) if p.is_file() and p.suffix in {".csv", ".parquet"}]
+    for p, folder in ilr_folders(data_dir):
+        if p <= period:
+            files += [f for f in sorted(folder.iterdir()) if f.is_file() and f.suffix in {".csv", ".parquet"}]
+    return [(f.relative_to(data_dir).as_posix(), sha256_file(f)) for f in files]
+
+
+def cache_key(data_dir: Path, period: Period, t: ThresholdSet) -> tuple[str, list[tuple[str, str]]]:
+    files = input_files(data_dir, period)
+    doc = json.dumps({"files": files, "thresholds": t.hash, "code": code_hash(), "period": str(period)},
+                     sort_keys=True)
+    return hashlib.sha256(doc.encode()).hexdigest()[:20], files
+
+
+def default_results_dir() -> Path:
+    return Path(os.environ.get("FJAAQA_CACHE", repo_path(".fjaaqa-cache"))) / "results"
+
+
+def _keep(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    return df[[c for c in cols if c in df.columns]].reset_index(drop=True)
+
+
+def _rejected_summary(rejected: pd.DataFrame) -> pd.DataFrame:
+    """Rejected rows counted by file, field and rule (values are not carried: they may be personal)."""
+    if rejected.empty:
+        return pd.DataFrame(columns=["file", "field", "rule", "message", "rows"])
+    g = rejected.groupby(["file", "field", "rule", "message"], sort=True).size().rename("rows")
+    return g.reset_index()
+
+
+def _tables(res: Results, previous: Results | None, ds: Dataset, all_periods: list[Period]) -> dict:
+    agencies = res.agencies[[c for c in ["agency_id", "agency_name", "registered_on", "approved_routes",
+                                         "approved_regions"] if c in res.agencies]].copy()
+    return {
+        "results": res.results,
+        "previous": previous.results if previous is not None else pd.DataFrame(columns=res.results.columns),
+        "breakdowns": res.breakdowns,
+        "apprentices": _keep(res.apprentices, APPRENTICE_COLUMNS),
+        "aims": _keep(res.aims, AIM_COLUMNS),
+        "reconciliation": res.reconciliation,
+        "rejected_summary": _rejected_summary(res.rejected),
+        "link_summary": res.link_summary,
+        "files": ds.files,
+        "agencies": agencies,
+        "all_periods": pd.DataFrame({"year": [p.year.label for p in all_periods],
+                                     "return": [p.return_code for p in all_periods]}),
+    }
+
+
+def _write(folder: Path, tables: dict[str, pd.DataFrame], meta: dict) -> None:
+    """Write a cache entry whole: into a temporary folder, then rename."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        for name, df in tables.items():
+            out = df.copy()
+            for c in out.columns:
+                if out[c].dtype == object:
+                    out[c] = out[c].astype("str").where(out[c].notna())
+            out.to_parquet(tmp / f"{name}.parquet", index=False)
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True, default=str))
+        if folder.exists():
+            shutil.rmtree(tmp)
+            return
+        os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def read_results(folder: str | Path) -> PackResults:
+    """Load a cache entry written by :func:`load_or_compute`."""
+    folder = Path(folder)
+    meta = json.loads((folder / "meta.json").read_text())
+    tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES}
+    return PackResults(meta=meta, tables=tables)
+
+
+def load_or_compute(data_dir: str | Path, year: str, return_code: str,
+                    thresholds: str | Path | ThresholdSet = "quality-framework-2023",
+                    results_dir: str | Path | None = None) -> PackResults:
+    """Results for all agencies of a period (and the previous year's R14), from cache or computed."""
+    data_dir = Path(data_dir).resolve()
+    period = make_period(year, return_code)
+    t = thresholds if isinstance(thresholds, ThresholdSet) else load_thresholds(thresholds)
+    key, files = cache_key(data_dir, period, t)
+    folder = Path(results_dir or default_results_dir()) / key
+    if (folder / "meta.json").is_file():
+        return read_results(folder)
+
+    ds = load_dataset(data_dir, up_to=period)
+    res = compute(ds, period, t)
+    prev_period = make_period(period.year.previous(), "R14")
+    previous = compute(ds, prev_period, t) if prev_period in ds.returns else None
+    meta = {
+        "year": period.year.label, "return": period.return_code, "census": period.census.isoformat(),
+        "previous_year": prev_period.year.label, "previous_available": previous is not None,
+        "thresholds": {"name": t.name, "title": t.title, "source": t.source, "hash": t.hash,
+                       "values": t.model_dump(mode="json")},
+        "version": __version__, "code_hash": code_hash(), "key": key,
+        "inputs": [{"file": f, "sha256": h} for f, h in files],
+        "absent_columns": {k: sorted(v) for k, v in sorted(ds.absent.items())},
+    }
+    _write(folder, _tables(res, previous, ds, sorted(ds.returns)), meta)
+    return read_results(folder)

@@ -1,0 +1,77 @@
+"""Parameters of the review-pack notebook, validated before anything runs.
+
+papermill only warns about a parameter the notebook does not declare; this
+model forbids them, so a typo stops the notebook with a clear message
+instead of silently using a default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from .errors import InputError
+from .paths import repo_path
+from .periods import make_period
+
+
+def resolve(path: str) -> str:
+    """A relative path is taken from the current folder if it exists there, else from the repository."""
+    p = Path(path)
+    if p.is_absolute() or p.exists():
+        return str(p.resolve())
+    return str(repo_path(path))
+
+
+class PackParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    agency_id: str
+    year: str
+    return_code: str
+    data_dir: str
+    thresholds: str = "quality-framework-2023"
+    audience: Literal["dfe", "agency"] = "agency"
+    run_date: str = ""
+    results_dir: str = ""
+
+    @field_validator("year", "return_code")
+    @classmethod
+    def _period(cls, v, info):
+        try:
+            make_period(v, "R14") if info.field_name == "year" else make_period("2324", v)
+        except InputError as exc:
+            raise ValueError(str(exc)) from None
+        return v
+
+    @field_validator("data_dir")
+    @classmethod
+    def _data(cls, v):
+        path = resolve(v)
+        if not Path(path).is_dir():
+            raise ValueError(f"data_dir '{v}' is not a folder")
+        return path
+
+    @field_validator("run_date")
+    @classmethod
+    def _date(cls, v):
+        if v:
+            from datetime import date
+
+            date.fromisoformat(v)
+        return v
+
+
+def validate_parameters(given: dict) -> PackParams:
+    """Validate the notebook's parameters; one readable line on failure."""
+    try:
+        return PackParams(**given)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'parameters'}: "
+            + ("unknown parameter" if e["type"] == "extra_forbidden" else e["msg"].removeprefix("Value error, "))
+            for e in exc.errors()
+        )
+        raise ValueError(f"invalid notebook parameters: {problems}") from None

@@ -1,0 +1,305 @@
+"""Review packs: run the notebook per agency, export HTML and PDF, index and manifest.
+
+Results are computed once for all agencies (:func:`fjaaqa.cache.load_or_compute`);
+each pack is then only presentation. A worker keeps one Jupyter kernel warm
+and reuses it (its namespace reset between packs), which is what makes a
+batch cheap: starting a kernel and importing pandas costs seconds, a warm
+run a fraction of one. HTML is exported in-process by nbconvert with the
+``templates/fjaaqa`` template; the PDF is printed from the same HTML by
+WeasyPrint. Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import platform
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import nbformat
+
+from . import __version__
+from .cache import PackResults, load_or_compute
+from .errors import InputError
+from .indicators import INDICATORS, STATUS_LABELS
+from .paths import repo_path
+from .periods import make_period
+from .sections import AUDIENCES, STATUS_CLASS, fmt_pct
+from .writers import atomic_write
+
+NOTEBOOK = repo_path("notebooks", "review_pack.ipynb")
+TEMPLATES = repo_path("templates")
+NOTEBOOK_CACHE = repo_path(".fjaaqa-cache", "notebooks")
+
+
+@dataclass
+class PackJob:
+    agency_id: str
+    audience: str
+
+
+@dataclass
+class BuildSummary:
+    built: list[dict] = field(default_factory=list)
+    failed: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def css() -> str:
+    return (TEMPLATES / "fjaaqa" / "pack.css").read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------ export
+
+def export_html(nb: nbformat.NotebookNode) -> str:
+    """Executed review-pack notebook -> one self-contained HTML page."""
+    from nbconvert import HTMLExporter
+
+    p = nb.metadata.get("papermill", {}).get("parameters", {})
+    period = make_period(p.get("year", "2324"), p.get("return_code", "R14"))
+    run_date = p.get("run_date") or period.census.isoformat()
+    audience = AUDIENCES.get(p.get("audience", "agency"), "")
+    title = f"Quality review pack: {p.get('agency_id', '')}, {period.year.label} {period.return_code} ({audience})"
+    exporter = HTMLExporter(template_name="fjaaqa", extra_template_basedirs=[str(TEMPLATES)], exclude_input=True,
+                            exclude_input_prompt=True, exclude_output_prompt=True)
+    resources = {"fjaaqa": {"title": title, "run_date": run_date, "version": __version__, "css": css(),
+                            "description": f"Flexi-Job Apprenticeship Agency quality review, {audience}",
+                            "footer": f"Produced with fjaaqa {__version__} on {run_date}. {audience}."}}
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    return body
+
+
+def _url_fetcher():
+    """WeasyPrint may read local files and data: URLs only, never the network."""
+    from weasyprint.urls import URLFetcher
+
+    return URLFetcher(allowed_protocols={"file", "data"})
+
+
+def write_pdf(page: str, path: Path) -> Path:
+    """Print the HTML page to a tagged A4 PDF (title and language from the page)."""
+    from weasyprint import HTML
+
+    pdf = HTML(string=page, base_url=str(TEMPLATES), url_fetcher=_url_fetcher()).write_pdf(pdf_tags=True)
+    return atomic_write(path, pdf)
+
+
+# ------------------------------------------------------------------ running
+
+class Runner:
+    """One warm kernel running the review-pack notebook, pack after pack."""
+
+    def __init__(self):
+        from jupyter_client.manager import KernelManager
+
+        self.km = KernelManager(kernel_name="python3", transport="ipc", ip=str(_ipc_dir() / "kernel"))
+        self.km.start_kernel(extra_arguments=["--HistoryManager.enabled=False"])
+        self._reset()
+
+    def _reset(self) -> None:
+        """Clear the namespace so one pack never sees another's variables."""
+        kc = self.km.blocking_client()
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=60)
+            kc.execute_interactive("%reset -f", timeout=60, store_history=False)
+        finally:
+            kc.stop_channels()
+
+    def run(self, parameters: dict) -> nbformat.NotebookNode:
+        import papermill
+
+        if not self.km.is_alive():
+            self.km.restart_kernel(now=True)
+        self._reset()
+        nb = papermill.execute_notebook(str(NOTEBOOK), None, parameters=parameters, progress_bar=False,
+                                        km=self.km, kernel_name="python3", cwd=str(repo_path()))
+        return nb
+
+    def close(self) -> None:
+        self.km.shutdown_kernel(now=True)
+
+
+def _ipc_dir() -> Path:
+    """A private folder for the kernel's IPC sockets (no TCP ports: no collisions, no warning)."""
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix="fjaaqa-kernel-"))
+
+
+def pack_path(out: Path, year_code: str, return_code: str, audience: str, agency_id: str, ext: str) -> Path:
+    return out / year_code / return_code / "packs" / audience / f"{agency_id}.{ext}"
+
+
+def _build_chunk(jobs: list[PackJob], common: dict, out: Path, pdf: bool) -> list[dict]:
+    """Build a list of packs with one warm kernel (runs in a worker process)."""
+    runner = Runner()
+    done = []
+    try:
+        for job in jobs:
+            params = dict(common, agency_id=job.agency_id, audience=job.audience)
+            try:
+                nb = runner.run(params)
+            except Exception as exc:  # one pack failing never stops the batch
+                done.append({"agency_id": job.agency_id, "audience": job.audience, "error": _one_line(exc)})
+                continue
+            page = export_html(nb)
+            period = make_period(common["year"], common["return_code"])
+            target = pack_path(out, period.year.code, period.return_code, job.audience, job.agency_id, "html")
+            atomic_write(target, page)
+            nb_copy = NOTEBOOK_CACHE / period.year.code / period.return_code / job.audience / f"{job.agency_id}.ipynb"
+            atomic_write(nb_copy, nbformat.writes(nb))
+            rec = {"agency_id": job.agency_id, "audience": job.audience, "html": target}
+            if pdf:
+                rec["pdf"] = write_pdf(page, target.with_suffix(".pdf"))
+            done.append(rec)
+    finally:
+        runner.close()
+    return done
+
+
+def _one_line(exc: Exception) -> str:
+    text = str(getattr(exc, "evalue", "") or exc).strip().splitlines()
+    return (text[-1] if text else exc.__class__.__name__)[:300]
+
+
+def build_packs(data_dir: Path, year: str, return_code: str, agencies: list[str] | None, audiences: list[str],
+                thresholds: str, out: Path, pdf: bool = True, workers: int = 1, run_date: str = "",
+                results_dir: Path | None = None, progress=None) -> BuildSummary:
+    """Build every requested pack; compute once, render many."""
+    import time
+
+    started = time.perf_counter()
+    pr = load_or_compute(data_dir, year, return_code, thresholds, results_dir)
+    known = list(pr.agencies["agency_id"])
+    if agencies:
+        unknown = [a for a in agencies if a not in known]
+        if unknown:
+            raise InputError(f"agency '{unknown[0]}' is not on the register for {pr.meta['year']} {pr.meta['return']}")
+    jobs = [PackJob(a, aud) for aud in audiences for a in (agencies or known)]
+    common = {"year": year, "return_code": return_code, "data_dir": str(Path(data_dir).resolve()),
+              "thresholds": str(thresholds), "run_date": run_date,
+              "results_dir": str(results_dir) if results_dir else ""}
+    summary = BuildSummary()
+    chunks = [jobs[i::workers] for i in range(max(1, workers))] if workers > 1 else [jobs]
+    chunks = [c for c in chunks if c]
+    if len(chunks) == 1:
+        results = [_build_chunk(chunks[0], common, out, pdf)]
+    else:
+        with ProcessPoolExecutor(max_workers=len(chunks)) as pool:
+            futures = [pool.submit(_build_chunk, c, common, out, pdf) for c in chunks]
+            results = [f.result() for f in futures]
+    for chunk in results:
+        for rec in chunk:
+            (summary.failed if "error" in rec else summary.built).append(rec)
+            if progress:
+                progress(rec)
+    summary.seconds = time.perf_counter() - started
+    write_index(out, pr, summary, run_date or pr.meta["census"])
+    return summary
+
+
+# ------------------------------------------------------------------ index and manifest
+
+def write_index(out: Path, pr: PackResults, summary: BuildSummary, run_date: str) -> Path:
+    """``index.html`` linking every output of the period, with each agency's headline status."""
+    period = pr.period
+    base = Path(period.year.code) / period.return_code
+    rows = []
+    res = pr.results
+    built = {(b["agency_id"], b["audience"]) for b in summary.built}
+    for a in pr.agencies.itertuples():
+        cells = []
+        for ind in INDICATORS:
+            r = res[(res["agency_id"] == a.agency_id) & (res["indicator"] == ind.id)].iloc[0]
+            cells.append(f'<td><strong class="tag tag--{STATUS_CLASS[r.status]}">{STATUS_LABELS[r.status]}</strong>'
+                         f'<span class="num"> {fmt_pct(r.value)}</span></td>')
+        links = []
+        for aud in AUDIENCES:
+            if (a.agency_id, aud) in built:
+                h = (base / "packs" / aud / f"{a.agency_id}.html").as_posix()
+                links.append(f'<a href="{html.escape(h)}">{AUDIENCES[aud]} (HTML)</a>')
+                pdf = out / base / "packs" / aud / f"{a.agency_id}.pdf"
+                if pdf.exists():
+                    links.append(f'<a href="{html.escape(pdf.relative_to(out).as_posix())}">PDF</a>')
+        rows.append(f'<tr><th scope="row">{html.escape(a.agency_id)}<br><span class="muted">'
+                    f'{html.escape(str(a.agency_name))}</span></th>{"".join(cells)}<td>{" · ".join(links) or "–"}</td></tr>')
+    failed = "".join(f"<li>{html.escape(f['agency_id'])} ({html.escape(f['audience'])}): {html.escape(f['error'])}</li>"
+                     for f in summary.failed)
+    heads = "".join(f'<th scope="col">{html.escape(i.title)}</th>' for i in INDICATORS)
+    other = []
+    for rel in sorted(p.relative_to(out).as_posix() for p in (out / base).rglob("*")
+                      if p.is_file() and "packs" not in p.parts):
+        other.append(f'<li><a href="{html.escape(rel)}">{html.escape(rel)}</a></li>')
+    page = f"""<!DOCTYPE html>
+<html lang="en-GB">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>fjaaqa outputs: {period.year.label} {period.return_code}</title>
+<meta name="dcterms.created" content="{html.escape(run_date)}">
+<style>
+{css()}
+</style>
+</head>
+<body>
+<main id="main" class="page wide">
+<p class="caption">fjaaqa {__version__}</p>
+<h1>Quality review outputs, {period.year.label} {period.return_code}</h1>
+<p class="lede">{len(pr.agencies)} agencies; threshold set {html.escape(pr.meta['thresholds']['name'])}
+ ({pr.meta['thresholds']['hash']}); census {pr.meta['census']}.</p>
+{'<div class="notice notice--restricted" role="alert"><h2>Packs that failed</h2><ul>' + failed + '</ul></div>' if failed else ''}
+<table class="table index">
+<caption>Agencies, headline status for {period.year.label} {period.return_code}, and their packs</caption>
+<thead><tr><th scope="col">Agency</th>{heads}<th scope="col">Packs</th></tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody>
+</table>
+<h2>Other outputs</h2>
+<ul>{''.join(other)}</ul>
+<p class="muted">Manifest: <a href="manifest.json">manifest.json</a> (versions, parameters, input and output hashes).</p>
+</main>
+</body>
+</html>
+"""
+    return atomic_write(out / "index.html", page)
+
+
+def _versions() -> dict:
+    names = ["pandas", "numpy", "pyarrow", "pandera", "pydantic", "altair", "vl-convert-python", "weasyprint",
+             "nbconvert", "papermill", "jinja2"]
+    out = {"python": platform.python_version()}
+    for n in names:
+        try:
+            out[n] = metadata.version(n)
+        except metadata.PackageNotFoundError:
+            out[n] = None
+    return out
+
+
+def write_manifest(out: Path, pr: PackResults, run_date: str, extra: dict | None = None) -> Path:
+    """``manifest.json``: versions, parameters and their hash, input and output hashes (relative paths)."""
+    outputs = []
+    for p in sorted(out.rglob("*")):
+        if p.is_file() and p.name != "manifest.json" and not p.name.startswith("."):
+            outputs.append({"path": p.relative_to(out).as_posix(), "sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
+                            "bytes": p.stat().st_size})
+    doc = {
+        "fjaaqa": __version__,
+        "code_hash": pr.meta["code_hash"],
+        "versions": _versions(),
+        "period": {"year": pr.meta["year"], "return": pr.meta["return"], "census": pr.meta["census"]},
+        "run_date": run_date,
+        "thresholds": {"name": pr.meta["thresholds"]["name"], "hash": pr.meta["thresholds"]["hash"],
+                       "values": pr.meta["thresholds"]["values"]},
+        "inputs": pr.meta["inputs"],
+        "outputs": outputs,
+    }
+    if extra:
+        doc.update(extra)
+    return atomic_write(out / "manifest.json", json.dumps(doc, indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,325 @@
+"""Pack sections: functions that turn cached results into HTML.
+
+The notebook only calls these and displays what they return; nothing else
+draws. Tables come from Jinja2 partials in ``templates/partials`` with
+captions and header cells; every string from the data is escaped.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+
+import jinja2
+import numpy as np
+import pandas as pd
+
+from . import charts, reference
+from .cache import PackResults
+from .indicators import BY_ID, DIMENSIONS, INDICATORS, STATUS_LABELS
+from .paths import repo_path
+
+AUDIENCES = {"dfe": "DfE version", "agency": "Agency version"}
+STATUS_CLASS = {"at_risk": "red", "needs_improvement": "orange", "on_track": "green", "for_discussion": "blue",
+                "no_data": "grey"}
+BREAKDOWN_DIMENSIONS = ["route", "standard", "provider", "host_employer"]
+FAILING = {"at_risk", "needs_improvement", "for_discussion"}
+
+DEFINITIONS = {
+    "withdrawals": "Apprentices who withdrew in the year, from their apprenticeship or from the agency, "
+                   "as a share of all the agency's apprentices in the year (new starts and existing).",
+    "achievement_rate": "Leavers who achieved, as a share of all leavers whose hybrid end year is this year "
+                        "(the national achievement rate method).",
+    "breaks_in_learning": "Apprentices on a break in learning they have not yet returned from, by how long the "
+                          "break has lasted, as a share of all the agency's apprentices in the year.",
+    "past_planned_end_date": "Apprentices still in learning (or awaiting their assessment result) after their "
+                             "planned end date, by how long past it, as a share of all apprentices in the year.",
+    "outside_approved_areas": "Apprentices whose standard's route is not an approved sector, or whose workplace "
+                              "is not in an approved region, as a share of all apprentices in the year.",
+}
+
+
+# ------------------------------------------------------------------ formatting
+
+def fmt_pct(value, dp: int = 1) -> str:
+    """A percentage for people: rounded half up, with a % sign; a dash for no value."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
+        return "–"
+    q = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-dp), rounding=ROUND_HALF_UP)
+    return f"{q}%"
+
+
+def fmt_pp(value) -> str:
+    """Percentage points, signed (+ past the threshold, − headroom)."""
+    if value is None or pd.isna(value):
+        return "–"
+    q = Decimal(repr(float(value))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return f"{'+' if q > 0 else ''}{q} pp".replace("-", "−")
+
+
+def fmt_int(value) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    return f"{int(value):,}"
+
+
+def fmt_date(d) -> str:
+    if d is None or pd.isna(d):
+        return "–"
+    d = pd.Timestamp(d)
+    return f"{d.day} {d.strftime('%B %Y')}"
+
+
+@lru_cache(maxsize=1)
+def env() -> jinja2.Environment:
+    e = jinja2.Environment(loader=jinja2.FileSystemLoader(str(repo_path("templates", "partials"))),
+                           autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    e.filters.update(pct=fmt_pct, pp=fmt_pp, num=fmt_int, day=fmt_date)
+    e.globals.update(status_label=lambda s: STATUS_LABELS.get(s, s), status_class=lambda s: STATUS_CLASS.get(s, "grey"))
+    return e
+
+
+def render(template: str, **ctx) -> str:
+    return env().get_template(template).render(**ctx)
+
+
+# ------------------------------------------------------------------ helpers
+
+def _agency(pr: PackResults, agency_id: str) -> dict:
+    a = pr.agencies[pr.agencies["agency_id"] == agency_id]
+    if a.empty:
+        raise KeyError(f"agency {agency_id} is not in the results for {pr.meta['year']} {pr.meta['return']}")
+    return a.iloc[0].to_dict()
+
+
+def _row(frame: pd.DataFrame, agency_id: str, indicator: str) -> dict | None:
+    r = frame[(frame["agency_id"] == agency_id) & (frame["indicator"] == indicator)]
+    return r.iloc[0].to_dict() if len(r) else None
+
+
+def provisional(pr: PackResults) -> bool:
+    """In-year figures (before the year closes at R13/R14) are provisional."""
+    return pr.meta["return"] not in ("R13", "R14")
+
+
+# ------------------------------------------------------------------ sections
+
+def cover(pr: PackResults, agency_id: str, audience: str, run_date: str) -> str:
+    """Title block: agency, period, audience, threshold set, run date."""
+    a = _agency(pr, agency_id)
+    return render("cover.html.j2", agency=a, meta=pr.meta, audience=AUDIENCES[audience], audience_id=audience,
+                  run_date=fmt_date(run_date), census=fmt_date(pr.meta["census"]),
+                  provisional=provisional(pr))
+
+
+def headline(pr: PackResults, agency_id: str) -> str:
+    """Status of every indicator for the current year and the previous year (R14)."""
+    rows = []
+    prev_in = (pr.meta["previous_available"]
+               and agency_id in set(pr.previous["agency_id"]) if len(pr.previous) else False)
+    for ind in INDICATORS:
+        cur = _row(pr.results, agency_id, ind.id)
+        prev = _row(pr.previous, agency_id, ind.id) if prev_in else None
+        rows.append({"id": ind.id, "title": ind.title, "cur": cur, "prev": prev})
+    return render("headline.html.j2", rows=rows, meta=pr.meta, prev_available=prev_in)
+
+
+def _breakdowns(pr: PackResults, agency_id: str, indicator: str, limit: int = 12) -> list[dict]:
+    b = pr.breakdowns
+    b = b[(b["agency_id"] == agency_id) & (b["indicator"] == indicator)]
+    out = []
+    for dim in BREAKDOWN_DIMENSIONS:
+        d = b[b["dimension"] == dim].sort_values(["denominator", "group"], ascending=[False, True])
+        d = d[d["denominator"] > 0]
+        shown = d.head(limit)
+        out.append({"dimension": dim, "label": DIMENSIONS[dim], "rows": shown.to_dict("records"),
+                    "hidden": len(d) - len(shown), "groups": len(d)})
+    return out
+
+
+def _position(pr: PackResults, agency_id: str, indicator: str) -> str:
+    ind = BY_ID[indicator]
+    r = pr.results[pr.results["indicator"] == indicator][["agency_id", "value", "status"]]
+    me = _row(pr.results, agency_id, indicator)
+    t = pr.meta["thresholds"]["values"]["indicators"][indicator]
+    if indicator == "withdrawals":
+        rules = [(t["needs_improvement_above"], "needs improvement above", charts.GOVUK_ORANGE),
+                 (t["at_risk_above"], "at risk above", charts.GOVUK_RED)]
+        axis = "Withdrawn in the year (% of apprentices)"
+    elif indicator == "achievement_rate":
+        rules = [(t["at_risk_below"], "at risk below", charts.GOVUK_RED),
+                 (t["needs_improvement_below"], "needs improvement below", charts.GOVUK_ORANGE)]
+        axis = "Achievement rate (% of leavers)"
+    else:
+        rules = [(t["for_discussion_share_above"], "for discussion above", charts.AF_CATEGORICAL[2])]
+        axis = "Outside approved areas (% of apprentices)"
+    valid = r.dropna(subset=["value"])
+    median = float(np.median(valid["value"])) if len(valid) else float("nan")
+    mine = me["value"] if me else float("nan")
+    desc = (f"This agency {fmt_pct(mine)}; median of {len(valid)} agencies with data {fmt_pct(median)}; "
+            + "; ".join(f"{lab} {fmt_pct(v, 0)}" for v, lab, _ in rules) + ".")
+    chart = charts.position_chart(r, agency_id, f"{ind.title}: this agency among all agencies", rules, axis)
+    return charts.figure(chart, f"{indicator}-{agency_id}", f"{ind.title}, {pr.meta['year']} {pr.meta['return']}",
+                         desc)
+
+
+def _bands(pr: PackResults, agency_id: str, indicator: str) -> str:
+    ind = BY_ID[indicator]
+    me = _row(pr.results, agency_id, indicator)
+    t = pr.meta["thresholds"]["values"]["indicators"][indicator]
+    r = pr.results[pr.results["indicator"] == indicator]
+    tot = r["denominator"].sum()
+    ni_label = (f"{t['needs_improvement_days']}+ days" if t["banding"] == "cumulative"
+                else f"{t['needs_improvement_days']}–{t['at_risk_days'] - 1} days")
+    ar_label = f"{t['at_risk_days']}+ days"
+    shares = pd.DataFrame([
+        {"band": ni_label, "who": "This agency", "share": me["share_needs_improvement_band"] if me["denominator"] else 0.0},
+        {"band": ni_label, "who": "All agencies", "share": 100.0 * r["n_needs_improvement_band"].sum() / tot if tot else 0.0},
+        {"band": ar_label, "who": "This agency", "share": me["share_at_risk_band"] if me["denominator"] else 0.0},
+        {"band": ar_label, "who": "All agencies", "share": 100.0 * r["n_at_risk_band"].sum() / tot if tot else 0.0},
+    ]).fillna(0.0)
+    thr = t["at_risk_share_above"]
+    desc = "; ".join(f"{row.band}: this agency {fmt_pct(row.share)}" if row.who == "This agency"
+                     else f"all agencies {fmt_pct(row.share)}" for row in shares.itertuples())
+    desc += f"; a share above {fmt_pct(thr, 0)} in a band meets its threshold."
+    what = "on a break" if indicator == "breaks_in_learning" else "past planned end date"
+    chart = charts.band_chart(shares, f"{ind.title}: share {what}, by days", thr)
+    return charts.figure(chart, f"{indicator}-{agency_id}", f"{ind.title}, {pr.meta['year']} {pr.meta['return']}",
+                         desc)
+
+
+def _withdrawal_context(pr: PackResults, agency_id: str) -> dict:
+    app = pr.apprentices
+    w = app[(app["agency_id"] == agency_id) & app["withdrawn_in_year"].astype(bool)]
+    reasons = (w["WithdrawReason"].fillna("").map(
+        lambda c: reference.code_label("WithdrawReason", c) if c else "Left the agency (apprenticeship continues)")
+        .value_counts().sort_index().sort_values(ascending=False, kind="stable"))
+    readings = pr.meta["thresholds"]["values"]["readings"]["withdrawals"]
+    early = readings["early_days"]
+    days = w["withdrawal_days_in"]
+    bins = [(f"Within {early} days", days < early), (f"{early} days to 6 months", (days >= early) & (days <= 182)),
+            ("6 to 12 months", (days > 182) & (days <= 365)), ("More than 12 months", days > 365)]
+    other = w["WithdrawReason"].isin(readings["other_or_unknown_reasons"]).sum()
+    return {"n": len(w), "reasons": list(reasons.items()), "timing": [(lab, int(m.sum())) for lab, m in bins],
+            "other_share": 100.0 * other / len(w) if len(w) else float("nan"), "early": int((days < early).sum()),
+            "early_days": early, "other_codes": ", ".join(readings["other_or_unknown_reasons"])}
+
+
+def indicator(pr: PackResults, agency_id: str, indicator_id: str) -> str:
+    """One indicator: key figures, chart, context and breakdowns."""
+    ind = BY_ID[indicator_id]
+    r = _row(pr.results, agency_id, indicator_id)
+    if indicator_id in ("breaks_in_learning", "past_planned_end_date"):
+        chart = _bands(pr, agency_id, indicator_id)
+    else:
+        chart = _position(pr, agency_id, indicator_id)
+    ctx = {"ind": ind, "r": r, "definition": DEFINITIONS[indicator_id], "chart": chart,
+           "breakdowns": _breakdowns(pr, agency_id, indicator_id), "meta": pr.meta,
+           "provisional": provisional(pr) and indicator_id == "achievement_rate",
+           "context": _withdrawal_context(pr, agency_id) if indicator_id == "withdrawals" else None,
+           "t": pr.meta["thresholds"]["values"]["indicators"][indicator_id]}
+    return render("indicator.html.j2", **ctx)
+
+
+CASE_COLUMNS = ["LearnRefNumber", "ULN", "UKPRN", "standard"]
+
+
+def _cases(pr: PackResults, agency_id: str, indicator_id: str, r: dict) -> tuple[list[str], list[list[str]]]:
+    app = pr.apprentices
+    app = app[(app["agency_id"] == agency_id) & app["live"].astype(bool)]
+    t = pr.meta["thresholds"]["values"]["indicators"].get(indicator_id, {})
+    if indicator_id == "withdrawals":
+        rows = app[app["withdrawn_in_year"].astype(bool)]
+        cols = ["Withdrew from", "Reason", "Days in learning"]
+        extra = lambda x: [x["withdrawn_from"], reference.code_label("WithdrawReason", x["WithdrawReason"])
+                           if pd.notna(x["WithdrawReason"]) else "–", fmt_int(x["withdrawal_days_in"])]
+    elif indicator_id in ("breaks_in_learning", "past_planned_end_date"):
+        col = "days_on_break" if indicator_id == "breaks_in_learning" else "days_past_planned_end"
+        rows = app[app[col] >= t["needs_improvement_days"]].sort_values(col, ascending=False)
+        cols = ["Days on a break" if indicator_id == "breaks_in_learning" else "Days past planned end"]
+        extra = lambda x: [fmt_int(x[col])]
+    elif indicator_id == "outside_approved_areas":
+        rows = app[app["outside"].astype(bool)]
+        cols = ["Outside by", "Route", "Workplace region"]
+        extra = lambda x: [x["outside_reason"], x["route"], x["region"]]
+    else:
+        aims = pr.aims
+        rows = aims[(aims["agency_id"] == agency_id) & aims["leaver"].astype(bool) & ~aims["achiever"].astype(bool)]
+        cols = ["Aim", "Completion", "Reason"]
+        extra = lambda x: [str(x["AimSeqNumber"]), reference.code_label("CompStatus", x["CompStatus"]),
+                           reference.code_label("WithdrawReason", x["WithdrawReason"])
+                           if pd.notna(x["WithdrawReason"]) else "–"]
+    rows = rows.sort_values(["UKPRN", "LearnRefNumber"], kind="stable") if indicator_id != "breaks_in_learning" \
+        and indicator_id != "past_planned_end_date" else rows
+    body = [[str(x["LearnRefNumber"]), str(x["ULN"]), str(x["UKPRN"]), str(x["standard"])] + extra(x)
+            for x in rows.to_dict("records")]
+    return ["Learner reference", "ULN", "UKPRN", "Standard"] + cols, body
+
+
+def case_list(pr: PackResults, agency_id: str) -> str:
+    """DfE only: the apprentices behind each indicator that is not on track (restricted)."""
+    lists = []
+    for ind in INDICATORS:
+        r = _row(pr.results, agency_id, ind.id)
+        if r and r["status"] in FAILING:
+            head, body = _cases(pr, agency_id, ind.id, r)
+            lists.append({"ind": ind, "r": r, "head": head, "body": body})
+    return render("cases.html.j2", lists=lists)
+
+
+READINGS_TEXT = [
+    ("indicators.breaks_in_learning.banding", "Breaks: how the 180 and 365 day bands combine"),
+    ("indicators.past_planned_end_date.banding", "Past planned end: how the day bands combine"),
+    ("indicators.past_planned_end_date.include_completed_late", "Past planned end: count those who completed late"),
+    ("indicators.outside_approved_areas.for_discussion_share_above", "Outside approved areas: share that means 'routinely' (%)"),
+    ("indicators.outside_approved_areas.consecutive_returns", "Outside approved areas: returns in a row above it"),
+    ("indicators.outside_approved_areas.approvals_as_at", "Outside approved areas: approvals in force at"),
+    ("readings.link.delivery_models", "Delivery models that make an agency apprentice"),
+    ("readings.link.use_ern_fallback", "Link by the agency's employer reference when no commitment matches"),
+    ("readings.identity.transfer_window_days", "Days within which a new aim continues a transfer"),
+    ("readings.identity.transfer_withdraw_reasons", "Withdrawal reasons that can be a provider transfer"),
+    ("readings.withdrawals.early_days", "Early withdrawal: within this many days"),
+    ("readings.qar.qualifying_planned_days", "Achievement: planned length that sets a qualifying period (days)"),
+    ("readings.qar.qualifying_in_learning_days", "Achievement: qualifying period (days in learning)"),
+    ("readings.qar.transfer_reasons", "Achievement: withdrawal reasons excluded as transfers"),
+    ("readings.qar.reason_40_window_days", "Achievement: days within which reason 40 needs a new aim"),
+    ("readings.qar.withdraw_reason_2", "Achievement: withdrawal reason 2"),
+    ("readings.qar.break_overdue_years", "Achievement: years after which an unreturned break is a withdrawal"),
+]
+
+
+def _lookup(doc: dict, path: str):
+    for part in path.split("."):
+        doc = doc[part]
+    return ", ".join(map(str, doc)) if isinstance(doc, list) else doc
+
+
+def annex(pr: PackResults, agency_id: str) -> str:
+    """Data and methodology: sources and hashes, thresholds, readings, reconciliation."""
+    th = pr.meta["thresholds"]
+    readings = [{"key": k, "label": lab, "value": _lookup(th["values"], k)} for k, lab in READINGS_TEXT]
+    thresholds = []
+    for ind in INDICATORS:
+        vals = th["values"]["indicators"][ind.id]
+        thresholds.append({"title": ind.title,
+                           "values": "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in vals.items())})
+    files = pr.files.copy()
+    rec = pr.reconciliation
+    totals = {c: int(rec[c].sum()) for c in ("rows_read", "rows_used", "rows_rejected")}
+    absent = {k: ", ".join(v) for k, v in pr.meta.get("absent_columns", {}).items() if v}
+    periods = [f"{y} {r}" for y, r in zip(pr.all_periods["year"], pr.all_periods["return"])]
+    return render("annex.html.j2", meta=pr.meta, readings=readings, thresholds=thresholds,
+                  files=files.to_dict("records"), rec=rec.to_dict("records"), totals=totals,
+                  rejected=pr.rejected_summary.to_dict("records"), links=pr.link_summary.to_dict("records"),
+                  absent=absent, periods=periods)
+
+
+def pack(pr: PackResults, agency_id: str, audience: str, run_date: str) -> list[str]:
+    """Every section of a pack, in order (the notebook shows them one per cell)."""
+    parts = [cover(pr, agency_id, audience, run_date), headline(pr, agency_id)]
+    parts += [indicator(pr, agency_id, ind.id) for ind in INDICATORS]
+    if audience == "dfe":
+        parts.append(case_list(pr, agency_id))
+    parts.append(annex(pr, agency_id))
+    return parts
