@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install bench clean
+.PHONY: demo test install bench clean a11y-deps
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,8 +18,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/fjaaqa demo
 
-test: $(STAMP)
-	$(BIN)/python -m pytest
+# Browser accessibility checks: Debian chromium (installed when root) and axe-core from npm.
+a11y-deps:
+	bash tests/a11y/install.sh
+
+test: $(STAMP) a11y-deps
+	$(BIN)/python -m pytest tests --nbval-lax notebooks/review_pack.ipynb
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_indicators.py

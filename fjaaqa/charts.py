@@ -84,7 +84,7 @@ def position_chart(values: pd.DataFrame, agency_id: str, title: str, thresholds:
     """All agencies' values as dots on one line, this agency highlighted, thresholds as rules.
 
     ``values`` has columns agency_id and value (percent). ``thresholds`` are
-    (value, label, colour).
+    (value, label, colour, side of the rule for the label).
     """
     v = values.dropna(subset=["value"]).copy()
     v["who"] = v["agency_id"].map(lambda a: "This agency" if a == agency_id else "Other agencies")
@@ -98,21 +98,27 @@ def position_chart(values: pd.DataFrame, agency_id: str, title: str, thresholds:
         size=alt.Size("who:N", scale=alt.Scale(domain=["This agency", "Other agencies"], range=[180, 60]),
                       legend=None),
     )
-    rules_df = pd.DataFrame([{"value": t, "label": lab, "colour": c} for t, lab, c in thresholds])
+    rules_df = pd.DataFrame([{"value": t, "label": f"{lab} {t:g}%", "colour": c, "side": side}
+                             for t, lab, c, side in thresholds])
     rules = alt.Chart(rules_df).mark_rule(strokeDash=[4, 3], strokeWidth=2).encode(
         x="value:Q", color=alt.Color("colour:N", scale=None))
-    labels = alt.Chart(rules_df).mark_text(align="left", dx=4, dy=-6, fontSize=11).encode(
-        x="value:Q", y=alt.value(0), text="label:N")
-    return alt.layer(rules, dots, labels).properties(title=title, width=560, height=90)
+    layers = [rules, dots]
+    for side, dx in (("left", 5), ("right", -5)):
+        part = rules_df[rules_df["side"] == side]
+        if len(part):
+            layers.append(alt.Chart(part).mark_text(align=side, dx=dx, dy=-8, fontSize=11).encode(
+                x="value:Q", y=alt.value(0), text="label:N"))
+    return alt.layer(*layers).properties(title=title, width=700, height=90)
 
 
 def band_chart(shares: pd.DataFrame, title: str, threshold: float) -> alt.LayerChart:
     """This agency's and all agencies' shares in each day band, with the share threshold."""
+    top = float(max(40.0, 5 * (int(float(shares["share"].max()) * 1.15 / 5) + 1)))
     bars = alt.Chart(shares).mark_bar().encode(
         y=alt.Y("band:N", title=None, sort=list(shares["band"].drop_duplicates())),
         yOffset=alt.YOffset("who:N", sort=["This agency", "All agencies"]),
-        x=alt.X("share:Q", title="Share of total apprentices (%)", scale=alt.Scale(domain=[0, max(
-            40.0, float(shares["share"].max()) * 1.15)])),
+        x=alt.X("share:Q", title="Share of total apprentices (%)", scale=alt.Scale(domain=[0, top]),
+                axis=alt.Axis(values=list(range(0, int(top) + 1, 5)))),
         color=alt.Color("who:N", scale=alt.Scale(domain=["This agency", "All agencies"],
                                                  range=[AF_CATEGORICAL[0], AF_CATEGORICAL[1]]),
                         legend=alt.Legend(title=None)),
@@ -120,4 +126,4 @@ def band_chart(shares: pd.DataFrame, title: str, threshold: float) -> alt.LayerC
     text = bars.mark_text(align="left", dx=3, fontSize=11).encode(text=alt.Text("share:Q", format=".1f"))
     rule = alt.Chart(pd.DataFrame({"share": [threshold]})).mark_rule(color=GOVUK_RED, strokeDash=[4, 3],
                                                                       strokeWidth=2).encode(x="share:Q")
-    return alt.layer(bars, text, rule).properties(title=title, width=520, height=150)
+    return alt.layer(bars, text, rule).properties(title=title, width=680, height=150)

@@ -133,14 +133,75 @@ def indicators(
 
 
 @app.command()
+def packs(
+    data: Path = typer.Option(..., "--data", help="Data directory."),
+    year: str = typer.Option(..., "--year", help="Academic year, 2324 or 2023-24."),
+    return_code: str = typer.Option(..., "--return", help="ILR return, R01 to R14."),
+    agency: Optional[list[str]] = typer.Option(None, "--agency", help="Only these agencies (repeat the option)."),
+    audience: Optional[list[str]] = typer.Option(None, "--audience", help="dfe or agency (default: both)."),
+    thresholds: str = typer.Option("quality-framework-2023", "--thresholds", help="Threshold set name or file."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default outputs/)."),
+    pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also print each pack to PDF."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Parallel workers, each with a warm kernel."),
+    executor: str = typer.Option("local", "--executor", help="local (dask://HOST:PORT is not available yet)."),
+    run_date: Optional[str] = typer.Option(None, "--run-date", help="Date printed on the packs (default: census date)."),
+):
+    """Build review packs (HTML and PDF) for every agency of a period, plus index.html and manifest.json."""
+    from .paths import repo_path
+    from .periods import make_period
+
+    if executor != "local":
+        raise InputError(f"--executor {executor}: only 'local' is available in this version")
+    audiences = list(dict.fromkeys(audience or ["dfe", "agency"]))
+    bad = [a for a in audiences if a not in ("dfe", "agency")]
+    if bad:
+        raise InputError(f"--audience must be dfe or agency, not '{bad[0]}'")
+    period = make_period(year, return_code)
+    if run_date:
+        from datetime import date
+
+        try:
+            date.fromisoformat(run_date)
+        except ValueError:
+            raise InputError(f"--run-date must be YYYY-MM-DD, not '{run_date}'") from None
+    out = out or repo_path("outputs")
+    summary = _build_packs(data, period, agency, audiences, thresholds, out, pdf, workers, run_date or "")
+    raise typer.Exit(1 if summary.failed else 0)
+
+
+def _build_packs(data, period, agencies, audiences, thresholds, out, pdf, workers, run_date, console=None):
+    """Build packs with a progress bar on stderr; write index.html and manifest.json; print a summary."""
+    from .cache import load_or_compute
+    from .packs import build_packs, write_manifest
+
+    console = console or err
+    pr = load_or_compute(data, period.year.code, period.return_code, thresholds)
+    n = len(agencies or pr.agencies) * len(audiences)
+    with _progress() as bar:
+        task = bar.add_task(f"Packs {period.label}", total=n)
+        summary = build_packs(Path(data), period.year.code, period.return_code, agencies, audiences, thresholds,
+                              Path(out), pdf=pdf, workers=workers, run_date=run_date,
+                              progress=lambda rec: bar.advance(task))
+    write_manifest(Path(out), pr, run_date or pr.meta["census"])
+    per = summary.seconds / max(1, len(summary.built))
+    console.print(f"{len(summary.built)} pack(s) built in {summary.seconds:.1f}s ({per:.2f}s each, "
+                  f"{workers} worker(s)); {len(summary.failed)} failed. Index: {Path(out) / 'index.html'}")
+    for f in summary.failed:
+        console.print(f"  failed: {f['agency_id']} ({f['audience']}): {f['error']}", markup=False)
+    return summary
+
+
+@app.command()
 def demo(
     out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default outputs/)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Where to write the synthetic data."),
+    workers: int = typer.Option(2, "--workers", min=1, help="Parallel pack workers."),
 ):
     """Generate the synthetic dataset and build every output into outputs/."""
     from .demo import run_demo
 
-    run_demo(out=out, data=data, console=err)
+    result = run_demo(out=out, data=data, console=err, workers=workers)
+    raise typer.Exit(1 if result["packs"].failed else 0)
 
 
 def main() -> None:

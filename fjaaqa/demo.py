@@ -34,8 +34,9 @@ def write_indicator_outputs(res, out: Path) -> Path:
     return folder
 
 
-def run_demo(out: Path | None = None, data: Path | None = None, console: Console | None = None) -> dict:
-    """Generate the data, validate it and compute every period's indicators."""
+def run_demo(out: Path | None = None, data: Path | None = None, console: Console | None = None,
+             workers: int = 2) -> dict:
+    """Generate the data, validate it, compute every period's indicators, build the latest period's packs."""
     console = console or Console(stderr=True)
     out = Path(out or repo_path("outputs"))
     data = Path(data or repo_path("data", "synthetic"))
@@ -63,6 +64,13 @@ def run_demo(out: Path | None = None, data: Path | None = None, console: Console
             bar.advance(task)
         timings["indicators"] = time.perf_counter() - t0
 
+    from .cli import _build_packs
+
+    t0 = time.perf_counter()
+    latest_period = REVIEW_PERIODS[-1]
+    packs = _build_packs(data, latest_period, None, ["dfe", "agency"], t.name, out, True, workers, "", console)
+    timings["packs"] = time.perf_counter() - t0
+
     latest = results[REVIEW_PERIODS[-1]]
     table = Table(title=f"Agencies by status, {latest.period.label} ({t.name})")
     table.add_column("indicator")
@@ -76,6 +84,7 @@ def run_demo(out: Path | None = None, data: Path | None = None, console: Console
         f"{len(latest.agencies)} agencies; {int(latest.apprentices['live'].sum())} apprentices live in "
         f"{latest.period.year.label}; {len(ds.rejected)} rows quarantined. "
         f"Data: {data}  Outputs: {out}  "
-        f"({timings['synth']:.1f}s synth, {timings['load']:.1f}s load, {timings['indicators']:.1f}s indicators)"
+        f"({timings['synth']:.1f}s synth, {timings['load']:.1f}s load, {timings['indicators']:.1f}s indicators, "
+        f"{timings['packs']:.1f}s for {len(packs.built)} packs)"
     )
-    return {"results": results, "timings": timings}
+    return {"results": results, "timings": timings, "packs": packs}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import multiprocessing
 import platform
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -135,20 +136,30 @@ def pack_path(out: Path, year_code: str, return_code: str, audience: str, agency
     return out / year_code / return_code / "packs" / audience / f"{agency_id}.{ext}"
 
 
-def _build_chunk(jobs: list[PackJob], common: dict, out: Path, pdf: bool) -> list[dict]:
-    """Build a list of packs with one warm kernel (runs in a worker process)."""
+def _build_chunk(jobs: list[PackJob], common: dict, out: Path, pdf: bool, queue=None) -> list[dict]:
+    """Build a list of packs with one warm kernel (runs in a worker process).
+
+    Each finished pack is also put on ``queue`` (when given) so the parent
+    can move its progress bar while workers run.
+    """
+    done: list[dict] = []
+
+    def finish(rec: dict) -> None:
+        done.append(rec)
+        if queue is not None:
+            queue.put(rec)
+
+    period = make_period(common["year"], common["return_code"])
     runner = Runner()
-    done = []
     try:
         for job in jobs:
             params = dict(common, agency_id=job.agency_id, audience=job.audience)
             try:
                 nb = runner.run(params)
             except Exception as exc:  # one pack failing never stops the batch
-                done.append({"agency_id": job.agency_id, "audience": job.audience, "error": _one_line(exc)})
+                finish({"agency_id": job.agency_id, "audience": job.audience, "error": _one_line(exc)})
                 continue
             page = export_html(nb)
-            period = make_period(common["year"], common["return_code"])
             target = pack_path(out, period.year.code, period.return_code, job.audience, job.agency_id, "html")
             atomic_write(target, page)
             nb_copy = NOTEBOOK_CACHE / period.year.code / period.return_code / job.audience / f"{job.agency_id}.ipynb"
@@ -156,7 +167,7 @@ def _build_chunk(jobs: list[PackJob], common: dict, out: Path, pdf: bool) -> lis
             rec = {"agency_id": job.agency_id, "audience": job.audience, "html": target}
             if pdf:
                 rec["pdf"] = write_pdf(page, target.with_suffix(".pdf"))
-            done.append(rec)
+            finish(rec)
     finally:
         runner.close()
     return done
@@ -187,20 +198,45 @@ def build_packs(data_dir: Path, year: str, return_code: str, agencies: list[str]
     summary = BuildSummary()
     chunks = [jobs[i::workers] for i in range(max(1, workers))] if workers > 1 else [jobs]
     chunks = [c for c in chunks if c]
-    if len(chunks) == 1:
-        results = [_build_chunk(chunks[0], common, out, pdf)]
-    else:
-        with ProcessPoolExecutor(max_workers=len(chunks)) as pool:
-            futures = [pool.submit(_build_chunk, c, common, out, pdf) for c in chunks]
-            results = [f.result() for f in futures]
+    with multiprocessing.Manager() as manager:
+        queue = manager.Queue()
+        if len(chunks) == 1:
+            import threading
+
+            worker = threading.Thread(target=lambda: results.append(_build_chunk(chunks[0], common, out, pdf, queue)))
+            results: list[list[dict]] = []
+            worker.start()
+            _drain(queue, len(jobs), progress, lambda: not worker.is_alive())
+            worker.join()
+        else:
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=len(chunks), mp_context=ctx) as pool:
+                futures = [pool.submit(_build_chunk, c, common, out, pdf, queue) for c in chunks]
+                _drain(queue, len(jobs), progress, lambda: all(f.done() for f in futures))
+                results = [f.result() for f in futures]
     for chunk in results:
         for rec in chunk:
             (summary.failed if "error" in rec else summary.built).append(rec)
-            if progress:
-                progress(rec)
     summary.seconds = time.perf_counter() - started
     write_index(out, pr, summary, run_date or pr.meta["census"])
     return summary
+
+
+def _drain(queue, expected: int, progress, finished) -> None:
+    """Report packs as workers finish them, until all are reported or the workers stop."""
+    import queue as queue_mod
+
+    seen = 0
+    while seen < expected:
+        try:
+            rec = queue.get(timeout=0.5)
+        except queue_mod.Empty:
+            if finished():
+                break
+            continue
+        seen += 1
+        if progress:
+            progress(rec)
 
 
 # ------------------------------------------------------------------ index and manifest

@@ -125,16 +125,35 @@ def headline(pr: PackResults, agency_id: str) -> str:
     return render("headline.html.j2", rows=rows, meta=pr.meta, prev_available=prev_in)
 
 
-def _breakdowns(pr: PackResults, agency_id: str, indicator: str, limit: int = 12) -> list[dict]:
+COUNT_LABELS = {
+    "withdrawals": ("Withdrawn", "Apprentices"),
+    "achievement_rate": ("Achievers", "Leavers"),
+    "outside_approved_areas": ("Outside", "Apprentices"),
+}
+BANDED = ("breaks_in_learning", "past_planned_end_date")
+
+
+def _breakdowns(pr: PackResults, agency_id: str, indicator: str, limit: int = 8) -> list[dict]:
+    """Groups where the indicator's problem sits, largest first; groups with none are only counted.
+
+    For the achievement rate the problem is non-achievement; for the banded
+    indicators it is anyone in either band.
+    """
     b = pr.breakdowns
-    b = b[(b["agency_id"] == agency_id) & (b["indicator"] == indicator)]
+    b = b[(b["agency_id"] == agency_id) & (b["indicator"] == indicator) & (b["denominator"] > 0)].copy()
+    if indicator == "achievement_rate":
+        b["_key"] = b["denominator"] - b["numerator"]
+    elif indicator in BANDED:
+        b["_key"] = b["n_at_risk_band"] + b["n_needs_improvement_band"]
+    else:
+        b["_key"] = b["numerator"]
     out = []
     for dim in BREAKDOWN_DIMENSIONS:
-        d = b[b["dimension"] == dim].sort_values(["denominator", "group"], ascending=[False, True])
-        d = d[d["denominator"] > 0]
-        shown = d.head(limit)
+        d = b[b["dimension"] == dim]
+        hit = d[d["_key"] > 0].sort_values(["_key", "denominator", "group"], ascending=[False, False, True])
+        shown = hit.head(limit)
         out.append({"dimension": dim, "label": DIMENSIONS[dim], "rows": shown.to_dict("records"),
-                    "hidden": len(d) - len(shown), "groups": len(d)})
+                    "more": len(hit) - len(shown), "none": len(d) - len(hit)})
     return out
 
 
@@ -144,21 +163,21 @@ def _position(pr: PackResults, agency_id: str, indicator: str) -> str:
     me = _row(pr.results, agency_id, indicator)
     t = pr.meta["thresholds"]["values"]["indicators"][indicator]
     if indicator == "withdrawals":
-        rules = [(t["needs_improvement_above"], "needs improvement above", charts.GOVUK_ORANGE),
-                 (t["at_risk_above"], "at risk above", charts.GOVUK_RED)]
+        rules = [(t["needs_improvement_above"], "needs improvement above", charts.GOVUK_ORANGE, "right"),
+                 (t["at_risk_above"], "at risk above", charts.GOVUK_RED, "left")]
         axis = "Withdrawn in the year (% of apprentices)"
     elif indicator == "achievement_rate":
-        rules = [(t["at_risk_below"], "at risk below", charts.GOVUK_RED),
-                 (t["needs_improvement_below"], "needs improvement below", charts.GOVUK_ORANGE)]
+        rules = [(t["at_risk_below"], "at risk below", charts.GOVUK_RED, "right"),
+                 (t["needs_improvement_below"], "needs improvement below", charts.GOVUK_ORANGE, "left")]
         axis = "Achievement rate (% of leavers)"
     else:
-        rules = [(t["for_discussion_share_above"], "for discussion above", charts.AF_CATEGORICAL[2])]
+        rules = [(t["for_discussion_share_above"], "for discussion above", charts.AF_CATEGORICAL[2], "left")]
         axis = "Outside approved areas (% of apprentices)"
     valid = r.dropna(subset=["value"])
     median = float(np.median(valid["value"])) if len(valid) else float("nan")
     mine = me["value"] if me else float("nan")
     desc = (f"This agency {fmt_pct(mine)}; median of {len(valid)} agencies with data {fmt_pct(median)}; "
-            + "; ".join(f"{lab} {fmt_pct(v, 0)}" for v, lab, _ in rules) + ".")
+            + "; ".join(f"{lab} {fmt_pct(v, 0)}" for v, lab, _, _ in rules) + ".")
     chart = charts.position_chart(r, agency_id, f"{ind.title}: this agency among all agencies", rules, axis)
     return charts.figure(chart, f"{indicator}-{agency_id}", f"{ind.title}, {pr.meta['year']} {pr.meta['return']}",
                          desc)
@@ -214,7 +233,8 @@ def indicator(pr: PackResults, agency_id: str, indicator_id: str) -> str:
         chart = _bands(pr, agency_id, indicator_id)
     else:
         chart = _position(pr, agency_id, indicator_id)
-    ctx = {"ind": ind, "r": r, "definition": DEFINITIONS[indicator_id], "chart": chart,
+    ctx = {"ind": ind, "r": r, "definition": DEFINITIONS[indicator_id], "chart": chart, "banded": indicator_id in BANDED,
+           "labels": COUNT_LABELS.get(indicator_id, ("", "Apprentices")),
            "breakdowns": _breakdowns(pr, agency_id, indicator_id), "meta": pr.meta,
            "provisional": provisional(pr) and indicator_id == "achievement_rate",
            "context": _withdrawal_context(pr, agency_id) if indicator_id == "withdrawals" else None,
@@ -303,7 +323,7 @@ def annex(pr: PackResults, agency_id: str) -> str:
     for ind in INDICATORS:
         vals = th["values"]["indicators"][ind.id]
         thresholds.append({"title": ind.title,
-                           "values": "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in vals.items())})
+                           "text": "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in vals.items())})
     files = pr.files.copy()
     rec = pr.reconciliation
     totals = {c: int(rec[c].sum()) for c in ("rows_read", "rows_used", "rows_rejected")}

@@ -18,6 +18,15 @@ if [ ! -x "$chromium" ]; then
   fi
 fi
 
+# Liberation Sans is the named, metric-compatible fallback for Arial in packs and PDFs.
+if command -v fc-list >/dev/null 2>&1 && ! fc-list | grep -qi "Liberation Sans"; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "a11y: installing fonts-liberation with apt-get" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq fonts-liberation >/dev/null || { apt-get update -qq && apt-get install -y -qq fonts-liberation >/dev/null; }
+  fi
+fi
+
 if ! command -v npm >/dev/null 2>&1; then
   echo "a11y: npm not found; a11y tests will skip (apt-get install nodejs npm)" >&2
   exit 0

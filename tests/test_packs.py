@@ -1,0 +1,160 @@
+"""Review packs: batch and standalone agree, runs are byte-identical, pages are offline and accessible."""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from pathlib import Path
+
+import papermill
+import pytest
+
+from a11y_check import axe_violations, require_browser, serious
+from fjaaqa.packs import NOTEBOOK, build_packs, export_html, write_manifest
+from fjaaqa.cache import load_or_compute
+from fjaaqa.paths import repo_path
+
+DATA = repo_path("tests", "fixtures", "pack_data")
+AGENCIES = ["FJAA0002", "FJAA0003"]  # FJAA0003 needs improvement on two indicators; FJAA0002 on one
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory, monkeypatch_module):
+    d = tmp_path_factory.mktemp("cache")
+    monkeypatch_module.setenv("FJAAQA_CACHE", str(d))
+    return d
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+def build(out: Path):
+    summary = build_packs(DATA, "2324", "R14", AGENCIES, ["dfe", "agency"], "quality-framework-2023", out,
+                          pdf=True, workers=1)
+    pr = load_or_compute(DATA, "2324", "R14")
+    write_manifest(out, pr, pr.meta["census"])
+    return summary
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory, cache_dir):
+    out = tmp_path_factory.mktemp("run1")
+    summary = build(out)
+    assert not summary.failed, summary.failed
+    return out
+
+
+def pack(out: Path, audience: str, agency: str, ext: str = "html") -> Path:
+    return out / "2324" / "R14" / "packs" / audience / f"{agency}.{ext}"
+
+
+def test_every_pack_is_built(batch):
+    for aud in ("dfe", "agency"):
+        for a in AGENCIES:
+            assert pack(batch, aud, a).stat().st_size > 10_000
+            assert pack(batch, aud, a, "pdf").read_bytes()[:5] == b"%PDF-"
+    index = (batch / "index.html").read_text()
+    for a in AGENCIES:
+        assert f"2324/R14/packs/dfe/{a}.html" in index and f"2324/R14/packs/agency/{a}.pdf" in index
+
+
+def test_pack_content(batch):
+    page = pack(batch, "dfe", "FJAA0003").read_text()
+    assert '<html lang="en-GB">' in page
+    for ind in ("Withdrawals", "Achievement rate", "Breaks in learning", "Past planned end date",
+                "Delivery outside approved areas"):
+        assert ind in page
+    assert "Needs improvement" in page and "Annex A: restricted case list" in page
+    assert "2022-23 R14" in page  # previous year shown
+    assert "Rows read, used and rejected" in page and "SHA-256" in page
+    assert "quality-framework-2023" in page
+    # no code, no prompts, no cell ids
+    assert "In&nbsp;[" not in page and "cell-id" not in page and "jp-" not in page
+
+
+def test_agency_version_has_no_learner_records(batch):
+    page = pack(batch, "agency", "FJAA0003").read_text()
+    dfe = pack(batch, "dfe", "FJAA0003").read_text()
+    assert "restricted case list" not in page.lower()
+    ulns = set(re.findall(r"<td>(\d{10})</td>", dfe))
+    assert ulns, "the DfE case list should list ULNs"
+    assert not any(u in page for u in ulns)
+    # never dates of birth or postcodes, in either version
+    for text in (page, dfe):
+        assert "DateOfBirth" not in text and "DelLocPostCode" not in text
+        postcodes = set(re.findall(r"\b[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}\b", text)) - {"ZZ99 9ZZ"}
+        assert not postcodes
+
+
+def test_no_network_references(batch):
+    pattern = re.compile(r"""<script|<link[^>]+href=["']?(https?:)?//|<img[^>]+src=["']?(https?:)?//|"""
+                         r"""url\(["']?(https?:)?//|<iframe""", re.I)
+    for path in [batch / "index.html", *batch.rglob("*.html")]:
+        assert not pattern.search(path.read_text()), path
+
+
+def test_two_runs_are_byte_identical(batch, tmp_path):
+    again = tmp_path / "run2"
+    build(again)
+    files = sorted(p.relative_to(batch) for p in batch.rglob("*") if p.is_file())
+    assert len(files) >= 2 * 2 * 2 + 2
+    for rel in files:
+        assert (batch / rel).read_bytes() == (again / rel).read_bytes(), rel
+
+
+def test_batch_and_standalone_notebook_give_the_same_html(batch):
+    nb = papermill.execute_notebook(str(NOTEBOOK), None, parameters={
+        "agency_id": "FJAA0002", "year": "2324", "return_code": "R14", "data_dir": str(DATA),
+        "audience": "dfe"}, progress_bar=False, kernel_name="python3", cwd=str(repo_path()))
+    assert export_html(nb) == pack(batch, "dfe", "FJAA0002").read_text()
+
+
+def test_unknown_notebook_parameter_stops_with_a_clear_message():
+    with pytest.raises(papermill.PapermillExecutionError) as e:
+        papermill.execute_notebook(str(NOTEBOOK), None, parameters={"agency": "FJAA0002", "data_dir": str(DATA)},
+                                   progress_bar=False, kernel_name="python3", cwd=str(repo_path()))
+    assert "agency: unknown parameter" in str(e.value)
+
+
+def _pdf_objects(data: bytes) -> bytes:
+    """The PDF's bytes plus every Flate stream decompressed (object streams hold the catalogue)."""
+    parts = [data]
+    for m in re.finditer(rb"stream\r?\n", data):
+        start = m.end()
+        end = data.find(b"endstream", start)
+        try:
+            parts.append(zlib.decompress(data[start:end]))
+        except zlib.error:
+            continue
+    return b"\n".join(parts)
+
+
+def test_pdf_is_tagged_with_title_and_language(batch):
+    text = _pdf_objects(pack(batch, "dfe", "FJAA0003", "pdf").read_bytes())
+    assert b"/StructTreeRoot" in text and b"/MarkInfo" in text
+    assert b"/Lang" in text and b"en-GB" in text
+    assert b"/Title" in text
+
+
+def test_manifest(batch):
+    m = json.loads((batch / "manifest.json").read_text())
+    assert m["thresholds"]["name"] == "quality-framework-2023" and len(m["thresholds"]["hash"]) == 16
+    assert m["run_date"] == "2024-07-31"
+    assert any(i["file"] == "register.csv" for i in m["inputs"])
+    paths = {o["path"] for o in m["outputs"]}
+    assert "2324/R14/packs/dfe/FJAA0003.pdf" in paths and "index.html" in paths
+    assert all(not p.startswith("/") for p in paths)
+
+
+def test_packs_are_accessible(batch):
+    require_browser()
+    results = axe_violations([pack(batch, "dfe", "FJAA0003"), pack(batch, "agency", "FJAA0002"),
+                              batch / "index.html"])
+    problems = serious(results)
+    assert not problems, "\n".join(problems)
+    assert not any(r.get("blocked_requests") for r in results)
