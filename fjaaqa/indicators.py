@@ -80,19 +80,29 @@ def count_withdrawals(app: pd.DataFrame, t: ThresholdSet) -> pd.DataFrame:
                          "numerator": (live & app["withdrawn_in_year"].astype(bool)).astype(int)}, index=app.index)
 
 
+def _two_thresholds(n: int, d: int, at_risk: float, needs_improvement: float, worse, measure: str) -> dict:
+    """Status from an at-risk and a needs-improvement threshold; ``worse`` says which side fails.
+
+    ``worse`` is :func:`share_above` (higher is worse) or :func:`share_below`
+    (lower is worse); distance is signed so that positive is the failing side.
+    """
+    value = pct(n, d)
+    if worse(n, d, at_risk):
+        status, thr = AT_RISK, at_risk
+    elif worse(n, d, needs_improvement):
+        status, thr = NEEDS_IMPROVEMENT, needs_improvement
+    else:
+        status, thr = ON_TRACK, needs_improvement
+    distance = value - thr if worse is share_above else thr - value
+    return _result(n, d, value, status, thr, distance, measure)
+
+
 def classify_withdrawals(c: pd.Series, t: ThresholdSet) -> dict:
     th = t.indicators.withdrawals
     n, d = int(c["numerator"]), int(c["denominator"])
     if d == 0:
         return _no_data(th.needs_improvement_above, "no apprentices in the year")
-    value = pct(n, d)
-    if share_above(n, d, th.at_risk_above):
-        status, thr = AT_RISK, th.at_risk_above
-    elif share_above(n, d, th.needs_improvement_above):
-        status, thr = NEEDS_IMPROVEMENT, th.needs_improvement_above
-    else:
-        status, thr = ON_TRACK, th.needs_improvement_above
-    return _result(n, d, value, status, thr, value - thr, "withdrawn in the year")
+    return _two_thresholds(n, d, th.at_risk_above, th.needs_improvement_above, share_above, "withdrawn in the year")
 
 
 # ---------------------------------------------------------- achievement rate
@@ -108,14 +118,7 @@ def classify_achievement(c: pd.Series, t: ThresholdSet) -> dict:
     n, d = int(c["numerator"]), int(c["denominator"])
     if d == 0:
         return _no_data(th.needs_improvement_below, "no leavers in the year")
-    value = pct(n, d)
-    if share_below(n, d, th.at_risk_below):
-        status, thr = AT_RISK, th.at_risk_below
-    elif share_below(n, d, th.needs_improvement_below):
-        status, thr = NEEDS_IMPROVEMENT, th.needs_improvement_below
-    else:
-        status, thr = ON_TRACK, th.needs_improvement_below
-    out = _result(n, d, value, status, thr, thr - value, "achievers of leavers")
+    out = _two_thresholds(n, d, th.at_risk_below, th.needs_improvement_below, share_below, "achievers of leavers")
     comp = int(c.get("completers", 0))
     out["retention_rate"] = pct(comp, d)
     out["pass_rate"] = pct(n, comp) if comp else float("nan")

@@ -185,6 +185,8 @@ def build_packs(data_dir: Path, year: str, return_code: str, agencies: list[str]
     import time
 
     started = time.perf_counter()
+    if Path(str(thresholds)).is_file():  # the kernel runs in the repository: pass files absolute
+        thresholds = str(Path(str(thresholds)).resolve())
     pr = load_or_compute(data_dir, year, return_code, thresholds, results_dir)
     known = list(pr.agencies["agency_id"])
     if agencies:
@@ -253,17 +255,18 @@ def write_index(out: Path, pr: PackResults, summary: BuildSummary, run_date: str
         for ind in INDICATORS:
             r = res[(res["agency_id"] == a.agency_id) & (res["indicator"] == ind.id)].iloc[0]
             cells.append(f'<td><strong class="tag tag--{STATUS_CLASS[r.status]}">{STATUS_LABELS[r.status]}</strong>'
-                         f'<span class="num"> {fmt_pct(r.value)}</span></td>')
+                         f'<br><span class="value">{fmt_pct(r.value)}</span></td>')
         links = []
-        for aud in AUDIENCES:
+        for aud, label in (("dfe", "DfE pack"), ("agency", "Agency pack")):
             if (a.agency_id, aud) in built:
                 h = (base / "packs" / aud / f"{a.agency_id}.html").as_posix()
-                links.append(f'<a href="{html.escape(h)}">{AUDIENCES[aud]} (HTML)</a>')
+                link = f'<a href="{html.escape(h)}">{label}</a>'
                 pdf = out / base / "packs" / aud / f"{a.agency_id}.pdf"
                 if pdf.exists():
-                    links.append(f'<a href="{html.escape(pdf.relative_to(out).as_posix())}">PDF</a>')
+                    link += f' · <a href="{html.escape(pdf.relative_to(out).as_posix())}">PDF</a>'
+                links.append(f'<span class="nowrap">{link}</span>')
         rows.append(f'<tr><th scope="row">{html.escape(a.agency_id)}<br><span class="muted">'
-                    f'{html.escape(str(a.agency_name))}</span></th>{"".join(cells)}<td>{" · ".join(links) or "–"}</td></tr>')
+                    f'{html.escape(str(a.agency_name))}</span></th>{"".join(cells)}<td>{"<br>".join(links) or "–"}</td></tr>')
     failed = "".join(f"<li>{html.escape(f['agency_id'])} ({html.escape(f['audience'])}): {html.escape(f['error'])}</li>"
                      for f in summary.failed)
     heads = "".join(f'<th scope="col">{html.escape(i.title)}</th>' for i in INDICATORS)

@@ -327,7 +327,9 @@ def annex(pr: PackResults, agency_id: str) -> str:
     files = pr.files.copy()
     rec = pr.reconciliation
     totals = {c: int(rec[c].sum()) for c in ("rows_read", "rows_used", "rows_rejected")}
-    absent = {k: ", ".join(v) for k, v in pr.meta.get("absent_columns", {}).items() if v}
+    current = f"ilr/{pr.period.year.code}/{pr.period.return_code}/"
+    absent = {k: ", ".join(v) for k, v in pr.meta.get("absent_columns", {}).items()
+              if v and (k.startswith(current) or not k.startswith("ilr/"))}
     periods = [f"{y} {r}" for y, r in zip(pr.all_periods["year"], pr.all_periods["return"])]
     return render("annex.html.j2", meta=pr.meta, readings=readings, thresholds=thresholds,
                   files=files.to_dict("records"), rec=rec.to_dict("records"), totals=totals,

@@ -158,3 +158,20 @@ def test_packs_are_accessible(batch):
     problems = serious(results)
     assert not problems, "\n".join(problems)
     assert not any(r.get("blocked_requests") for r in results)
+
+
+def test_previous_year_missing_says_no_data(tmp_path, cache_dir):
+    from builders import World
+
+    from fjaaqa import sections
+
+    w = World()
+    w.agency("A1")
+    w.apprentice("A1", start="2023-01-01", plan_end="2025-06-01")
+    w.write(tmp_path / "d")
+    pr = load_or_compute(tmp_path / "d", "2324", "R14", results_dir=tmp_path / "c")
+    assert pr.meta["previous_available"] is False
+    page = sections.headline(pr, "A1")
+    assert "No data for 2022-23" in page
+    full = "".join(sections.pack(pr, "A1", "dfe", "2024-07-31"))
+    assert "Every indicator is on track or has no data" in full
