@@ -26,8 +26,9 @@ err = Console(stderr=True, highlight=False)
 
 
 def _progress() -> Progress:
+    """A progress bar on stderr, shown only at a terminal (logs and pipes get the summary lines)."""
     return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                    TimeElapsedColumn(), console=err, transient=False)
+                    TimeElapsedColumn(), console=err, transient=False, disable=not err.is_terminal)
 
 
 @app.callback(invoke_without_command=True)
@@ -42,16 +43,20 @@ def synth(
     out: Path = typer.Option(..., "--out", help="Folder to write the dataset into."),
     agencies: int = typer.Option(30, "--agencies", min=1, help="Number of agencies."),
     seed: int = typer.Option(20231001, "--seed", help="Random seed (same seed, same data)."),
-    fmt: str = typer.Option("csv", "--format", help="csv or parquet."),
+    fmt: str = typer.Option("csv", "--format", help="csv, parquet or xml (ILR XML files per provider)."),
+    layout: str = typer.Option("2020-21", "--ilr-schema", help="XML layout: 2020-21 or 2025-26."),
 ):
     """Generate the synthetic dataset in the canonical layout."""
     from .synth import PERIODS, write_dataset
 
-    if fmt not in ("csv", "parquet"):
-        raise InputError(f"--format must be csv or parquet, not '{fmt}'")
+    if fmt not in ("csv", "parquet", "xml"):
+        raise InputError(f"--format must be csv, parquet or xml, not '{fmt}'")
+    if layout not in ("2020-21", "2025-26"):
+        raise InputError(f"--ilr-schema must be 2020-21 or 2025-26, not '{layout}'")
     with _progress() as bar:
         task = bar.add_task("Writing synthetic ILR returns", total=len(PERIODS))
-        write_dataset(out, agencies=agencies, seed=seed, fmt=fmt, progress=lambda p: bar.advance(task))
+        write_dataset(out, agencies=agencies, seed=seed, fmt=fmt, layout=layout,
+                      progress=lambda p: bar.advance(task))
     err.print(f"Synthetic data for {agencies} agencies written to {out}")
 
 
@@ -69,15 +74,69 @@ def validate(
     target = out or repo_path("outputs", "validation")
     atomic_write(target / "rejected.csv", csv_text(ds.rejected))
     atomic_write(target / "reconciliation.csv", csv_text(ds.reconciliation))
+    if ds.returns:
+        from .link import link_reconciliation
+        from .params import load_thresholds
+
+        links = link_reconciliation(ds, max(ds.returns), load_thresholds().readings.link)
+        atomic_write(target / "links.csv", csv_text(links))
     table = Table(title="Rows read, used and rejected")
-    for col in ("file", "rows_read", "rows_used", "rows_rejected"):
-        table.add_column(col, justify="left" if col == "file" else "right")
+    for col in ("table", "file", "rows_read", "rows_used", "rows_rejected"):
+        table.add_column(col, justify="left" if col in ("table", "file") else "right")
     for r in ds.reconciliation.itertuples():
-        table.add_row(r.file, str(r.rows_read), str(r.rows_used), str(r.rows_rejected))
+        table.add_row(r.table, r.file, str(r.rows_read), str(r.rows_used), str(r.rows_rejected))
     err.print(table)
     n = len(ds.rejected)
     err.print(f"{n} row problem(s) quarantined; see {target / 'rejected.csv'}" if n else "No rows rejected.")
     raise typer.Exit(1 if n else 0)
+
+
+ilr_app = typer.Typer(no_args_is_help=True, help="ILR XML files: convert to the canonical tables.")
+app.add_typer(ilr_app, name="ilr")
+
+
+@ilr_app.command("convert")
+def ilr_convert(
+    files: list[Path] = typer.Argument(..., help="ILR XML files (any year's namespace, any file name)."),
+    out: Path = typer.Option(..., "--out", help="Folder for learners, deliveries, employment and fams."),
+    fmt: str = typer.Option("csv", "--format", help="csv or parquet."),
+    schema: Optional[Path] = typer.Option(None, "--schema", help="An ILR XSD to validate each file against first."),
+):
+    """Convert ILR XML files to the canonical tables (one set for all files). Exit 1 if a file breaks its schema."""
+    from . import ilr
+    from .writers import atomic_write
+
+    if fmt not in ("csv", "parquet"):
+        raise InputError(f"--format must be csv or parquet, not '{fmt}'")
+    problems = 0
+    frames: dict[str, list] = {"learners": [], "deliveries": [], "employment": [], "fams": []}
+    with _progress() as bar:
+        task = bar.add_task("Reading ILR XML", total=len(files))
+        for f in files:
+            if schema is not None:
+                for line in ilr.validate_xsd(f, schema):
+                    err.print(f"{f}: {line}", markup=False, soft_wrap=True)
+                    problems += 1
+            tables = ilr.read_ilr(f, str(f))
+            for name, df in tables.frames().items():
+                frames[name].append(df.drop(columns=ilr.SOURCE_COLUMNS))
+            err.print(f"{f}: {', '.join(f'{k} {v}' for k, v in tables.counts.items())}", markup=False)
+            bar.advance(task)
+    out.mkdir(parents=True, exist_ok=True)
+    import pandas as pd
+
+    for name, dfs in frames.items():
+        df = pd.concat(dfs, ignore_index=True)
+        if fmt == "parquet":
+            import io
+
+            buf = io.BytesIO()
+            df.to_parquet(buf, index=False)
+            atomic_write(out / f"{name}.parquet", buf.getvalue())
+        else:
+            atomic_write(out / f"{name}.csv", df.to_csv(index=False, lineterminator="\n"))
+    err.print(f"Wrote {', '.join(frames)} to {out}" + (f"; {problems} schema error(s) reported" if problems else ""))
+    raise typer.Exit(1 if problems else 0)
 
 
 def _load(data: Path, year: str, return_code: str, thresholds: str):

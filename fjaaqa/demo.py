@@ -44,7 +44,7 @@ def run_demo(out: Path | None = None, data: Path | None = None, console: Console
     timings = {}
     started = time.perf_counter()
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=console) as bar:
+                  TimeElapsedColumn(), console=console, disable=not console.is_terminal) as bar:
         task = bar.add_task("Synthetic data", total=len(PERIODS))
         write_dataset(data, progress=lambda p: bar.advance(task))
         timings["synth"] = time.perf_counter() - started

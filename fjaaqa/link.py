@@ -109,12 +109,47 @@ def link_aims(
 
 
 def commitments_without_aims(commitments: pd.DataFrame, register: pd.DataFrame, aims: pd.DataFrame,
-                             readings: LinkReadings) -> pd.DataFrame:
-    """Agency commitments that match no ILR programme aim (a reconciliation warning)."""
+                             readings: LinkReadings, year_start=None) -> pd.DataFrame:
+    """Agency commitments open in the year that match no ILR programme aim (a reconciliation warning).
+
+    Open in the year: live, paused or waiting to start, or stopped on or
+    after ``year_start``; a commitment that completed or stopped earlier is
+    not expected in this year's ILR.
+    """
     agency = agency_commitments(commitments, register, readings)
+    if year_start is not None:
+        status = agency["status"].fillna("Live")
+        stopped_late = (status == "Stopped") & (agency["stop_date"] >= pd.Timestamp(year_start))
+        agency = agency[status.isin(["Live", "Paused", "WaitingToStart"]) | stopped_late]
     key = ["ULN", "UKPRN", "StdCode"]
     if aims.empty:
         return agency
     seen = aims[key].drop_duplicates()
     merged = agency.merge(seen, on=key, how="left", indicator=True)
     return merged[merged["_merge"] == "left_only"].drop(columns="_merge")
+
+
+def link_reconciliation(ds, period, readings: LinkReadings) -> pd.DataFrame:
+    """How the period's ILR programme aims and the agency commitments matched up.
+
+    A warning table, never quarantine: commitments with no ILR aim, agency
+    aims with no commitment (linked by the agency's employer reference), and
+    aims linked to no agency (they still feed FRM).
+    """
+    from .reference import uln_is_valid
+
+    ret = ds.returns[period]
+    aims = programme_aims(ret)
+    linked, unlinked = link_aims(aims, ds.commitments, ds.register, ret.employment, readings)
+    per_aim = linked.drop_duplicates(["UKPRN", "LearnRefNumber", "AimSeqNumber"])
+    rows = [
+        ("ILR programme aims (apprenticeship standards)", len(aims)),
+        ("linked to an agency by commitment", int((per_aim["link_basis"] == "commitment").sum())),
+        ("linked to an agency by employer reference (ern), no commitment", int((per_aim["link_basis"] == "ern").sum())),
+        ("not linked to any agency (kept for FRM)", len(unlinked)),
+        ("agency commitments open in the year with no ILR programme aim",
+         len(commitments_without_aims(ds.commitments, ds.register, aims, readings, period.year.start))),
+        ("learners whose ULN fails the check digit (warning only)",
+         int((~ret.learners["ULN"].map(uln_is_valid)).sum())),
+    ]
+    return pd.DataFrame(rows, columns=["item", "count"]).assign(period=str(period))

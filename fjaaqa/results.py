@@ -16,7 +16,7 @@ from . import apprentices as ap
 from . import areas, reference
 from .errors import InputError
 from .indicators import DIMENSIONS, INDICATORS, NO_DATA, classify_counts, counts_by, share_above
-from .link import commitments_without_aims, link_aims, programme_aims
+from .link import link_aims, link_reconciliation, programme_aims
 from .params import ThresholdSet
 from .periods import Period
 from .qar import qar_aims
@@ -169,18 +169,7 @@ def compute(ds: Dataset, period: Period, t: ThresholdSet) -> Results:
     bd = pd.concat(breakdowns, ignore_index=True) if breakdowns else pd.DataFrame(
         columns=["indicator", "agency_id", "dimension", "group"])
 
-    all_linked = linked[period]
-    link_summary = pd.DataFrame([
-        {"item": "ILR programme aims", "count": len(all_linked) + len(unlinked[period])},
-        {"item": "linked to an agency by commitment", "count": int((all_linked.get("link_basis") == "commitment").sum())},
-        {"item": "linked to an agency by employer reference (ern)", "count": int((all_linked.get("link_basis") == "ern").sum())},
-        {"item": "not linked to an agency", "count": len(unlinked[period])},
-        {"item": "learners whose ULN fails the check digit (warning only)",
-         "count": int((~ds.returns[period].learners["ULN"].map(reference.uln_is_valid)).sum())},
-        {"item": "agency commitments with no ILR programme aim",
-         "count": len(commitments_without_aims(ds.commitments, ds.register, pd.concat([all_linked, unlinked[period]]),
-                                               t.readings.link))},
-    ])
+    link_summary = link_reconciliation(ds, period, t.readings.link)[["item", "count"]]
     return Results(period=period, thresholds=t, agencies=agencies, results=res, breakdowns=bd, apprentices=app,
                    aims=aims, unlinked=unlinked[period], reconciliation=ds.reconciliation, rejected=ds.rejected,
                    link_summary=link_summary)

@@ -22,7 +22,7 @@ PATTERNS = {
     "code": r"[0-9A-Za-z]{1,30}",
     "int": r"-?\d+",
     "number": r"-?\d+(\.\d+)?",
-    "ukprn": r"1\d{7}",
+    "ukprn": r"[1-9]\d{7}",
     "uln": r"\d{10}",
     "learnref": r"[A-Za-z0-9 ]{1,12}",
     # safe identifiers: no path separators, no dot-dot, no control characters
@@ -40,6 +40,7 @@ class Col:
     required: bool = False
     allowed: tuple[str, ...] | None = None
     nonempty: bool | None = None  # value needed on every row; defaults to ``required``
+    codes: str | None = None  # name of the shipped ILR code list the value must be in
 
     @property
     def must_have_value(self) -> bool:
@@ -108,9 +109,9 @@ LEARNERS = TableSpec(
         Col("LearnRefNumber", "learnref", True),
         Col("ULN", "uln", True),
         Col("DateOfBirth", "date"),
-        Col("Ethnicity", "code"),
-        Col("Sex", "code", allowed=("F", "M")),
-        Col("LLDDHealthProb", "code", allowed=("1", "2", "9")),
+        Col("Ethnicity", "code", codes="Ethnicity"),
+        Col("Sex", "code", codes="Sex"),
+        Col("LLDDHealthProb", "code", codes="LLDDHealthProb"),
         Col("PriorAttain", "code"),
         Col("PlanLearnHours", "int"),
         Col("PlanEEPHours", "int"),
@@ -118,8 +119,6 @@ LEARNERS = TableSpec(
     key=("UKPRN", "LearnRefNumber"),
 )
 
-COMP_STATUS = ("1", "2", "3", "6")
-OUTCOME = ("1", "2", "3", "8")
 
 DELIVERIES = TableSpec(
     "deliveries",
@@ -128,17 +127,17 @@ DELIVERIES = TableSpec(
         Col("LearnRefNumber", "learnref", True),
         Col("AimSeqNumber", "int", True),
         Col("LearnAimRef", "code", True),
-        Col("AimType", "code", True, allowed=("1", "3", "4", "5")),
-        Col("FundModel", "code", True, allowed=("10", "25", "35", "36", "70", "81", "82", "99")),
+        Col("AimType", "code", True, codes="AimType"),
+        Col("FundModel", "code", True, codes="FundModel"),
         Col("LearnStartDate", "date", True),
         Col("LearnPlanEndDate", "date", True),
-        Col("CompStatus", "code", True, allowed=COMP_STATUS),
-        Col("ProgType", "code"),
+        Col("CompStatus", "code", True, codes="CompStatus"),
+        Col("ProgType", "code", codes="ProgType"),
         Col("StdCode", "int"),
         Col("OrigLearnStartDate", "date"),
         Col("LearnActEndDate", "date"),
-        Col("Outcome", "code", allowed=OUTCOME),
-        Col("WithdrawReason", "code"),
+        Col("Outcome", "code", codes="Outcome"),
+        Col("WithdrawReason", "code", codes="WithdrawReason"),
         Col("AchDate", "date"),
         Col("DelLocPostCode", "text"),
         Col("PartnerUKPRN", "ukprn"),
@@ -217,7 +216,7 @@ EMPLOYMENT = TableSpec(
     (
         Col("UKPRN", "ukprn", True),
         Col("LearnRefNumber", "learnref", True),
-        Col("EmpStat", "code", True),
+        Col("EmpStat", "code", True, codes="EmpStat"),
         Col("DateEmpStatApp", "date", True),
         Col("EmpId", "int"),
     ),
@@ -230,7 +229,7 @@ FAMS = TableSpec(
         Col("UKPRN", "ukprn", True),
         Col("LearnRefNumber", "learnref", True),
         Col("AimSeqNumber", "int"),
-        Col("FAMType", "code", True),
+        Col("FAMType", "code", True, codes="FAMType"),
         Col("FAMCode", "code", True),
         Col("DateFrom", "date"),
         Col("DateTo", "date"),
@@ -332,6 +331,8 @@ ILR_TABLES = {"learners": LEARNERS, "deliveries": DELIVERIES, "employment": EMPL
 
 def _check_message(col: Col, rule: str) -> str:
     """Words for a failed column check (pandera reports the check's name)."""
+    if rule == "allowed_code" and col.codes:
+        return f"{col.name} is not a code of the ILR {col.codes} list"
     if rule == "allowed_code" and col.allowed:
         return f"{col.name} must be one of {', '.join(col.allowed)}"
     if rule == "real_date":
@@ -342,18 +343,32 @@ def _check_message(col: Col, rule: str) -> str:
 
 
 KIND_WORDS = {
-    "code": "code (letters and digits)", "int": "whole number", "number": "number", "ukprn": "UKPRN (8 digits, 1xxxxxxx)",
+    "code": "code (letters and digits)", "int": "whole number", "number": "number", "ukprn": "UKPRN (8 digits)",
     "uln": "ULN (10 digits)", "learnref": "LearnRefNumber (up to 12 letters, digits or spaces)",
     "id": "identifier (letters, digits, '.', '_' or '-'; no path characters)", "text": "text (no NUL characters)",
 }
+
+
+def code_list(name: str) -> tuple[str, ...]:
+    """Codes of a shipped ILR code list (``fjaaqa/reference/data/ilr_codes.yaml``)."""
+    from .reference import ilr_codes
+
+    lists = ilr_codes()
+    entry = lists["fields"].get(name) or {}
+    return tuple(entry.get("codes", {}))
+
+
+def allowed_values(col: Col) -> tuple[str, ...] | None:
+    return col.allowed or (code_list(col.codes) if col.codes else None)
 
 
 def _column_checks(col: Col) -> list[pa.Check]:
     checks = [pa.Check.str_matches(rf"(?:{PATTERNS[col.kind]})\Z", name=f"{col.kind}_format")]
     if col.kind == "date":
         checks.append(pa.Check(lambda s: _dates(s).notna(), name="real_date"))
-    if col.allowed:
-        checks.append(pa.Check.isin(list(col.allowed), name="allowed_code"))
+    allowed = allowed_values(col)
+    if allowed:
+        checks.append(pa.Check.isin(list(allowed), name="allowed_code"))
     return checks
 
 
@@ -382,7 +397,11 @@ def validate(df: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
         fc = exc.failure_cases
         fc = fc[fc["index"].notna() & fc["column"].notna()]
         cols = {c.name: c for c in spec.columns}
-        rule = fc["check"].astype(str).str.replace(r"\(.*$", "", regex=True)
+        kinds = {c.name: c.kind for c in spec.columns}
+        builtin = fc["check"].astype(str).str.replace(r"\(.*$", "", regex=True)
+        # pandera reports built-in checks by their own names: use ours
+        rule = pd.Series([{"str_matches": f"{kinds.get(c, 'text')}_format", "isin": "allowed_code"}.get(r, r)
+                          for c, r in zip(fc["column"].astype(str), builtin)], index=fc.index)
         messages = {(c, r): _check_message(cols[c], r) for c, r in zip(fc["column"].astype(str), rule) if c in cols}
         problems.append(
             pd.DataFrame(

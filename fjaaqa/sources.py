@@ -11,7 +11,9 @@ per file so outputs can show the reconciliation.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from .periods import Period, make_period
 from .schemas import TableSpec
 
 REJECTED_COLUMNS = ["file", "row", "field", "value", "rule", "message"]
+SOURCE = ["_file", "_line"]  # where a row read from ILR XML came from
 RECONCILIATION_COLUMNS = ["table", "file", "rows_read", "rows_used", "rows_rejected"]
 
 # Optional tables at the top of a data directory, and their specs.
@@ -116,6 +119,8 @@ def read_raw(path: Path, display: str) -> pd.DataFrame:
         raise InputError(f"not a readable CSV ({str(exc).splitlines()[0]})", file=display) from None
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read the file ({exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''})", file=display) from None
+    if len(df.columns) == 1 and ";" in str(df.columns[0]):
+        raise InputError("separated by semicolons, not commas (save it as comma-separated CSV)", file=display)
     dupes = [c for c in df.columns if list(df.columns).count(c) > 1]
     if dupes:
         raise InputError(f"column '{dupes[0]}' appears more than once", file=display)
@@ -124,7 +129,12 @@ def read_raw(path: Path, display: str) -> pd.DataFrame:
 
 
 class Quarantine:
-    """Collects rejected rows and per-file counts while tables load."""
+    """Collects rejected rows and per-file counts while tables load.
+
+    A table read from ILR XML carries ``_file`` and ``_line`` on each row:
+    rejections then name the XML file and the line of the element, and the
+    reconciliation counts per XML file.
+    """
 
     def __init__(self):
         self.rejected: list[pd.DataFrame] = []
@@ -137,8 +147,13 @@ class Quarantine:
         if missing:
             raise InputError(f"required column '{missing[0]}' is missing"
                              + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""), file=display)
-        problems = schemas.validate(df, spec)
-        return self._apply(df, problems, spec.name, display)
+        problems = schemas.validate(df.drop(columns=[c for c in SOURCE if c in df]), spec)
+        self._record(df, problems, display)
+        bad = df.index.isin(set(problems["index"].tolist()))
+        for file, rows in self._by_file(df, display):
+            self.counts.append({"table": spec.name, "file": file, "rows_read": int(rows.sum()),
+                                "rows_used": int((~bad[rows]).sum()), "rows_rejected": int(bad[rows].sum())})
+        return df[~bad]
 
     def reject_rows(self, df: pd.DataFrame, mask: pd.Series, display: str, field: str, rule: str, message: str,
                     table: str) -> pd.DataFrame:
@@ -152,28 +167,34 @@ class Quarantine:
             "rule": rule,
             "message": message,
         })
-        self._record(problems, display)
-        for c in self.counts:
-            if c["file"] == display:
-                c["rows_used"] -= int(mask.sum())
-                c["rows_rejected"] += int(mask.sum())
+        self._record(df, problems, display)
+        files = df.loc[mask, "_file"] if "_file" in df else pd.Series(display, index=df.index[mask])
+        for file, n in files.value_counts().items():
+            for c in self.counts:
+                if c["file"] == file and c["table"] == table:
+                    c["rows_used"] -= int(n)
+                    c["rows_rejected"] += int(n)
         return df[~mask]
 
-    def _record(self, problems: pd.DataFrame, display: str) -> None:
+    @staticmethod
+    def _by_file(df: pd.DataFrame, display: str):
+        """(file, boolean positions) for each source file of a table."""
+        if "_file" not in df or df.empty:
+            return [(display, pd.Series(True, index=df.index).to_numpy())]
+        files = df["_file"].to_numpy()
+        return [(f, files == f) for f in dict.fromkeys(files)]
+
+    def _record(self, df: pd.DataFrame, problems: pd.DataFrame, display: str) -> None:
         if problems.empty:
             return
         out = problems.copy()
-        out["file"] = display
-        out["row"] = out["index"] + 2  # line in the file: header is line 1
+        if "_file" in df:
+            out["file"] = df.loc[out["index"], "_file"].to_numpy()
+            out["row"] = pd.to_numeric(df.loc[out["index"], "_line"]).to_numpy()  # line of the XML element
+        else:
+            out["file"] = display
+            out["row"] = out["index"] + 2  # line in the file: header is line 1
         self.rejected.append(out[REJECTED_COLUMNS])
-
-    def _apply(self, df: pd.DataFrame, problems: pd.DataFrame, table: str, display: str) -> pd.DataFrame:
-        self._record(problems, display)
-        bad = set(problems["index"].tolist())
-        kept = df[~df.index.isin(bad)]
-        self.counts.append({"table": table, "file": display, "rows_read": len(df),
-                            "rows_used": len(kept), "rows_rejected": len(bad)})
-        return kept
 
     def rejected_frame(self) -> pd.DataFrame:
         if not self.rejected:
@@ -219,7 +240,14 @@ class Loader:
         """Read, validate and quarantine one file; absent optional columns become empty ones."""
         display = self.display(path)
         raw = read_raw(path, display)
-        self.q.files.append({"file": display, "sha256": sha256_file(path), "bytes": path.stat().st_size})
+        self.record_file(path)
+        return self.check_frame(spec, raw, display)
+
+    def record_file(self, path: Path) -> None:
+        self.q.files.append({"file": self.display(path), "sha256": sha256_file(path), "bytes": path.stat().st_size})
+
+    def check_frame(self, spec: TableSpec, raw: pd.DataFrame, display: str) -> pd.DataFrame:
+        """Validate and quarantine a table already read; add absent optional columns as empty."""
         kept = self.q.check(raw, spec, display)
         missing = [c for c in spec.names if c not in kept.columns]
         self.absent[display] = set(missing)
@@ -286,23 +314,73 @@ def load_dataset(data_dir: str | Path, up_to: Period | None = None) -> Dataset:
     )
 
 
+def _xml_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".xml")
+
+
 def _load_return(ld: Loader, period: Period, folder: Path) -> IlrReturn:
-    learners = ld.required_table(folder, "learners", schemas.LEARNERS)
-    deliveries = ld.required_table(folder, "deliveries", schemas.DELIVERIES)
-    employment = ld.optional_table(folder, "employment", schemas.EMPLOYMENT)
-    fams = ld.optional_table(folder, "fams", schemas.FAMS)
+    """The four ILR tables of one return, from flat tables or from ILR XML files."""
+    xml = _xml_files(folder)
+    if xml:
+        if _find_table(folder, "learners") or _find_table(folder, "deliveries"):
+            raise InputError("holds both ILR XML files and learners/deliveries tables: keep one kind",
+                             file=ld.display(folder))
+        frames = converted_xml(xml, ld.data_dir)
+        for f in xml:
+            ld.record_file(f)
+        shown = {name: f"{ld.display(folder)}/*.xml ({name})" for name in schemas.ILR_TABLES}
+        learners = ld.check_frame(schemas.LEARNERS, frames["learners"], shown["learners"])
+        deliveries = ld.check_frame(schemas.DELIVERIES, frames["deliveries"], shown["deliveries"])
+        employment = ld.check_frame(schemas.EMPLOYMENT, frames["employment"], shown["employment"])
+        fams = ld.check_frame(schemas.FAMS, frames["fams"], shown["fams"])
+        ddisplay = shown["deliveries"]
+    else:
+        learners = ld.required_table(folder, "learners", schemas.LEARNERS)
+        deliveries = ld.required_table(folder, "deliveries", schemas.DELIVERIES)
+        employment = ld.optional_table(folder, "employment", schemas.EMPLOYMENT)
+        fams = ld.optional_table(folder, "fams", schemas.FAMS)
+        ddisplay = ld.display(_find_table(folder, "deliveries"))
 
     # A delivery whose learner is missing (or was rejected) cannot be linked
     # to a ULN: quarantine it rather than drop it silently.
     known = pd.MultiIndex.from_frame(learners[["UKPRN", "LearnRefNumber"]])
     orphan = ~pd.MultiIndex.from_frame(deliveries[["UKPRN", "LearnRefNumber"]]).isin(known)
-    dpath = _find_table(folder, "deliveries")
     deliveries = ld.q.reject_rows(
-        deliveries, pd.Series(orphan, index=deliveries.index), ld.display(dpath), "LearnRefNumber",
+        deliveries, pd.Series(orphan, index=deliveries.index), ddisplay, "LearnRefNumber",
         "no_learner", "no valid learner record with this UKPRN and LearnRefNumber", "deliveries",
     )
     deliveries = _fams_onto_deliveries(deliveries, fams)
-    return IlrReturn(period, _typed(learners), _typed(deliveries), _typed(employment), _typed(fams))
+    tables = [learners, deliveries, employment, fams]
+    tables = [_typed(t.drop(columns=[c for c in SOURCE if c in t])) for t in tables]
+    return IlrReturn(period, *tables)
+
+
+def converted_xml(files: list[Path], data_dir: Path) -> dict[str, pd.DataFrame]:
+    """ILR XML files as canonical tables, cached as Parquet keyed by the files' hashes.
+
+    Re-runs skip parsing; a changed file (or a changed reader) converts afresh.
+    """
+    from . import ilr
+    from .paths import repo_path
+
+    h = hashlib.sha256(Path(ilr.__file__).read_bytes())
+    for f in files:
+        h.update(f.relative_to(data_dir).as_posix().encode())
+        h.update(sha256_file(f).encode())
+    cache = Path(os.environ.get("FJAAQA_CACHE", repo_path(".fjaaqa-cache"))) / "ilr" / h.hexdigest()[:20]
+    names = list(schemas.ILR_TABLES)
+    if all((cache / f"{n}.parquet").is_file() for n in names):
+        return {n: _as_strings(pd.read_parquet(cache / f"{n}.parquet")) for n in names}
+    frames = ilr.read_folder(files, data_dir)
+    tmp = cache.with_name(cache.name + f".{os.getpid()}.tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    for n in names:
+        frames[n].to_parquet(tmp / f"{n}.parquet", index=False)
+    try:
+        os.replace(tmp, cache)
+    except OSError:  # another process wrote it first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return frames
 
 
 def _fams_onto_deliveries(deliveries: pd.DataFrame, fams: pd.DataFrame) -> pd.DataFrame:

@@ -31,7 +31,12 @@ REVIEW_PERIODS = [make_period("2223", "R06"), make_period("2223", "R14"), make_p
                   make_period("2324", "R14")]
 PERIODS = [make_period("1920", "R14"), make_period("2021", "R14"), make_period("2122", "R14")] + REVIEW_PERIODS
 EXTRACT_DATE = PERIODS[-1].census  # the Apprenticeship Service extract is as at the latest census
-SHOCK_DATE = date(2023, 10, 1)  # "host_closure" agencies: a large host employer closes around then
+SHOCK_DATE = date(2023, 10, 1)
+LEARNER_COLUMNS = ["UKPRN", "LearnRefNumber", "ULN", "DateOfBirth", "Ethnicity", "Sex", "LLDDHealthProb", "PriorAttain"]
+DELIVERY_COLUMNS = ["UKPRN", "LearnRefNumber", "AimSeqNumber", "LearnAimRef", "AimType", "ProgType", "StdCode",
+                    "FundModel", "LearnStartDate", "OrigLearnStartDate", "LearnPlanEndDate", "LearnActEndDate",
+                    "CompStatus", "Outcome", "WithdrawReason", "AchDate", "DelLocPostCode", "PartnerUKPRN", "PHours",
+                    "OTJActHours", "EPAOrgID", "SWSupAimId"]  # "host_closure" agencies: a large host employer closes around then
 
 WORDS_A = ["North", "South", "East", "West", "Central", "Coastal", "Pennine", "Riverside", "Valley", "Harbour",
            "Midland", "Forest", "Moorland", "Capital", "Shire", "Lakeland", "Downs", "Fenland", "Peak", "Thames"]
@@ -436,10 +441,12 @@ class Generator:
         learners = [self.learners[k] for k in sorted(seen)]
         employment = [e for e in self.employment if (e["UKPRN"], e["LearnRefNumber"]) in seen]
         return {
-            "learners": pd.DataFrame(learners),
-            "deliveries": pd.DataFrame(deliveries),
-            "employment": pd.DataFrame(employment),
-            "fams": pd.DataFrame(fams),
+            "learners": pd.DataFrame(learners, columns=LEARNER_COLUMNS),
+            "deliveries": pd.DataFrame(deliveries, columns=DELIVERY_COLUMNS),
+            "employment": pd.DataFrame(employment, columns=["UKPRN", "LearnRefNumber", "EmpStat", "DateEmpStatApp",
+                                                            "EmpId"]),
+            "fams": pd.DataFrame(fams, columns=["UKPRN", "LearnRefNumber", "AimSeqNumber", "FAMType", "FAMCode",
+                                                "DateFrom", "DateTo"]),
         }
 
     def build(self) -> tuple[pd.DataFrame, pd.DataFrame, dict[Period, dict[str, pd.DataFrame]]]:
@@ -469,21 +476,45 @@ class Generator:
 
 
 def write_dataset(out: str | Path, agencies: int = 30, seed: int = 20231001, fmt: str = "csv",
-                  progress=None) -> Path:
-    """Generate and write the synthetic dataset in the canonical layout."""
+                  progress=None, layout: str = "2020-21") -> Path:
+    """Generate and write the synthetic dataset in the canonical layout.
+
+    ``fmt`` csv or parquet writes the flat ILR tables; xml writes one ILR
+    file per provider and return, in the ``layout`` of a shipped schema
+    (2020-21 or 2025-26). The register and commitments are CSV for xml.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     register, commitments, snaps = Generator(agencies, seed).build()
-    _write(register, out / "register", fmt)
-    _write(commitments, out / "commitments", fmt)
+    flat = "csv" if fmt == "xml" else fmt
+    _write(register, out / "register", flat)
+    _write(commitments, out / "commitments", flat)
     for period, tables in snaps.items():
         folder = out / "ilr" / period.year.code / period.return_code
+        if fmt == "xml" and tables["learners"].empty:
+            continue  # no provider had a learner: no ILR file to write
         folder.mkdir(parents=True, exist_ok=True)
-        for name, df in tables.items():
-            _write(df, folder / name, fmt)
+        if fmt == "xml":
+            write_xml_return(folder, period, tables, layout)
+        else:
+            for name, df in tables.items():
+                _write(df, folder / name, fmt)
         if progress:
             progress(period)
     return out
+
+
+def write_xml_return(folder: Path, period: Period, tables: dict[str, pd.DataFrame], layout: str) -> list[Path]:
+    """One ILR XML file per provider for a return, named the ILR way."""
+    from .ilr import ilr_file_name, write_ilr
+
+    written = []
+    prepared = period.census.isoformat()
+    for ukprn in sorted(tables["learners"]["UKPRN"].unique()):
+        mine = {name: df[df["UKPRN"] == ukprn] for name, df in tables.items()}
+        path = folder / ilr_file_name(ukprn, period.year.code, prepared)
+        written.append(write_ilr(path, ukprn, mine, layout, prepared))
+    return written
 
 
 def _write(df: pd.DataFrame, stem: Path, fmt: str) -> None:
