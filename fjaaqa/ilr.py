@@ -29,6 +29,7 @@ NAMESPACE = re.compile(r"^ESFA/ILR/(\d{4})-(\d{2})$")
 NOT_READ = {"FamilyName", "GivenNames", "AddLine1", "AddLine2", "AddLine3", "AddLine4", "TelNo", "Email",
             "NINumber", "Postcode", "PostcodePrior", "LSDPostcode"}
 SOURCE_COLUMNS = ["_file", "_line"]
+CHUNK = 20_000  # learners read before their rows become compact tables
 
 LEARNER_ORDER = ["UKPRN", "LearnRefNumber", "ULN", "PrevLearnRefNumber", "PrevUKPRN", "PMUKPRN", "CampId",
                  "DateOfBirth", "Ethnicity", "Sex", "LLDDHealthProb", "PriorAttain", "Accom", "ALSCost",
@@ -65,25 +66,36 @@ class IlrTables:
                                                   "LearningDeliveryFAM": 0, "LearnerEmploymentStatus": 0,
                                                   "EmploymentStatusMonitoring": 0})
 
+    chunks: dict = field(default_factory=lambda: {"learners": [], "deliveries": [], "employment": [], "fams": []})
+
+    ORDERS = {"learners": LEARNER_ORDER, "deliveries": DELIVERY_ORDER, "employment": EMPLOYMENT_ORDER,
+              "fams": FAM_ORDER}
+
+    def flush(self) -> None:
+        """Move the rows read so far into compact string tables (keeps memory near the tables' own size)."""
+        for name in self.chunks:
+            rows = getattr(self, name)
+            if rows:
+                self.chunks[name].append(pd.DataFrame(rows, dtype="str"))
+                rows.clear()
+
     def frames(self) -> dict[str, pd.DataFrame]:
-        return {
-            "learners": _frame(self.learners, LEARNER_ORDER),
-            "deliveries": _frame(self.deliveries, DELIVERY_ORDER),
-            "employment": _frame(self.employment, EMPLOYMENT_ORDER),
-            "fams": _frame(self.fams, FAM_ORDER),
-        }
+        self.flush()
+        out = {}
+        for name, parts in self.chunks.items():
+            df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(dtype="str")
+            out[name] = _frame(df, self.ORDERS[name])
+        return out
 
 
-def _frame(rows: list[dict], order: list[str]) -> pd.DataFrame:
-    """Rows as a string table: every known ILR field in specification order, then any others sorted.
+def _frame(df: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+    """A string table: every known ILR field in specification order, then any others sorted.
 
     An element missing from the XML is an empty value, never a missing
     column: an ILR file cannot "lack a column" the way a flat extract can.
     """
-    df = pd.DataFrame(rows, dtype="str")
     extra = sorted(c for c in df.columns if c not in order and c not in SOURCE_COLUMNS)
-    return df.reindex(columns=order + extra + SOURCE_COLUMNS).astype("str").where(
-        df.reindex(columns=order + extra + SOURCE_COLUMNS).notna())
+    return df.reindex(columns=order + extra + SOURCE_COLUMNS).astype("str")
 
 
 def _simple_children(el) -> dict:
@@ -173,6 +185,8 @@ def read_ilr(path: str | Path, display: str | None = None) -> IlrTables:
             elif name == "Learner":
                 _learner(el, ukprn or "", shown, tables)
                 _release(el)
+                if len(tables.learners) >= CHUNK:
+                    tables.flush()
             elif name == "LearnerDestinationandProgression":
                 _release(el)
     except etree.XMLSyntaxError as exc:
@@ -252,8 +266,7 @@ def ilr_file_name(ukprn: str, year_code: str, when: str, serial: int = 1) -> str
 
 
 def _values(row: dict, names: list[str]) -> list[tuple[str, str]]:
-    return [(n, str(row[n])) for n in names if n in row and row[n] is not None and not pd.isna(row[n])
-            and str(row[n]) != ""]
+    return [(n, str(row[n])) for n in names if n in row and not _blank(row[n])]
 
 
 def write_ilr(path: Path, ukprn: str, tables: dict[str, pd.DataFrame], layout: str, prepared: str) -> Path:
@@ -266,8 +279,7 @@ def write_ilr(path: Path, ukprn: str, tables: dict[str, pd.DataFrame], layout: s
     """
     ns = LAYOUTS[layout]
     year = {"2020-21": "2021", "2025-26": "2526"}[layout]
-    by_learner = {name: {k: g for k, g in df.groupby("LearnRefNumber", sort=False)} if len(df) else {}
-                  for name, df in tables.items() if name != "learners"}
+    by_learner = {name: _records_by_learner(df) for name, df in tables.items() if name != "learners"}
     path.parent.mkdir(parents=True, exist_ok=True)
     with etree.xmlfile(str(path), encoding="utf-8") as xf:
         xf.write_declaration()
@@ -297,38 +309,44 @@ def _el(name: str, children, ns: str):
     return el
 
 
+def _records_by_learner(df: pd.DataFrame) -> dict[str, list[dict]]:
+    """Rows as plain dicts grouped by LearnRefNumber (no DataFrame work per learner: fast for big files)."""
+    out: dict[str, list[dict]] = {}
+    for rec in df.to_dict("records"):
+        out.setdefault(rec["LearnRefNumber"], []).append(rec)
+    return out
+
+
+def _blank(v) -> bool:
+    return v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA or str(v) == ""
+
+
 def _learner_el(row: dict, by_learner: dict, layout: str, ns: str):
     ref = row["LearnRefNumber"]
     row = dict(row, PostcodePrior=UNKNOWN_POSTCODE, Postcode=UNKNOWN_POSTCODE)
     names = [n for n in WRITE_LEARNER if not (layout == "2025-26" and n == "PriorAttain")]
     children: list = list(_values(row, names))
-    if layout == "2025-26" and row.get("PriorAttain") and not pd.isna(row.get("PriorAttain")):
+    if layout == "2025-26" and not _blank(row.get("PriorAttain")):
         children.append(_el("PriorAttain", [("PriorLevel", str(row["PriorAttain"])),
                                             ("DateLevelApp", str(row.get("_prior_date") or "2019-08-01"))], ns))
-    fams = by_learner.get("fams", {}).get(ref)
-    if fams is not None:
-        for f in fams[fams["AimSeqNumber"].isna()].to_dict("records"):
+    fams = by_learner.get("fams", {}).get(ref, [])
+    for f in fams:
+        if _blank(f.get("AimSeqNumber")):
             children.append(_el("LearnerFAM", [("LearnFAMType", f["FAMType"]), ("LearnFAMCode", f["FAMCode"])], ns))
-    emp = by_learner.get("employment", {}).get(ref)
-    if emp is not None:
-        for e in emp.to_dict("records"):
-            esm = [_el("EmploymentStatusMonitoring", [("ESMType", k[4:]), ("ESMCode", str(v))], ns)
-                   for k, v in e.items() if k.startswith("ESM_") and v is not None and not pd.isna(v)]
-            children.append(_el("LearnerEmploymentStatus", _values(e, ["EmpStat", "DateEmpStatApp", "EmpId"]) + esm,
-                                ns))
-    dels = by_learner.get("deliveries", {}).get(ref)
-    if dels is not None:
-        for d in dels.to_dict("records"):
-            kids: list = list(_values(d, [c for c in WRITE_DELIVERY
-                                          if not (layout == "2025-26" and c in ("FworkCode", "PwayCode", "EmpOutcome"))
-                                          and not (layout == "2020-21" and c == "TLOut")]))
-            if fams is not None:
-                mine = fams[fams["AimSeqNumber"] == d["AimSeqNumber"]]
-                for f in mine.to_dict("records"):
-                    kids.append(_el("LearningDeliveryFAM", [("LearnDelFAMType", f["FAMType"]),
-                                                            ("LearnDelFAMCode", f["FAMCode"])]
-                                    + _values({"LearnDelFAMDateFrom": f.get("DateFrom"),
-                                               "LearnDelFAMDateTo": f.get("DateTo")},
-                                              ["LearnDelFAMDateFrom", "LearnDelFAMDateTo"]), ns))
-            children.append(_el("LearningDelivery", kids, ns))
+    for e in by_learner.get("employment", {}).get(ref, []):
+        esm = [_el("EmploymentStatusMonitoring", [("ESMType", k[4:]), ("ESMCode", str(v))], ns)
+               for k, v in e.items() if k.startswith("ESM_") and not _blank(v)]
+        children.append(_el("LearnerEmploymentStatus", _values(e, ["EmpStat", "DateEmpStatApp", "EmpId"]) + esm, ns))
+    skip = {"2025-26": {"FworkCode", "PwayCode", "EmpOutcome"}, "2020-21": {"TLOut"}}[layout]
+    fields = [c for c in WRITE_DELIVERY if c not in skip]
+    for d in by_learner.get("deliveries", {}).get(ref, []):
+        kids: list = list(_values(d, fields))
+        for f in fams:
+            if not _blank(f.get("AimSeqNumber")) and str(f["AimSeqNumber"]) == str(d["AimSeqNumber"]):
+                kids.append(_el("LearningDeliveryFAM", [("LearnDelFAMType", f["FAMType"]),
+                                                        ("LearnDelFAMCode", f["FAMCode"])]
+                                + _values({"LearnDelFAMDateFrom": f.get("DateFrom"),
+                                           "LearnDelFAMDateTo": f.get("DateTo")},
+                                          ["LearnDelFAMDateFrom", "LearnDelFAMDateTo"]), ns))
+        children.append(_el("LearningDelivery", kids, ns))
     return _el("Learner", children, ns)
