@@ -103,11 +103,11 @@ def position_chart(values: pd.DataFrame, agency_id: str, title: str, thresholds:
     rules = alt.Chart(rules_df).mark_rule(strokeDash=[4, 3], strokeWidth=2).encode(
         x="value:Q", color=alt.Color("colour:N", scale=None))
     layers = [rules, dots]
-    for side, dx in (("left", 5), ("right", -5)):
+    for side, align, dx, y in (("left", "left", 5, -8), ("right", "right", -5, -8), ("below", "left", 5, 82)):
         part = rules_df[rules_df["side"] == side]
         if len(part):
-            layers.append(alt.Chart(part).mark_text(align=side, dx=dx, dy=-8, fontSize=11).encode(
-                x="value:Q", y=alt.value(0), text="label:N"))
+            layers.append(alt.Chart(part).mark_text(align=align, dx=dx, dy=y if y < 0 else 0, fontSize=11).encode(
+                x="value:Q", y=alt.value(0 if y < 0 else y), text="label:N"))
     return alt.layer(*layers).properties(title=title, width=700, height=90)
 
 

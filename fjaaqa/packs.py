@@ -29,7 +29,7 @@ from .errors import InputError
 from .indicators import INDICATORS, STATUS_LABELS
 from .paths import repo_path
 from .periods import make_period
-from .sections import AUDIENCES, STATUS_CLASS, fmt_pct
+from .sections import AUDIENCES, STATUS_CLASS, shown_value
 from .writers import atomic_write
 
 NOTEBOOK = repo_path("notebooks", "review_pack.ipynb")
@@ -250,12 +250,18 @@ def write_index(out: Path, pr: PackResults, summary: BuildSummary, run_date: str
     rows = []
     res = pr.results
     built = {(b["agency_id"], b["audience"]) for b in summary.built}
-    for a in pr.agencies.itertuples():
+    # Most serious first: agencies with more indicators at risk, then needing improvement.
+    worst = res.assign(ar=res["status"] == "at_risk", ni=res["status"] == "needs_improvement").groupby("agency_id")[
+        ["ar", "ni"]].sum()
+    agencies = pr.agencies.assign(ar=pr.agencies["agency_id"].map(worst["ar"]),
+                                  ni=pr.agencies["agency_id"].map(worst["ni"]))
+    agencies = agencies.sort_values(["ar", "ni", "agency_id"], ascending=[False, False, True])
+    for a in agencies.itertuples():
         cells = []
         for ind in INDICATORS:
-            r = res[(res["agency_id"] == a.agency_id) & (res["indicator"] == ind.id)].iloc[0]
-            cells.append(f'<td><strong class="tag tag--{STATUS_CLASS[r.status]}">{STATUS_LABELS[r.status]}</strong>'
-                         f'<br><span class="value">{fmt_pct(r.value)}</span></td>')
+            r = res[(res["agency_id"] == a.agency_id) & (res["indicator"] == ind.id)].iloc[0].to_dict()
+            cells.append(f'<td><strong class="tag tag--{STATUS_CLASS[r["status"]]}">{STATUS_LABELS[r["status"]]}'
+                         f'</strong><br><span class="value">{html.escape(shown_value(r, ind.id))}</span></td>')
         links = []
         for aud, label in (("dfe", "DfE pack"), ("agency", "Agency pack")):
             if (a.agency_id, aud) in built:
@@ -290,7 +296,12 @@ def write_index(out: Path, pr: PackResults, summary: BuildSummary, run_date: str
 <p class="caption">fjaaqa {__version__}</p>
 <h1>Quality review outputs, {period.year.label} {period.return_code}</h1>
 <p class="lede">{len(pr.agencies)} agencies; threshold set {html.escape(pr.meta['thresholds']['name'])}
- ({pr.meta['thresholds']['hash']}); census {pr.meta['census']}.</p>
+ ({pr.meta['thresholds']['hash']}); census {pr.meta['census']}. {int((worst['ar'] > 0).sum())} agencies are at risk
+ on at least one indicator and {int(((worst['ar'] == 0) & (worst['ni'] > 0)).sum())} more need improvement; they are
+ listed first. For breaks in learning and past planned end date the two figures are the shares in the lower and the
+ upper day band.</p>
+<p class="notice notice--restricted">DfE packs contain a restricted case list with learner references and ULNs:
+ send agencies only their agency pack.</p>
 {'<div class="notice notice--restricted" role="alert"><h2>Packs that failed</h2><ul>' + failed + '</ul></div>' if failed else ''}
 <table class="table index">
 <caption>Agencies, headline status for {period.year.label} {period.return_code}, and their packs</caption>

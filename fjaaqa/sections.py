@@ -121,8 +121,22 @@ def headline(pr: PackResults, agency_id: str) -> str:
     for ind in INDICATORS:
         cur = _row(pr.results, agency_id, ind.id)
         prev = _row(pr.previous, agency_id, ind.id) if prev_in else None
-        rows.append({"id": ind.id, "title": ind.title, "cur": cur, "prev": prev})
-    return render("headline.html.j2", rows=rows, meta=pr.meta, prev_available=prev_in)
+        rows.append({"id": ind.id, "title": ind.title, "cur": cur, "prev": prev,
+                     "cur_text": shown_value(cur, ind.id), "prev_text": shown_value(prev, ind.id) if prev else "–"})
+    agency = _agency(pr, agency_id)
+    reason = (f"the {pr.meta['previous_year']} R14 return is not in the data" if not pr.meta["previous_available"]
+              else f"the agency was registered on {fmt_date(agency.get('registered_on'))}"
+              if pd.notna(agency.get("registered_on")) else "the agency had no apprentices that year")
+    return render("headline.html.j2", rows=rows, meta=pr.meta, prev_available=prev_in, prev_reason=reason)
+
+
+def shown_value(r: dict | None, indicator_id: str) -> str:
+    """The value as a reader should see it: both day bands for breaks and past planned end date."""
+    if r is None or r["status"] == "no_data":
+        return "–"
+    if indicator_id in BANDED:
+        return f"{fmt_pct(r['share_needs_improvement_band'])} · {fmt_pct(r['share_at_risk_band'])}"
+    return fmt_pct(r["value"])
 
 
 COUNT_LABELS = {
@@ -152,12 +166,15 @@ def _breakdowns(pr: PackResults, agency_id: str, indicator: str, limit: int = 8)
         d = b[b["dimension"] == dim]
         hit = d[d["_key"] > 0].sort_values(["_key", "denominator", "group"], ascending=[False, False, True])
         shown = hit.head(limit)
+        rest = hit.iloc[len(shown):]
+        clean = d[d["_key"] == 0]
         out.append({"dimension": dim, "label": DIMENSIONS[dim], "rows": shown.to_dict("records"),
-                    "more": len(hit) - len(shown), "none": len(d) - len(hit)})
+                    "more": len(rest), "more_key": int(rest["_key"].sum()), "more_of": int(rest["denominator"].sum()),
+                    "none": len(clean), "none_of": int(clean["denominator"].sum())})
     return out
 
 
-def _position(pr: PackResults, agency_id: str, indicator: str) -> str:
+def _position(pr: PackResults, agency_id: str, indicator: str, audience: str = "dfe") -> str:
     ind = BY_ID[indicator]
     r = pr.results[pr.results["indicator"] == indicator][["agency_id", "value", "status"]]
     me = _row(pr.results, agency_id, indicator)
@@ -178,7 +195,13 @@ def _position(pr: PackResults, agency_id: str, indicator: str) -> str:
     mine = me["value"] if me else float("nan")
     desc = (f"This agency {fmt_pct(mine)}; median of {len(valid)} agencies with data {fmt_pct(median)}; "
             + "; ".join(f"{lab} {fmt_pct(v, 0)}" for v, lab, _, _ in rules) + ".")
-    chart = charts.position_chart(r, agency_id, f"{ind.title}: this agency among all agencies", rules, axis)
+    if audience == "agency":  # other agencies' own values are not the agency's to see: the median only
+        r = r[r["agency_id"] == agency_id]
+        rules = rules + [(round(median, 1), "median of agencies", charts.AF_CATEGORICAL[4], "below")] \
+            if not np.isnan(median) else rules
+    chart = charts.position_chart(r, agency_id, f"{ind.title}: this agency and the thresholds"
+                                  if audience == "agency" else f"{ind.title}: this agency among all agencies",
+                                  rules, axis)
     return charts.figure(chart, f"{indicator}-{agency_id}", f"{ind.title}, {pr.meta['year']} {pr.meta['return']}",
                          desc)
 
@@ -201,7 +224,7 @@ def _bands(pr: PackResults, agency_id: str, indicator: str) -> str:
     thr = t["at_risk_share_above"]
     desc = "; ".join(f"{row.band}: this agency {fmt_pct(row.share)}" if row.who == "This agency"
                      else f"all agencies {fmt_pct(row.share)}" for row in shares.itertuples())
-    desc += f"; a share above {fmt_pct(thr, 0)} in a band meets its threshold."
+    desc += f"; a share above {fmt_pct(thr, 0)} in a band sets that band's status."
     what = "on a break" if indicator == "breaks_in_learning" else "past planned end date"
     chart = charts.band_chart(shares, f"{ind.title}: share {what}, by days", thr)
     return charts.figure(chart, f"{indicator}-{agency_id}", f"{ind.title}, {pr.meta['year']} {pr.meta['return']}",
@@ -225,20 +248,60 @@ def _withdrawal_context(pr: PackResults, agency_id: str) -> dict:
             "early_days": early, "other_codes": ", ".join(readings["other_or_unknown_reasons"])}
 
 
-def indicator(pr: PackResults, agency_id: str, indicator_id: str) -> str:
+def _threshold_rows(r: dict, indicator_id: str, t: dict) -> list[dict]:
+    """Both cut-offs with the distance to each, so a near miss is visible (positive = failing side)."""
+    if r["status"] == "no_data":
+        return []
+    v = r["value"]
+    if indicator_id == "withdrawals":
+        return [{"label": "Needs improvement above", "threshold": t["needs_improvement_above"],
+                 "distance": v - t["needs_improvement_above"]},
+                {"label": "At risk above", "threshold": t["at_risk_above"], "distance": v - t["at_risk_above"]}]
+    if indicator_id == "achievement_rate":
+        return [{"label": "Needs improvement below", "threshold": t["needs_improvement_below"],
+                 "distance": t["needs_improvement_below"] - v},
+                {"label": "At risk below", "threshold": t["at_risk_below"], "distance": t["at_risk_below"] - v}]
+    if indicator_id in BANDED:
+        return [{"label": "Needs improvement: share in the lower band above", "threshold":
+                 t["needs_improvement_share_above"],
+                 "distance": r["share_needs_improvement_band"] - t["needs_improvement_share_above"]},
+                {"label": f"At risk: share in the {t['at_risk_days']}+ day band above",
+                 "threshold": t["at_risk_share_above"],
+                 "distance": r["share_at_risk_band"] - t["at_risk_share_above"]}]
+    return [{"label": "Trigger for discussion (a local setting: the framework names no threshold) above",
+             "threshold": t["for_discussion_share_above"], "distance": v - t["for_discussion_share_above"]}]
+
+
+def _no_data_reason(pr: PackResults, agency_id: str, indicator_id: str, r: dict) -> str:
+    """Why an indicator has no data, in words an account manager can repeat."""
+    if indicator_id == "achievement_rate" and r["note"] == "no leavers in the year":
+        aims = pr.aims[pr.aims["agency_id"] == agency_id]
+        later = int((aims["aim_state"].isin(["withdrawn", "completed"]) & (aims["exclusion"] == "")
+                     & ~aims["leaver"].astype(bool)).sum())
+        excluded = int((aims["exclusion"] != "").sum())
+        return (f"No apprentice's achievement-rate year (the later of the planned and actual end) is "
+                f"{pr.meta['year']}. {later} ended aims count as leavers in a later year, when they were planned "
+                f"to end; {excluded} aims are not leavers yet (still in learning, awaiting an assessment result, "
+                f"on a break, or withdrawn inside the qualifying period).")
+    return str(r.get("note") or "")
+
+
+def indicator(pr: PackResults, agency_id: str, indicator_id: str, audience: str = "dfe") -> str:
     """One indicator: key figures, chart, context and breakdowns."""
     ind = BY_ID[indicator_id]
     r = _row(pr.results, agency_id, indicator_id)
     if indicator_id in ("breaks_in_learning", "past_planned_end_date"):
         chart = _bands(pr, agency_id, indicator_id)
     else:
-        chart = _position(pr, agency_id, indicator_id)
+        chart = _position(pr, agency_id, indicator_id, audience)
+    t = pr.meta["thresholds"]["values"]["indicators"][indicator_id]
     ctx = {"ind": ind, "r": r, "definition": DEFINITIONS[indicator_id], "chart": chart, "banded": indicator_id in BANDED,
            "labels": COUNT_LABELS.get(indicator_id, ("", "Apprentices")),
            "breakdowns": _breakdowns(pr, agency_id, indicator_id), "meta": pr.meta,
            "provisional": provisional(pr) and indicator_id == "achievement_rate",
            "context": _withdrawal_context(pr, agency_id) if indicator_id == "withdrawals" else None,
-           "t": pr.meta["thresholds"]["values"]["indicators"][indicator_id]}
+           "t": t, "thresholds": _threshold_rows(r, indicator_id, t),
+           "no_data_reason": _no_data_reason(pr, agency_id, indicator_id, r) if r["status"] == "no_data" else ""}
     return render("indicator.html.j2", **ctx)
 
 
@@ -315,7 +378,7 @@ def _lookup(doc: dict, path: str):
     return ", ".join(map(str, doc)) if isinstance(doc, list) else doc
 
 
-def annex(pr: PackResults, agency_id: str) -> str:
+def annex(pr: PackResults, agency_id: str, audience: str = "dfe") -> str:
     """Data and methodology: sources and hashes, thresholds, readings, reconciliation."""
     th = pr.meta["thresholds"]
     readings = [{"key": k, "label": lab, "value": _lookup(th["values"], k)} for k, lab in READINGS_TEXT]
@@ -331,7 +394,7 @@ def annex(pr: PackResults, agency_id: str) -> str:
     absent = {k: ", ".join(v) for k, v in pr.meta.get("absent_columns", {}).items()
               if v and (k.startswith(current) or not k.startswith("ilr/"))}
     periods = [f"{y} {r}" for y, r in zip(pr.all_periods["year"], pr.all_periods["return"])]
-    return render("annex.html.j2", meta=pr.meta, readings=readings, thresholds=thresholds,
+    return render("annex.html.j2", meta=pr.meta, readings=readings, thresholds=thresholds, audience=audience,
                   files=files.to_dict("records"), rec=rec.to_dict("records"), totals=totals,
                   rejected=pr.rejected_summary.to_dict("records"), links=pr.link_summary.to_dict("records"),
                   absent=absent, periods=periods)
@@ -340,8 +403,8 @@ def annex(pr: PackResults, agency_id: str) -> str:
 def pack(pr: PackResults, agency_id: str, audience: str, run_date: str) -> list[str]:
     """Every section of a pack, in order (the notebook shows them one per cell)."""
     parts = [cover(pr, agency_id, audience, run_date), headline(pr, agency_id)]
-    parts += [indicator(pr, agency_id, ind.id) for ind in INDICATORS]
+    parts += [indicator(pr, agency_id, ind.id, audience) for ind in INDICATORS]
     if audience == "dfe":
         parts.append(case_list(pr, agency_id))
-    parts.append(annex(pr, agency_id))
+    parts.append(annex(pr, agency_id, audience))
     return parts
