@@ -211,6 +211,23 @@ DELIVERIES = TableSpec(
     ),
 )
 
+def _bad_esm(d: pd.DataFrame) -> pd.Series:
+    """Employment monitoring (``ESM_<type>`` columns) with a code not in that type's shipped list.
+
+    Types the list does not know are not checked (the column is simply unused).
+    """
+    from .reference import ilr_codes
+
+    lists = ilr_codes().get("esm", {})
+    bad = pd.Series(False, index=d.index)
+    for col in [c for c in d.columns if c.startswith("ESM_")]:
+        codes = set((lists.get(col[4:]) or {}).get("codes", {}))
+        if codes:
+            values = d[col].dropna().astype(str).str.split(";")
+            bad |= values.map(lambda v: any(x not in codes for x in v)).reindex(d.index, fill_value=False)
+    return bad
+
+
 EMPLOYMENT = TableSpec(
     "employment",
     (
@@ -221,6 +238,7 @@ EMPLOYMENT = TableSpec(
         Col("EmpId", "int"),
     ),
     key=("UKPRN", "LearnRefNumber", "DateEmpStatApp"),
+    rules=(RowRule("esm_code", "ESM", "an employment monitoring code is not in its type's ILR code list", _bad_esm),),
 )
 
 FAMS = TableSpec(

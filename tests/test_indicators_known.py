@@ -476,3 +476,40 @@ def test_stopped_commitment_after_completion_is_not_a_withdrawal(tmp_path):
     w.aim(uln, **ACHIEVER)
     r = result(w.compute(tmp_path), "A1", "withdrawals")
     assert (r["numerator"], r["denominator"]) == (0, 1)
+
+
+def test_dated_approvals_placements_and_postcode_lookup(tmp_path):
+    import pandas as pd
+
+    w = World()
+    w.agency("A1", routes="Digital", regions="London")
+    # started 2023-01-01: the Engineering approval only begins 2023-06-01, so outside by sector
+    early = w.apprentice("A1", std="3", postcode="E1 6AN", **CONT)
+    # started after the approval: inside
+    w.apprentice("A1", std="3", postcode="E1 6AN", start="2023-07-01", plan_end="2025-06-01")
+    # delivery location in London but the host placement is in Leeds: outside by region
+    placed = w.uln()
+    w.commitment(placed, "A1", "10000001", "2")
+    w.commitments[-1]["apprenticeship_id"] = "PLACED1"
+    w.aim(placed, std="2", postcode="E1 6AN", **CONT)
+    # CH5 straddles England and Wales: postcodes.csv says Wales (outside); CH1 stays North West (outside too)
+    ch = w.apprentice("A1", std="2", postcode="CH5 2AB", **CONT)
+    root = w.write(tmp_path)
+    pd.DataFrame([{"agency_id": "A1", "kind": "sector", "value": "Digital", "from": "", "to": ""},
+                  {"agency_id": "A1", "kind": "sector", "value": "Engineering and manufacturing",
+                   "from": "2023-06-01", "to": ""}]).to_csv(root / "approvals.csv", index=False)
+    pd.DataFrame([{"apprenticeship_id": "PLACED1", "host_employer": "Leeds Co", "postcode": "LS1 4AP",
+                   "from": "2023-01-01", "to": ""}]).to_csv(root / "placements.csv", index=False)
+    pd.DataFrame([{"district": "CH5", "region": "Wales"}]).to_csv(root / "postcodes.csv", index=False)
+    from fjaaqa.params import load_thresholds
+    from fjaaqa.periods import make_period
+    from fjaaqa.results import compute
+    from fjaaqa.sources import load_dataset
+
+    res = compute(load_dataset(root), make_period("2324", "R14"), load_thresholds())
+    app = res.apprentices.set_index("ULN")
+    assert app.loc[early, "outside_reason"] == "sector"
+    assert app.loc[placed, "outside_reason"] == "region" and app.loc[placed, "workplace_source"] == "placement"
+    assert (app.loc[ch, "region"], app.loc[ch, "region_basis"]) == ("Wales", "district")
+    r = result(res, "A1", "outside_approved_areas")
+    assert (r["numerator"], r["denominator"]) == (3, 4)

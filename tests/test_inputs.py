@@ -272,3 +272,13 @@ def test_synth_xml_gives_the_same_results_and_packs_as_flat(tmp_path):
     j1 = cli("indicators", "--data", str(flat), "--year", "2324", "--return", "R14", "--format", "json")
     j2 = cli("indicators", "--data", str(xml), "--year", "2324", "--return", "R14", "--format", "json")
     assert j1.returncode == 0 and json.loads(j1.stdout) == json.loads(j2.stdout)
+
+
+def test_employment_monitoring_codes_are_checked(tmp_path):
+    data = flat_dataset(tmp_path)
+    (data / "ilr" / "2324" / "R14" / "employment.csv").write_text(
+        "UKPRN,LearnRefNumber,EmpStat,DateEmpStatApp,EmpId,ESM_EII,ESM_ZZZ\n"
+        "10000001,L1,10,2023-08-01,123456789,4,7\n"   # EII 4 is a code; ZZZ is no type we know: unchecked
+        "10000001,L2,10,2023-08-01,123456789,99,\n")  # EII 99 is not
+    ds = load_dataset(data)
+    assert ds.rejected[["row", "rule"]].values.tolist() == [[3, "esm_code"]]
