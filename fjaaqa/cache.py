@@ -44,7 +44,7 @@ AIM_COLUMNS = [
     "host_employer", "start_cohort", "age_band",
 ]
 TABLES = ["results", "previous", "breakdowns", "apprentices", "aims", "reconciliation", "rejected_summary",
-          "link_summary", "files", "agencies", "all_periods"]
+          "link_summary", "files", "agencies", "all_periods", "reviews"]
 
 
 @dataclass
@@ -125,6 +125,7 @@ def _tables(res: Results, previous: Results | None, ds: Dataset, all_periods: li
         "agencies": agencies,
         "all_periods": pd.DataFrame({"year": [p.year.label for p in all_periods],
                                      "return": [p.return_code for p in all_periods]}),
+        "reviews": ds.table("reviews"),
     }
 
 

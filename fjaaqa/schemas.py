@@ -328,6 +328,23 @@ PLACEMENTS = TableSpec(
     rules=(RowRule("placement_dates_order", "to", "'to' is before 'from'", _before("to", "from")),),
 )
 
+def _intervention_ids() -> tuple[str, ...]:
+    from .context import review_params
+
+    return tuple(review_params()["interventions"])
+
+
+REVIEWS = TableSpec(
+    "reviews",
+    (
+        Col("agency_id", "id", True),
+        Col("review_date", "date", True),
+        Col("intervention", "code", True, allowed=_intervention_ids()),
+        Col("scope", "text"),
+        Col("note", "text"),
+    ),
+)
+
 STANDARDS = TableSpec(
     "standards",
     (

@@ -402,9 +402,25 @@ def annex(pr: PackResults, agency_id: str, audience: str = "dfe") -> str:
 
 def pack(pr: PackResults, agency_id: str, audience: str, run_date: str) -> list[str]:
     """Every section of a pack, in order (the notebook shows them one per cell)."""
-    parts = [cover(pr, agency_id, audience, run_date), headline(pr, agency_id)]
+    parts = [cover(pr, agency_id, audience, run_date), headline(pr, agency_id),
+             context_and_review(pr, agency_id, audience)]
     parts += [indicator(pr, agency_id, ind.id, audience) for ind in INDICATORS]
     if audience == "dfe":
         parts.append(case_list(pr, agency_id))
     parts.append(annex(pr, agency_id, audience))
     return parts
+
+
+def context_and_review(pr: PackResults, agency_id: str, audience: str) -> str:
+    """Contextual facts for both audiences; suggested interventions for DfE only."""
+    from . import context, review
+
+    facts = context.facts_for(pr, agency_id)
+    suggestions = []
+    if audience == "dfe":
+        reviews = pr.tables.get("reviews")
+        suggestions = review.suggest(review.situation(pr, agency_id, facts, reviews))
+    app = pr.apprentices[pr.apprentices["live"].astype(bool)]
+    profile = context.cohort_profile(app[app["agency_id"] == agency_id], app)
+    return render("context.html.j2", facts=facts, suggestions=suggestions, audience=audience,
+                  profile=profile.to_dict("records"), mitigations=[f for f in facts if f.mitigating])

@@ -34,6 +34,7 @@ TOP_TABLES: dict[str, TableSpec] = {
     "placements": schemas.PLACEMENTS,
     "standards": schemas.STANDARDS,
     "postcodes": schemas.POSTCODES,
+    "reviews": schemas.REVIEWS,
 }
 DATE_COLUMNS = {
     c.name for spec in [*schemas.ILR_TABLES.values(), *TOP_TABLES.values(), schemas.REGISTER, schemas.COMMITMENTS]

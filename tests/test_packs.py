@@ -81,6 +81,8 @@ def test_agency_version_has_no_learner_records(batch):
     page = pack(batch, "agency", "FJAA0003").read_text()
     dfe = pack(batch, "dfe", "FJAA0003").read_text()
     assert "restricted case list" not in page.lower()
+    assert "Suggested interventions" in dfe and "Suggested interventions" not in page
+    assert "Contextual factors" in page and "Cohort profile" in page
     ulns = set(re.findall(r"<td>(\d{10})</td>", dfe))
     assert ulns, "the DfE case list should list ULNs"
     assert not any(u in page for u in ulns)

@@ -1,0 +1,106 @@
+"""Contextual facts and suggested-intervention rules, each at its boundary."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from fjaaqa import context, review
+from fjaaqa.context import Fact
+
+ON = {k: "on_track" for k in ("withdrawals", "achievement_rate", "breaks_in_learning", "past_planned_end_date",
+                               "outside_approved_areas")}
+
+
+def fired(current, previous=None, earlier=None, facts=None):
+    s = review.Situation(dict(ON, **current), previous or {}, earlier or [], facts or [])
+    return {(x.intervention, x.scope) for x in review.suggest(s)}
+
+
+def test_all_on_track_means_no_intervention():
+    assert fired({}) == {("no_intervention", "")}
+    assert fired({"achievement_rate": "no_data"}) == {("no_intervention", "")}
+
+
+def test_one_needs_improvement_is_a_watching_brief():
+    assert fired({"withdrawals": "needs_improvement"}) == {("watching_brief", "")}
+
+
+def test_two_needs_improvement_add_enhanced_monitoring():
+    got = fired({"withdrawals": "needs_improvement", "achievement_rate": "needs_improvement"})
+    assert got == {("watching_brief", ""), ("enhanced_monitoring", "")}
+
+
+def test_needs_improvement_two_years_running_suggests_a_plan():
+    got = fired({"withdrawals": "needs_improvement"}, previous={"withdrawals": "needs_improvement"})
+    assert ("quality_improvement_plan", "") in got
+    assert ("quality_improvement_plan", "") not in fired({"withdrawals": "needs_improvement"},
+                                                         previous={"withdrawals": "on_track"})
+
+
+def test_at_risk_suggests_monitoring_and_a_plan_not_a_watching_brief():
+    got = fired({"withdrawals": "at_risk", "achievement_rate": "needs_improvement"})
+    assert got == {("enhanced_monitoring", ""), ("quality_improvement_plan", "")}
+
+
+def test_at_risk_again_after_a_plan_suggests_an_audit_and_after_an_audit_removal():
+    base = {"withdrawals": "at_risk"}
+    assert ("external_audit", "") not in fired(base, previous={"withdrawals": "at_risk"})
+    assert ("external_audit", "") in fired(base, previous={"withdrawals": "at_risk"},
+                                           earlier=["quality_improvement_plan"])
+    assert ("external_audit", "") not in fired(base, previous={"withdrawals": "needs_improvement"},
+                                               earlier=["quality_improvement_plan"])
+    assert ("removal", "") in fired(base, earlier=["quality_improvement_plan", "external_audit"])
+
+
+def test_restriction_is_scoped_to_the_route_where_the_problem_sits():
+    f = Fact("concentration_withdrawals", "c", True, "8 of 10 (80%) are in one route: Digital.",
+             scope="route: Digital")
+    assert ("restrict_starts", "route: Digital") in fired({"withdrawals": "at_risk"}, facts=[f])
+    provider = Fact("concentration_withdrawals", "c", True, "x", scope="training provider: 10000001")
+    assert not any(i == "restrict_starts" for i, _ in fired({"withdrawals": "at_risk"}, facts=[provider]))
+
+
+def test_outside_areas_for_discussion():
+    assert ("discussion", "") in fired({"outside_approved_areas": "for_discussion"})
+
+
+def test_every_suggestion_says_which_rule_fired_and_why():
+    s = review.Situation(dict(ON, withdrawals="at_risk"), {}, [], [])
+    out = review.suggest(s)
+    assert all(x.rule and "withdrawals" in x.because for x in out)
+
+
+P = context.context_params()
+
+
+@pytest.mark.parametrize("total,present", [(29, True), (30, False), (0, True)])
+def test_small_cohort_boundary(total, present):
+    assert context.small_cohort(total, P).present is present
+
+
+@pytest.mark.parametrize("registered,present", [("2023-08-01", True), ("2023-07-31", False), ("2023-08-15", True)])
+def test_new_agency_boundary(registered, present):
+    # census 31 July 2024: 31 July 2023 is exactly 12 months (not new); 1 August 2023 is 11 months
+    assert context.new_agency(registered, "2024-07-31", P).present is present
+
+
+def test_withdrawal_reasons_and_timing():
+    w = pd.DataFrame({"WithdrawReason": ["97", "98", "29", "44", None], "withdrawn_from":
+                      ["apprenticeship"] * 4 + ["agency"], "withdrawal_days_in": [10, 41, 42, 200, 400]})
+    r = context.withdrawal_reasons(w, P)
+    assert "other or not known 2 (40%)" in r.evidence and "redundancy 1 (20%)" in r.evidence
+    assert "left the agency while the apprenticeship went on 1" in r.evidence
+    t = context.withdrawal_timing(w, 42)
+    assert t.evidence.startswith("2 of 5 within 42 days")
+
+
+def test_concentration_threshold():
+    results = pd.DataFrame([{"indicator": "withdrawals", "status": "at_risk", "numerator": 10, "denominator": 20}])
+    def bd(top):
+        return pd.DataFrame([{"indicator": "withdrawals", "dimension": "route", "group": "Digital", "numerator": top,
+                              "denominator": 12},
+                             {"indicator": "withdrawals", "dimension": "route", "group": "Care services",
+                              "numerator": 10 - top, "denominator": 8}])
+    assert context.concentration(bd(6), results, P)[0].present is True  # exactly 60 %
+    assert context.concentration(bd(5), results, P)[0].present is False
