@@ -44,7 +44,7 @@ AIM_COLUMNS = [
     "host_employer", "start_cohort", "age_band",
 ]
 TABLES = ["results", "previous", "breakdowns", "apprentices", "aims", "reconciliation", "rejected_summary",
-          "link_summary", "files", "agencies", "all_periods", "reviews"]
+          "link_summary", "files", "agencies", "all_periods", "reviews", "trend"]
 
 
 @dataclass
@@ -173,7 +173,11 @@ def load_or_compute(data_dir: str | Path, year: str, return_code: str,
     ds = load_dataset(data_dir, up_to=period)
     res = compute(ds, period, t)
     prev_period = make_period(period.year.previous(), "R14")
-    previous = compute(ds, prev_period, t) if prev_period in ds.returns else None
+    # Every earlier return in DATA, for trends and "what changed" (measure once, keep the statuses).
+    earlier = {p: compute(ds, p, t) for p in sorted(ds.returns) if p < period}
+    previous = earlier.get(prev_period)
+    trend = pd.concat([r.results.assign(period=str(p), period_order=i)
+                       for i, (p, r) in enumerate(sorted({**earlier, period: res}.items()))], ignore_index=True)
     meta = {
         "year": period.year.label, "return": period.return_code, "census": period.census.isoformat(),
         "previous_year": prev_period.year.label, "previous_available": previous is not None,
@@ -183,5 +187,8 @@ def load_or_compute(data_dir: str | Path, year: str, return_code: str,
         "inputs": [{"file": f, "sha256": h} for f, h in files],
         "absent_columns": {k: sorted(v) for k, v in sorted(ds.absent.items())},
     }
-    _write(folder, _tables(res, previous, ds, sorted(ds.returns)), meta)
+    tables = _tables(res, previous, ds, sorted(ds.returns))
+    tables["trend"] = trend[["agency_id", "period", "period_order", "indicator", "numerator", "denominator", "value",
+                             "status"]]
+    _write(folder, tables, meta)
     return read_results(folder)

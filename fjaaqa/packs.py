@@ -220,6 +220,7 @@ def build_packs(data_dir: Path, year: str, return_code: str, agencies: list[str]
         for rec in chunk:
             (summary.failed if "error" in rec else summary.built).append(rec)
     summary.seconds = time.perf_counter() - started
+    write_worklist(out, pr)
     write_index(out, pr, summary, run_date or pr.meta["census"])
     return summary
 
@@ -353,3 +354,89 @@ def write_manifest(out: Path, pr: PackResults, run_date: str, extra: dict | None
     if extra:
         doc.update(extra)
     return atomic_write(out / "manifest.json", json.dumps(doc, indent=2, sort_keys=True) + "\n")
+
+
+SORT_SCRIPT = """
+// Sort the worklist by a column: buttons in the headers, no network, works without it too.
+document.querySelectorAll('table.worklist th button').forEach(function (button, col) {
+  button.addEventListener('click', function () {
+    var th = button.parentElement, table = th.closest('table'), body = table.tBodies[0];
+    var asc = th.getAttribute('aria-sort') !== 'ascending';
+    table.querySelectorAll('th[aria-sort]').forEach(function (h) { h.removeAttribute('aria-sort'); });
+    th.setAttribute('aria-sort', asc ? 'ascending' : 'descending');
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      var x = a.cells[col].getAttribute('data-sort'), y = b.cells[col].getAttribute('data-sort');
+      return (x < y ? -1 : x > y ? 1 : 0) * (asc ? 1 : -1);
+    });
+    rows.forEach(function (r) { body.appendChild(r); });
+  });
+});
+"""
+
+
+def write_worklist(out: Path, pr: PackResults) -> Path:
+    """The account manager's worklist: every agency's statuses, suggested interventions and changes."""
+    from . import context, review
+    from .sections import changes
+
+    period = pr.period
+    base = Path(period.year.code) / period.return_code
+    order = {"at_risk": 0, "needs_improvement": 1, "for_discussion": 2, "on_track": 3, "no_data": 4}
+    rows = []
+    for a in pr.agencies.itertuples():
+        res = pr.results[pr.results["agency_id"] == a.agency_id].set_index("indicator")
+        facts = context.facts_for(pr, a.agency_id)
+        sugg = review.suggest(review.situation(pr, a.agency_id, facts, pr.tables.get("reviews")))
+        worst = min(order[s] for s in res["status"])
+        n_ar = int((res["status"] == "at_risk").sum())
+        cells = [f'<th scope="row" data-sort="{html.escape(a.agency_id)}"><a href="'
+                 f'{html.escape((base / "packs" / "dfe" / f"{a.agency_id}.html").as_posix())}">'
+                 f'{html.escape(a.agency_id)}</a><br><span class="muted">{html.escape(str(a.agency_name))}</span></th>']
+        for ind in INDICATORS:
+            r = res.loc[ind.id].to_dict()
+            cells.append(f'<td data-sort="{order[r["status"]]}"><strong class="tag tag--{STATUS_CLASS[r["status"]]}">'
+                         f'{STATUS_LABELS[r["status"]]}</strong></td>')
+        levels = list(context.review_params()["interventions"])
+        top = max((levels.index(s.intervention) for s in sugg), default=0)
+        cells.append(f'<td data-sort="{9 - top}">' + "<br>".join(
+            html.escape(s.text) for s in sugg) + "</td>")
+        ch = changes(pr, a.agency_id)
+        cells.append(f'<td data-sort="{len(ch)}">' + ("<br>".join(
+            html.escape(f"{c['title']}: {STATUS_LABELS[c['from']].lower()} → {STATUS_LABELS[c['to']].lower()}")
+            for c in ch) or "No change") + "</td>")
+        rows.append(((worst, -n_ar, a.agency_id), "<tr>" + "".join(cells) + "</tr>"))
+    rows.sort()
+    heads = ["Agency"] + [i.title for i in INDICATORS] + ["Suggested interventions (advisory)",
+                                                          "Changed since the previous return"]
+    head = "".join(f'<th scope="col"><button type="button" class="sort">{html.escape(h)}</button></th>' for h in heads)
+    page = f"""<!DOCTYPE html>
+<html lang="en-GB">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Account manager's worklist: {period.year.label} {period.return_code}</title>
+<style>
+{css()}
+</style>
+</head>
+<body>
+<main id="main" class="page wide">
+<p class="caption">fjaaqa {__version__} · DfE only (restricted)</p>
+<h1>Account manager's worklist, {period.year.label} {period.return_code}</h1>
+<p class="lede">Every agency's statuses, the interventions the rules suggest and what changed since the previous
+ return, most serious first. Select a column heading to sort by it. Suggestions are advisory: interventions
+ follow only a management conversation.</p>
+<table class="table worklist">
+<caption>Agencies, statuses and suggested interventions, {period.year.label} {period.return_code}</caption>
+<thead><tr>{head}</tr></thead>
+<tbody>
+{chr(10).join(r for _, r in rows)}
+</tbody>
+</table>
+</main>
+<script>{SORT_SCRIPT}</script>
+</body>
+</html>
+"""
+    return atomic_write(out / base / "worklist.html", page)

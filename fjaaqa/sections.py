@@ -402,7 +402,7 @@ def annex(pr: PackResults, agency_id: str, audience: str = "dfe") -> str:
 
 def pack(pr: PackResults, agency_id: str, audience: str, run_date: str) -> list[str]:
     """Every section of a pack, in order (the notebook shows them one per cell)."""
-    parts = [cover(pr, agency_id, audience, run_date), headline(pr, agency_id),
+    parts = [cover(pr, agency_id, audience, run_date), headline(pr, agency_id), trend(pr, agency_id),
              context_and_review(pr, agency_id, audience)]
     parts += [indicator(pr, agency_id, ind.id, audience) for ind in INDICATORS]
     if audience == "dfe":
@@ -422,5 +422,120 @@ def context_and_review(pr: PackResults, agency_id: str, audience: str) -> str:
         suggestions = review.suggest(review.situation(pr, agency_id, facts, reviews))
     app = pr.apprentices[pr.apprentices["live"].astype(bool)]
     profile = context.cohort_profile(app[app["agency_id"] == agency_id], app)
+    talk = conversation(pr, agency_id) if audience == "dfe" else []
+    quality = data_quality_notes(pr, agency_id) if audience == "dfe" else []
     return render("context.html.j2", facts=facts, suggestions=suggestions, audience=audience,
-                  profile=profile.to_dict("records"), mitigations=[f for f in facts if f.mitigating])
+                  profile=profile.to_dict("records"), mitigations=[f for f in facts if f.mitigating],
+                  talk=talk, quality=quality)
+
+
+def changes(pr: PackResults, agency_id: str) -> list[dict]:
+    """Indicators whose status differs from the previous return in the data (what changed since then)."""
+    t = pr.trend[pr.trend["agency_id"] == agency_id]
+    if t["period_order"].nunique() < 2:
+        return []
+    last, before = sorted(t["period_order"].unique())[-1], sorted(t["period_order"].unique())[-2]
+    now = t[t["period_order"] == last].set_index("indicator")
+    then = t[t["period_order"] == before].set_index("indicator")
+    out = []
+    for ind in INDICATORS:
+        if ind.id in now.index and ind.id in then.index and now.loc[ind.id, "status"] != then.loc[ind.id, "status"]:
+            out.append({"title": ind.title, "from": then.loc[ind.id, "status"], "to": now.loc[ind.id, "status"],
+                        "since": then.loc[ind.id, "period"]})
+    return out
+
+
+def trend(pr: PackResults, agency_id: str) -> str:
+    """Each indicator across the returns in the data, with the direction of travel."""
+    t = pr.trend[pr.trend["agency_id"] == agency_id].sort_values("period_order")
+    periods = list(dict.fromkeys(t["period"]))
+    current = str(pr.period)
+    same_last_year = f"{pr.period.year.previous().label} {pr.period.return_code}"
+    rows = []
+    for ind in INDICATORS:
+        d = t[t["indicator"] == ind.id].set_index("period")
+        cells = [d.loc[p].to_dict() if p in d.index else None for p in periods]
+        # Like with like: this return against the same return a year earlier (in-year counts accumulate).
+        now_v = d.loc[current, "value"] if current in d.index else float("nan")
+        then_v = d.loc[same_last_year, "value"] if same_last_year in d.index else float("nan")
+        direction = "–"
+        if pd.notna(now_v) and pd.notna(then_v):
+            diff = now_v - then_v
+            better = diff < 0 if ind.id != "achievement_rate" else diff > 0
+            direction = "no change" if abs(diff) < 0.05 else ("improving" if better else "worsening")
+        rows.append({"title": ind.title, "cells": cells, "direction": direction})
+    return render("trend.html.j2", periods=periods, rows=rows, changes=changes(pr, agency_id), meta=pr.meta,
+                  compared=same_last_year)
+
+
+def conversation(pr: PackResults, agency_id: str) -> list[dict]:
+    """DfE only: for each indicator not on track, what to ask about and who is involved.
+
+    The topics follow the framework's list for the management conversation
+    (host employer and provider behaviour, a particular standard, the
+    sector, end-point assessment, progress on earlier plans), filled in with
+    where the counts sit in this agency's data.
+    """
+    res = pr.results[pr.results["agency_id"] == agency_id]
+    b = pr.breakdowns[pr.breakdowns["agency_id"] == agency_id]
+    reviews = pr.tables.get("reviews")
+    earlier = reviews[reviews["agency_id"] == agency_id] if reviews is not None and len(reviews) else None
+    out = []
+    for r in res.itertuples():
+        if r.status not in FAILING:
+            continue
+        d = b[b["indicator"] == r.indicator].copy()
+        if r.indicator == "achievement_rate":
+            d["_k"] = d["denominator"] - d["numerator"]
+        elif r.indicator in BANDED:
+            d["_k"] = d["n_at_risk_band"] + d["n_needs_improvement_band"]
+        else:
+            d["_k"] = d["numerator"]
+
+        def top(dim: str) -> str:
+            x = d[(d["dimension"] == dim) & (d["_k"] > 0)].sort_values(["_k", "group"], ascending=[False, True])
+            return ", ".join(f"{g} ({int(k)})" for g, k in zip(x["group"].head(2), x["_k"].head(2))) or "none"
+
+        asks = [f"Training providers with the most: {top('provider')}; host employers: {top('host_employer')}. "
+                "Ask for evidence on how these partners have behaved and what the agency has done with them.",
+                f"Standards with the most: {top('standard')}. Ask whether something about these standards, or the "
+                "sector, explains it."]
+        if r.indicator == "achievement_rate":
+            asks.append("Ask whether end-point assessment (availability, the assessment organisation) played a part.")
+        if r.indicator == "withdrawals":
+            asks.append("Ask for the reasons behind withdrawals recorded as other or not known, and for the "
+                        "agency's own withdrawal monitoring.")
+        if r.indicator == "breaks_in_learning":
+            asks.append("Ask who initiated the long breaks and what contact the agency keeps with those apprentices.")
+        if r.indicator == "outside_approved_areas":
+            asks.append("Ask whether the delivery outside the approvals still serves the target group in the "
+                        "agency's application to the register.")
+        if earlier is not None and len(earlier):
+            last = earlier.sort_values("review_date").iloc[-1]
+            asks.append(f"Progress since the review of {fmt_date(last['review_date'])} "
+                        f"({str(last['intervention']).replace('_', ' ')}): what has changed, and when will it show?")
+        else:
+            asks.append("No earlier review is in the data: agree realistic improvement targets and checkpoints.")
+        out.append({"title": BY_ID[r.indicator].title, "status": r.status, "asks": asks})
+    return out
+
+
+def data_quality_notes(pr: PackResults, agency_id: str) -> list[str]:
+    """Data timeliness and accuracy observations for the conversation."""
+    app = pr.apprentices[(pr.apprentices["agency_id"] == agency_id) & pr.apprentices["live"].astype(bool)]
+    notes = []
+    late = int(app["late_reported_from"].notna().sum()) if "late_reported_from" in app else 0
+    if late:
+        notes.append(f"{late} withdrawal(s) were reported late: an earlier return still showed them in learning.")
+    unknown_region = int((app["region"] == "Unknown").sum())
+    if unknown_region:
+        notes.append(f"{unknown_region} apprentice(s) have no usable workplace postcode (region unknown).")
+    ern = int((app["link_basis"] == "ern").sum())
+    if ern:
+        notes.append(f"{ern} apprentice(s) have no Apprenticeship Service record; they were linked by the "
+                     "agency's employer reference in the ILR.")
+    rejected = int(pr.rejected_summary["rows"].sum()) if len(pr.rejected_summary) else 0
+    if rejected:
+        notes.append(f"{rejected} input row(s) were quarantined across all agencies (see the annex).")
+    notes.append("Apprentice feedback ratings are not in the data (no feedback file).")
+    return notes

@@ -82,6 +82,8 @@ def test_agency_version_has_no_learner_records(batch):
     dfe = pack(batch, "dfe", "FJAA0003").read_text()
     assert "restricted case list" not in page.lower()
     assert "Suggested interventions" in dfe and "Suggested interventions" not in page
+    assert "For the management conversation" in dfe and "For the management conversation" not in page
+    assert "Trend and what changed" in page and "2022-23 R06" in page
     assert "Contextual factors" in page and "Cohort profile" in page
     ulns = set(re.findall(r"<td>(\d{10})</td>", dfe))
     assert ulns, "the DfE case list should list ULNs"
@@ -94,10 +96,19 @@ def test_agency_version_has_no_learner_records(batch):
 
 
 def test_no_network_references(batch):
-    pattern = re.compile(r"""<script|<link[^>]+href=["']?(https?:)?//|<img[^>]+src=["']?(https?:)?//|"""
-                         r"""url\(["']?(https?:)?//|<iframe""", re.I)
+    remote = re.compile(r"""<script[^>]+src=|<link[^>]+href=["']?(https?:)?//|<img[^>]+src=["']?(https?:)?//|"""
+                        r"""url\(["']?(https?:)?//|<iframe|<object|@import""", re.I)
     for path in [batch / "index.html", *batch.rglob("*.html")]:
-        assert not pattern.search(path.read_text()), path
+        text = path.read_text()
+        assert not remote.search(text), path
+        if "/packs/" in path.as_posix():
+            assert "<script" not in text, path  # packs run no script at all (the PDF cannot)
+
+
+def test_worklist(batch):
+    page = (batch / "2324" / "R14" / "worklist.html").read_text()
+    assert "FJAA0002" in page and "FJAA0003" in page and "Suggested interventions" in page
+    assert "2324/R14/packs/dfe/FJAA0003.html" in page
 
 
 def test_two_runs_are_byte_identical(batch, tmp_path):
@@ -156,7 +167,7 @@ def test_manifest(batch):
 def test_packs_are_accessible(batch):
     require_browser()
     results = axe_violations([pack(batch, "dfe", "FJAA0003"), pack(batch, "agency", "FJAA0002"),
-                              batch / "index.html"])
+                              batch / "index.html", batch / "2324" / "R14" / "worklist.html"])
     problems = serious(results)
     assert not problems, "\n".join(problems)
     assert not any(r.get("blocked_requests") for r in results)

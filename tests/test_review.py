@@ -104,3 +104,19 @@ def test_concentration_threshold():
                               "numerator": 10 - top, "denominator": 8}])
     assert context.concentration(bd(6), results, P)[0].present is True  # exactly 60 %
     assert context.concentration(bd(5), results, P)[0].present is False
+
+
+def test_changes_since_the_previous_return():
+    from fjaaqa.cache import PackResults
+    from fjaaqa.sections import changes
+
+    trend = pd.DataFrame([
+        {"agency_id": "A", "period": "2023-24 R06", "period_order": 0, "indicator": "withdrawals", "status": "on_track"},
+        {"agency_id": "A", "period": "2023-24 R14", "period_order": 1, "indicator": "withdrawals", "status": "at_risk"},
+        {"agency_id": "A", "period": "2023-24 R06", "period_order": 0, "indicator": "achievement_rate",
+         "status": "at_risk"},
+        {"agency_id": "A", "period": "2023-24 R14", "period_order": 1, "indicator": "achievement_rate",
+         "status": "at_risk"},
+    ])
+    pr = PackResults(meta={"year": "2023-24", "return": "R14"}, tables={"trend": trend})
+    assert changes(pr, "A") == [{"title": "Withdrawals", "from": "on_track", "to": "at_risk", "since": "2023-24 R06"}]
