@@ -44,7 +44,7 @@ AIM_COLUMNS = [
     "host_employer", "start_cohort", "age_band",
 ]
 TABLES = ["results", "previous", "breakdowns", "apprentices", "aims", "reconciliation", "rejected_summary",
-          "link_summary", "files", "agencies", "all_periods", "reviews", "trend"]
+          "link_summary", "files", "agencies", "all_periods", "reviews", "trend", "starts"]
 
 
 @dataclass
@@ -129,6 +129,27 @@ def _tables(res: Results, previous: Results | None, ds: Dataset, all_periods: li
     }
 
 
+def starts_table(res: Results, previous: Results | None, period: Period) -> pd.DataFrame:
+    """New starts in the year up to the census, and in the same months of the year before.
+
+    The basis for any cap on starts: counts by month, route, region and
+    training provider, this year against last year up to the same point.
+    """
+    frames = []
+    for label, r, year in (("this year", res, period.year), ("last year", previous, period.year.previous())):
+        if r is None:
+            continue
+        a = r.apprentices
+        census = pd.Timestamp(period.census.replace(year=period.census.year - (0 if label == "this year" else 1)))
+        new = a[(a["first_start"] >= pd.Timestamp(year.start)) & (a["first_start"] <= census)]
+        frames.append(pd.DataFrame({"agency_id": new["agency_id"].to_numpy(), "year": label,
+                                    "month": new["first_start"].dt.strftime("%m %b").to_numpy(),
+                                    "route": new["route"].to_numpy(), "region": new["region"].to_numpy(),
+                                    "provider": new["provider"].to_numpy()}))
+    cols = ["agency_id", "year", "month", "route", "region", "provider"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+
+
 def _write(folder: Path, tables: dict[str, pd.DataFrame], meta: dict) -> None:
     """Write a cache entry whole: into a temporary folder, then rename."""
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -190,5 +211,6 @@ def load_or_compute(data_dir: str | Path, year: str, return_code: str,
     tables = _tables(res, previous, ds, sorted(ds.returns))
     tables["trend"] = trend[["agency_id", "period", "period_order", "indicator", "numerator", "denominator", "value",
                              "status"]]
+    tables["starts"] = starts_table(res, previous, period)
     _write(folder, tables, meta)
     return read_results(folder)

@@ -465,7 +465,28 @@ def trend(pr: PackResults, agency_id: str) -> str:
             direction = "no change" if abs(diff) < 0.05 else ("improving" if better else "worsening")
         rows.append({"title": ind.title, "cells": cells, "direction": direction})
     return render("trend.html.j2", periods=periods, rows=rows, changes=changes(pr, agency_id), meta=pr.meta,
-                  compared=same_last_year)
+                  compared=same_last_year, starts=starts(pr, agency_id))
+
+
+def starts(pr: PackResults, agency_id: str) -> list[dict]:
+    """New starts this year against last year up to the same date, by month, route, region and provider."""
+    s = pr.starts[pr.starts["agency_id"] == agency_id]
+    out = []
+    for dim, label in (("month", "Month"), ("route", "Route"), ("region", "Workplace region"),
+                       ("provider", "Training provider")):
+        t = s.groupby([dim, "year"]).size().unstack("year", fill_value=0)
+        for col in ("this year", "last year"):
+            if col not in t:
+                t[col] = 0
+        if dim == "month":
+            # academic-year order: August first
+            t = t.reindex(sorted(t.index, key=lambda m: (int(m[:2]) - 8) % 12))
+        else:
+            t = t.sort_values(["this year", "last year"], ascending=False)
+        rows = [{"group": g[3:] if dim == "month" else g, "now": int(r["this year"]), "then": int(r["last year"])}
+                for g, r in t.iterrows()]
+        out.append({"label": label, "rows": rows, "now": int(t["this year"].sum()), "then": int(t["last year"].sum())})
+    return out
 
 
 def conversation(pr: PackResults, agency_id: str) -> list[dict]:
