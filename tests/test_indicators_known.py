@@ -513,3 +513,29 @@ def test_dated_approvals_placements_and_postcode_lookup(tmp_path):
     assert (app.loc[ch, "region"], app.loc[ch, "region_basis"]) == ("Wales", "district")
     r = result(res, "A1", "outside_approved_areas")
     assert (r["numerator"], r["denominator"]) == (3, 4)
+
+
+def test_national_2021_22_arithmetic():
+    import pandas as pd
+
+    from fjaaqa.indicators import classify_achievement
+    from fjaaqa.params import load_thresholds
+
+    # 2021/22 national, all apprenticeships: 263,550 leavers, 144,350 completers, 140,800 achievers
+    r = classify_achievement(pd.Series({"numerator": 140800, "denominator": 263550, "completers": 144350}),
+                             load_thresholds())
+    assert round(r["value"], 1) == 53.4 and round(r["retention_rate"], 1) == 54.8 and round(r["pass_rate"], 1) == 97.5
+    assert r["status"] == "needs_improvement"
+
+
+def test_achievement_dated_next_year_is_a_leaver_next_year(tmp_path):
+    w = World()
+    w.agency("A1")
+    # finished learning in June 2024, assessment result in September 2024 (recorded as known at R14 for the test)
+    u = w.apprentice("A1", start="2022-09-01", plan_end="2024-06-01", comp="2", end="2024-06-20", outcome="1",
+                     ach="2024-09-10")
+    w.apprentice("A1", **ACHIEVER)
+    res = w.compute(tmp_path)
+    aim = res.aims.set_index("ULN").loc[u]
+    assert aim["hybrid_end_year"] == 2024 and not aim["leaver"]
+    assert (result(res, "A1", "achievement_rate")["denominator"]) == 1
