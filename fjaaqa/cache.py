@@ -44,7 +44,8 @@ AIM_COLUMNS = [
     "host_employer", "start_cohort", "age_band",
 ]
 TABLES = ["results", "previous", "breakdowns", "apprentices", "aims", "reconciliation", "rejected_summary",
-          "link_summary", "files", "agencies", "all_periods", "reviews", "trend", "starts"]
+          "link_summary", "files", "agencies", "all_periods", "reviews", "trend", "starts", "collection_form",
+          "feedback"]
 
 
 @dataclass
@@ -126,6 +127,10 @@ def _tables(res: Results, previous: Results | None, ds: Dataset, all_periods: li
         "all_periods": pd.DataFrame({"year": [p.year.label for p in all_periods],
                                      "return": [p.return_code for p in all_periods]}),
         "reviews": ds.table("reviews"),
+        # only the break initiator is kept from the Data Collection Form
+        "collection_form": ds.table("collection_form").reindex(columns=["agency_id", "ULN", "StdCode", "item",
+                                                                        "value"]),
+        "feedback": ds.table("feedback"),
     }
 
 

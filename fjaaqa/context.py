@@ -102,10 +102,40 @@ def withdrawal_timing(withdrawn: pd.DataFrame, early_days: int) -> Fact:
                 f"median {int(days.median())} days into the programme.")
 
 
-def apprentice_initiated_breaks() -> Fact:
-    return Fact("apprentice_breaks", "Breaks the apprentice asked for", None,
-                "not available: who initiated each break comes from the agency's Data Collection Form, "
-                "which is not in the data.")
+def apprentice_initiated_breaks(on_break: pd.DataFrame, form: pd.DataFrame | None, min_days: int) -> Fact:
+    """How many long breaks the apprentice asked for (Data Collection Form, ``break_initiated_by``)."""
+    title = "Breaks the apprentice asked for"
+    if form is None or form.empty:
+        return Fact("apprentice_breaks", title, None,
+                    "not available: who initiated each break comes from the agency's Data Collection Form "
+                    "(collection_form.csv), which is not in the data.")
+    long = on_break[on_break["days_on_break"] >= min_days]
+    if long.empty:
+        return Fact("apprentice_breaks", title, False, f"no apprentice has been on a break for {min_days}+ days.")
+    f = form[form["item"] == "break_initiated_by"].drop_duplicates(["agency_id", "ULN"], keep="last")
+    who = long[["agency_id", "ULN"]].merge(f[["agency_id", "ULN", "value"]], on=["agency_id", "ULN"], how="left")
+    k = int((who["value"] == "apprentice").sum())
+    unknown = int(who["value"].isna().sum())
+    n = len(who)
+    return Fact("apprentice_breaks", title, k > 0,
+                f"{k} of {n} apprentices on a break of {min_days}+ days asked for it; "
+                f"{n - k - unknown} were initiated by someone else; {unknown} have no entry on the form.",
+                mitigating=k * 2 >= n)
+
+
+def feedback(table: pd.DataFrame | None, agency_id: str) -> Fact:
+    """Apprentice feedback ratings (response-weighted average) against all agencies."""
+    title = "Apprentice feedback"
+    if table is None or table.empty:
+        return Fact("feedback", title, None, "not available: no apprentice feedback ratings in the data.")
+    t = table.assign(r=pd.to_numeric(table["rating"]), n=pd.to_numeric(table["responses"]))
+    mine = t[t["agency_id"] == agency_id]
+    if mine.empty or mine["n"].sum() == 0:
+        return Fact("feedback", title, None, "no feedback ratings for this agency.")
+    avg = (mine["r"] * mine["n"]).sum() / mine["n"].sum()
+    everyone = (t["r"] * t["n"]).sum() / t["n"].sum()
+    return Fact("feedback", title, True, f"average rating {avg:.1f} out of 5 from {int(mine['n'].sum())} responses "
+                                         f"(all agencies {everyone:.1f}).")
 
 
 def concentration(breakdowns: pd.DataFrame, results: pd.DataFrame, p: ContextParams) -> list[Fact]:
@@ -195,6 +225,9 @@ def facts_for(pr, agency_id: str) -> list[Fact]:
         new_agency(agency.get("registered_on"), pr.meta["census"], p),
         withdrawal_reasons(withdrawn, p),
         withdrawal_timing(withdrawn, early),
-        apprentice_initiated_breaks(),
+        apprentice_initiated_breaks(app[app["days_on_break"].notna()], pr.tables.get("collection_form"),
+                                    pr.meta["thresholds"]["values"]["indicators"]["breaks_in_learning"][
+                                        "needs_improvement_days"]),
+        feedback(pr.tables.get("feedback"), agency_id),
         *concentration(pr.breakdowns[pr.breakdowns["agency_id"] == agency_id], res, p),
     ]

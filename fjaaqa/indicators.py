@@ -42,6 +42,7 @@ DIMENSIONS = {
     "host_employer": "Host employer",
     "start_cohort": "Start cohort",
     "age_band": "Age at start",
+    "epa_org": "End-point assessment organisation",
 }
 
 RESULT_COLUMNS = ["numerator", "denominator", "value", "status", "threshold", "distance", "measure"]

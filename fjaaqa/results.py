@@ -72,6 +72,8 @@ def _attributes(units: pd.DataFrame, ds: Dataset) -> pd.DataFrame:
         start = orig.where(orig.notna(), u["LearnStartDate"])
     u["start_cohort"] = ap.start_cohort(start)
     u["age_band"] = ap.age_band(u["DateOfBirth"] if "DateOfBirth" in u else None, start)
+    epa = u["EPAOrgID"] if "EPAOrgID" in u else pd.Series(pd.NA, index=u.index)
+    u["epa_org"] = epa.fillna("Not recorded")
     return u
 
 

@@ -345,6 +345,33 @@ REVIEWS = TableSpec(
     ),
 )
 
+COLLECTION_FORM = TableSpec(
+    "collection_form",
+    (
+        Col("agency_id", "id", True),
+        Col("ULN", "uln", True),
+        Col("item", "text", True, allowed=("break_initiated_by",)),
+        Col("value", "code", True),
+        Col("StdCode", "int"),
+        Col("date", "date"),
+    ),
+    rules=(RowRule("break_initiator", "value", "break_initiated_by must be apprentice, employer, provider or agency",
+                   lambda d: (d["item"] == "break_initiated_by")
+                   & ~d["value"].isin(["apprentice", "employer", "provider", "agency"])),),
+)
+
+FEEDBACK = TableSpec(
+    "feedback",
+    (
+        Col("agency_id", "id", True),
+        Col("rating", "number", True),
+        Col("responses", "int", True),
+        Col("period", "text"),
+    ),
+    rules=(RowRule("rating_range", "rating", "rating must be between 1 and 5",
+                   lambda d: ~pd.to_numeric(d["rating"], errors="coerce").between(1, 5)),),
+)
+
 STANDARDS = TableSpec(
     "standards",
     (

@@ -162,7 +162,8 @@ def _breakdowns(pr: PackResults, agency_id: str, indicator: str, limit: int = 8)
     else:
         b["_key"] = b["numerator"]
     out = []
-    for dim in BREAKDOWN_DIMENSIONS:
+    dims = BREAKDOWN_DIMENSIONS + (["epa_org"] if indicator == "achievement_rate" else [])
+    for dim in dims:
         d = b[b["dimension"] == dim]
         hit = d[d["_key"] > 0].sort_values(["_key", "denominator", "group"], ascending=[False, False, True])
         shown = hit.head(limit)
@@ -286,6 +287,36 @@ def _no_data_reason(pr: PackResults, agency_id: str, indicator_id: str, r: dict)
     return str(r.get("note") or "")
 
 
+@lru_cache(maxsize=1)
+def national_benchmarks() -> dict:
+    """``params/benchmarks/national-achievement-rates.yaml`` (cited national rates)."""
+    import yaml
+
+    return yaml.safe_load(repo_path("params", "benchmarks", "national-achievement-rates.yaml").read_text())
+
+
+def benchmarks(pr: PackResults, agency_id: str) -> list[dict]:
+    """The agency's achievement rate by route against all agencies in the data and the national rate.
+
+    The framework allows comparison with similar sectors; a national rate by
+    route is used where the shipped table has one, else the national overall.
+    """
+    nat = national_benchmarks()
+    b = pr.breakdowns[(pr.breakdowns["indicator"] == "achievement_rate") & (pr.breakdowns["dimension"] == "route")]
+    everyone = b.groupby("group")[["numerator", "denominator"]].sum()
+    rows = []
+    for r in b[(b["agency_id"] == agency_id) & (b["denominator"] > 0)].sort_values("denominator",
+                                                                                   ascending=False).itertuples():
+        tot = everyone.loc[r.group]
+        route_nat = (nat.get("by_route") or {}).get(r.group)
+        rows.append({"route": r.group, "agency": r.value, "leavers": r.denominator,
+                     "all": 100.0 * tot["numerator"] / tot["denominator"] if tot["denominator"] else float("nan"),
+                     "all_leavers": int(tot["denominator"]),
+                     "national": (route_nat or nat["overall"])["achievement_rate"],
+                     "national_basis": "route" if route_nat else "all apprenticeships"})
+    return rows
+
+
 def indicator(pr: PackResults, agency_id: str, indicator_id: str, audience: str = "dfe") -> str:
     """One indicator: key figures, chart, context and breakdowns."""
     ind = BY_ID[indicator_id]
@@ -301,6 +332,8 @@ def indicator(pr: PackResults, agency_id: str, indicator_id: str, audience: str 
            "provisional": provisional(pr) and indicator_id == "achievement_rate",
            "context": _withdrawal_context(pr, agency_id) if indicator_id == "withdrawals" else None,
            "t": t, "thresholds": _threshold_rows(r, indicator_id, t),
+           "benchmarks": benchmarks(pr, agency_id) if indicator_id == "achievement_rate" else [],
+           "national": national_benchmarks(),
            "no_data_reason": _no_data_reason(pr, agency_id, indicator_id, r) if r["status"] == "no_data" else ""}
     return render("indicator.html.j2", **ctx)
 
@@ -558,5 +591,4 @@ def data_quality_notes(pr: PackResults, agency_id: str) -> list[str]:
     rejected = int(pr.rejected_summary["rows"].sum()) if len(pr.rejected_summary) else 0
     if rejected:
         notes.append(f"{rejected} input row(s) were quarantined across all agencies (see the annex).")
-    notes.append("Apprentice feedback ratings are not in the data (no feedback file).")
     return notes

@@ -35,6 +35,8 @@ TOP_TABLES: dict[str, TableSpec] = {
     "standards": schemas.STANDARDS,
     "postcodes": schemas.POSTCODES,
     "reviews": schemas.REVIEWS,
+    "collection_form": schemas.COLLECTION_FORM,
+    "feedback": schemas.FEEDBACK,
 }
 DATE_COLUMNS = {
     c.name for spec in [*schemas.ILR_TABLES.values(), *TOP_TABLES.values(), schemas.REGISTER, schemas.COMMITMENTS]

@@ -111,6 +111,9 @@ class Generator:
 
     def __init__(self, agencies: int = 30, seed: int = 20231001):
         self.rng = np.random.default_rng(seed)
+        # A second stream for the optional extras (form, feedback), so adding them leaves the ILR unchanged.
+        self.extra_rng = np.random.default_rng(seed + 1)
+        self.collection: list[dict] = []
         self.n_agencies = agencies
         self.standards = reference.shipped_standards()
         self.areas = reference.postcode_areas()
@@ -268,6 +271,10 @@ class Generator:
                 self.days(190, 350) if self.rng.random() < prof.get("mid_break", 0.4) else self.days(30, 170))
             cur.versions.append((t_break + timedelta(days=self.days(0, 30)),
                                  {"CompStatus": "6", "LearnActEndDate": t_break}))
+            who = "employer" if prof.get("long_break") == 0.0 and prof.get("restart") == 0.0 else str(
+                self.extra_rng.choice(["apprentice", "employer", "provider", "agency"], p=[0.45, 0.35, 0.1, 0.1]))
+            self.collection.append({"agency_id": agency["agency_id"], "ULN": uln, "item": "break_initiated_by",
+                                    "value": who, "StdCode": aim.std, "date": t_break.isoformat()})
             if self.rng.random() < prof["restart"]:
                 restart = t_break + timedelta(days=length)
                 end_plan = plan_end + timedelta(days=length)
@@ -451,6 +458,7 @@ class Generator:
 
     def build(self) -> tuple[pd.DataFrame, pd.DataFrame, dict[Period, dict[str, pd.DataFrame]]]:
         register = self.make_register()
+        self.register_full = register
         for _, agency in register.iterrows():
             self.simulate(agency.to_dict())
         self.regular_apprentices(400)
@@ -474,6 +482,18 @@ class Generator:
         public = register[[c for c in register.columns if not c.startswith("_")]]
         return public, pd.DataFrame(commitments), snaps
 
+    def extras(self, register: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        """The optional tables: Data Collection Form (break initiator) and apprentice feedback ratings."""
+        base = {"steady": 4.2, "high_withdrawals": 3.3, "some_withdrawals": 3.8, "long_breaks": 3.6,
+                "mid_breaks": 3.8, "overrunning": 3.7, "mid_overrun": 3.9, "outside_areas": 4.0,
+                "low_pass": 3.5, "host_closure": 3.9}
+        feedback = [{"agency_id": a, "rating": f"{min(5.0, max(1.0, base[p] + self.extra_rng.normal(0, 0.2))):.1f}",
+                     "responses": str(int(max(3, size * self.extra_rng.uniform(0.2, 0.6)))), "period": "2023-24"}
+                    for a, p, size in zip(register["agency_id"], self.profiles, register["_size"])]
+        known = [c for c in self.collection if c["date"] <= EXTRACT_DATE.isoformat()]  # breaks begun by the extract
+        form = pd.DataFrame(known, columns=["agency_id", "ULN", "item", "value", "StdCode", "date"])
+        return {"collection_form": form, "feedback": pd.DataFrame(feedback)}
+
 
 def write_dataset(out: str | Path, agencies: int = 30, seed: int = 20231001, fmt: str = "csv",
                   progress=None, layout: str = "2020-21") -> Path:
@@ -485,10 +505,13 @@ def write_dataset(out: str | Path, agencies: int = 30, seed: int = 20231001, fmt
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    register, commitments, snaps = Generator(agencies, seed).build()
+    gen = Generator(agencies, seed)
+    register, commitments, snaps = gen.build()
     flat = "csv" if fmt == "xml" else fmt
     _write(register, out / "register", flat)
     _write(commitments, out / "commitments", flat)
+    for name, df in gen.extras(gen.register_full).items():
+        _write(df, out / name, flat)
     for period, tables in snaps.items():
         folder = out / "ilr" / period.year.code / period.return_code
         if fmt == "xml" and tables["learners"].empty:

@@ -73,6 +73,9 @@ def test_pack_content(batch):
     assert "2022-23 R14" in page  # previous year shown
     assert "Rows read, used and rejected" in page and "SHA-256" in page
     assert "quality-framework-2023" in page
+    assert "Achievement rate by route against all agencies in the data and the national rate" in page
+    assert "53.4%" in page  # national 2021/22, all apprentices (params/benchmarks)
+    assert "End-point assessment organisation" in page
     # no code, no prompts, no cell ids
     assert "In&nbsp;[" not in page and "cell-id" not in page and "jp-" not in page
 

@@ -120,3 +120,22 @@ def test_changes_since_the_previous_return():
     ])
     pr = PackResults(meta={"year": "2023-24", "return": "R14"}, tables={"trend": trend})
     assert changes(pr, "A") == [{"title": "Withdrawals", "from": "on_track", "to": "at_risk", "since": "2023-24 R06"}]
+
+
+def test_apprentice_initiated_breaks():
+    on_break = pd.DataFrame({"agency_id": "A", "ULN": ["1", "2", "3", "4"], "days_on_break": [200, 400, 100, 365]})
+    assert context.apprentice_initiated_breaks(on_break, None, 180).present is None  # not available
+    form = pd.DataFrame({"agency_id": "A", "ULN": ["1", "2", "3"], "item": "break_initiated_by",
+                         "value": ["apprentice", "employer", "apprentice"]})
+    f = context.apprentice_initiated_breaks(on_break, form, 180)
+    # long breaks: ULN 1 (apprentice), 2 (employer), 4 (no entry); ULN 3 is under 180 days
+    assert f.evidence.startswith("1 of 3 apprentices on a break of 180+ days asked for it")
+    assert "1 have no entry" in f.evidence and f.mitigating is False
+
+
+def test_feedback_is_response_weighted():
+    t = pd.DataFrame({"agency_id": ["A", "A", "B"], "rating": ["4.0", "2.0", "5.0"], "responses": ["30", "10", "40"]})
+    f = context.feedback(t, "A")
+    # A: (4*30 + 2*10) / 40 = 3.5; everyone: (120 + 20 + 200) / 80 = 4.25 -> 4.2 shown (one decimal)
+    assert "average rating 3.5 out of 5 from 40 responses" in f.evidence
+    assert context.feedback(None, "A").present is None

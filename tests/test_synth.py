@@ -31,7 +31,7 @@ def test_same_seed_same_bytes(synthetic, tmp_path):
     again = write_dataset(tmp_path / "again")
     cmp = filecmp.dircmp(synthetic, again)
     files = [p.relative_to(synthetic) for p in synthetic.rglob("*.csv")]
-    assert len(files) == 2 + 7 * 4
+    assert len(files) == 4 + 7 * 4
     for rel in files:
         assert (synthetic / rel).read_bytes() == (again / rel).read_bytes(), rel
     del cmp
