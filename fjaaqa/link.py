@@ -150,6 +150,6 @@ def link_reconciliation(ds, period, readings: LinkReadings) -> pd.DataFrame:
         ("agency commitments open in the year with no ILR programme aim",
          len(commitments_without_aims(ds.commitments, ds.register, aims, readings, period.year.start))),
         ("learners whose ULN fails the check digit (warning only)",
-         int((~ret.learners["ULN"].map(uln_is_valid)).sum())),
+         sum(not uln_is_valid(u) for u in ret.learners["ULN"])),
     ]
     return pd.DataFrame(rows, columns=["item", "count"]).assign(period=str(period))
