@@ -244,6 +244,26 @@ def _drain(queue, expected: int, progress, finished) -> None:
 
 # ------------------------------------------------------------------ index and manifest
 
+def _page(title: str, main: str, run_date: str = "", script: str = "") -> str:
+    """A whole self-contained page in the house style (index, worklist)."""
+    created = f'\n<meta name="dcterms.created" content="{html.escape(run_date)}">' if run_date else ""
+    tail = f"\n<script>{script}</script>" if script else ""
+    return f"""<!DOCTYPE html>
+<html lang="en-GB">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title>{created}
+<style>
+{css()}
+</style>
+</head>
+<body>
+{main}{tail}
+</body>
+</html>
+"""
+
 def write_index(out: Path, pr: PackResults, summary: BuildSummary, run_date: str) -> Path:
     """``index.html`` linking every output of the period, with each agency's headline status."""
     period = pr.period
@@ -281,19 +301,7 @@ def write_index(out: Path, pr: PackResults, summary: BuildSummary, run_date: str
     for rel in sorted(p.relative_to(out).as_posix() for p in (out / base).rglob("*")
                       if p.is_file() and "packs" not in p.parts):
         other.append(f'<li><a href="{html.escape(rel)}">{html.escape(rel)}</a></li>')
-    page = f"""<!DOCTYPE html>
-<html lang="en-GB">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>fjaaqa outputs: {period.year.label} {period.return_code}</title>
-<meta name="dcterms.created" content="{html.escape(run_date)}">
-<style>
-{css()}
-</style>
-</head>
-<body>
-<main id="main" class="page wide">
+    page = _page(f"fjaaqa outputs: {period.year.label} {period.return_code}", f"""<main id="main" class="page wide">
 <p class="caption">fjaaqa {__version__}</p>
 <h1>Quality review outputs, {period.year.label} {period.return_code}</h1>
 <p class="lede">{len(pr.agencies)} agencies; threshold set {html.escape(pr.meta['thresholds']['name'])}
@@ -314,10 +322,7 @@ def write_index(out: Path, pr: PackResults, summary: BuildSummary, run_date: str
 <h2>Other outputs</h2>
 <ul>{''.join(other)}</ul>
 <p class="muted">Manifest: <a href="manifest.json">manifest.json</a> (versions, parameters, input and output hashes).</p>
-</main>
-</body>
-</html>
-"""
+</main>""", run_date=run_date)
     return atomic_write(out / "index.html", page)
 
 
@@ -410,18 +415,8 @@ def write_worklist(out: Path, pr: PackResults) -> Path:
     heads = ["Agency"] + [i.title for i in INDICATORS] + ["Suggested interventions (advisory)",
                                                           "Changed since the previous return"]
     head = "".join(f'<th scope="col"><button type="button" class="sort">{html.escape(h)}</button></th>' for h in heads)
-    page = f"""<!DOCTYPE html>
-<html lang="en-GB">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Account manager's worklist: {period.year.label} {period.return_code}</title>
-<style>
-{css()}
-</style>
-</head>
-<body>
-<main id="main" class="page wide">
+    page = _page(f"Account manager's worklist: {period.year.label} {period.return_code}",
+                 f"""<main id="main" class="page wide">
 <p class="caption">fjaaqa {__version__} · DfE only (restricted)</p>
 <h1>Account manager's worklist, {period.year.label} {period.return_code}</h1>
 <p class="lede">Every agency's statuses, the interventions the rules suggest and what changed since the previous
@@ -434,9 +429,5 @@ def write_worklist(out: Path, pr: PackResults) -> Path:
 {chr(10).join(r for _, r in rows)}
 </tbody>
 </table>
-</main>
-<script>{SORT_SCRIPT}</script>
-</body>
-</html>
-"""
+</main>""", script=SORT_SCRIPT)
     return atomic_write(out / base / "worklist.html", page)

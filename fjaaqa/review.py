@@ -18,7 +18,6 @@ import pandas as pd
 
 from .context import Fact, review_params
 
-NOT_ON_TRACK = ("at_risk", "needs_improvement")
 
 
 @dataclass
@@ -74,9 +73,10 @@ def needs_improvement_on_at_least(s: Situation, rule: dict):
 
 
 def needs_improvement_again(s: Situation, rule: dict):
-    hit = [k for k, v in s.current.items() if v == "needs_improvement" and s.previous.get(k) in NOT_ON_TRACK]
+    # Needs improvement in both years is "no significant progress"; up from at risk is progress.
+    hit = [k for k, v in s.current.items() if v == "needs_improvement" and s.previous.get(k) == "needs_improvement"]
     if hit and not any(v == "at_risk" for v in s.current.values()):
-        return f"needs improvement on {_titles(hit)} this year and not on track last year: no significant progress", ""
+        return f"needs improvement on {_titles(hit)} in both this year and last: no significant progress", ""
     return None
 
 

@@ -36,6 +36,9 @@ def test_needs_improvement_two_years_running_suggests_a_plan():
     assert ("quality_improvement_plan", "") in got
     assert ("quality_improvement_plan", "") not in fired({"withdrawals": "needs_improvement"},
                                                          previous={"withdrawals": "on_track"})
+    # up from at risk last year is progress, not a reason for a plan
+    assert ("quality_improvement_plan", "") not in fired({"withdrawals": "needs_improvement"},
+                                                         previous={"withdrawals": "at_risk"})
 
 
 def test_at_risk_suggests_monitoring_and_a_plan_not_a_watching_brief():
