@@ -481,7 +481,7 @@ def changes(pr: PackResults, agency_id: str) -> list[dict]:
 def trend(pr: PackResults, agency_id: str) -> str:
     """Each indicator across the returns in the data, with the direction of travel."""
     t = pr.trend[pr.trend["agency_id"] == agency_id].sort_values("period_order")
-    periods = list(dict.fromkeys(t["period"]))
+    periods = list(dict.fromkeys(t["period"]))[-6:]  # the latest six returns keep the table readable in print
     current = str(pr.period)
     same_last_year = f"{pr.period.year.previous().label} {pr.period.return_code}"
     rows = []
