@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from collections.abc import Mapping
 from typing import Callable
 
 import numpy as np
@@ -69,7 +70,7 @@ class Indicator:
     unit: str  # what the denominator counts
     uses: str  # "apprentices" or "aims"
     count: Callable[[pd.DataFrame, ThresholdSet], pd.DataFrame]
-    classify: Callable[[pd.Series, ThresholdSet], dict]
+    classify: Callable[[Mapping, ThresholdSet], dict]
 
 
 # ---------------------------------------------------------------- withdrawals
@@ -98,7 +99,7 @@ def _two_thresholds(n: int, d: int, at_risk: float, needs_improvement: float, wo
     return _result(n, d, value, status, thr, distance, measure)
 
 
-def classify_withdrawals(c: pd.Series, t: ThresholdSet) -> dict:
+def classify_withdrawals(c: Mapping, t: ThresholdSet) -> dict:
     th = t.indicators.withdrawals
     n, d = int(c["numerator"]), int(c["denominator"])
     if d == 0:
@@ -114,7 +115,7 @@ def count_achievement(aims: pd.DataFrame, t: ThresholdSet) -> pd.DataFrame:
                          "completers": aims["completer"].astype(int)}, index=aims.index)
 
 
-def classify_achievement(c: pd.Series, t: ThresholdSet) -> dict:
+def classify_achievement(c: Mapping, t: ThresholdSet) -> dict:
     th = t.indicators.achievement_rate
     n, d = int(c["numerator"]), int(c["denominator"])
     if d == 0:
@@ -162,7 +163,7 @@ def _band_label(days_from: int, days_to: int | None) -> str:
     return f"{days_from} days or more" if days_to is None else f"{days_from} to {days_to - 1} days"
 
 
-def _classify_banded(c: pd.Series, th, what: str) -> dict:
+def _classify_banded(c: Mapping, th, what: str) -> dict:
     d = int(c["denominator"])
     n_ar, n_ni = int(c["n_at_risk_band"]), int(c["n_needs_improvement_band"])
     ni_label = (_band_label(th.needs_improvement_days, None) if th.banding == "cumulative"
@@ -192,11 +193,11 @@ def _classify_banded(c: pd.Series, th, what: str) -> dict:
     return out
 
 
-def classify_breaks(c: pd.Series, t: ThresholdSet) -> dict:
+def classify_breaks(c: Mapping, t: ThresholdSet) -> dict:
     return _classify_banded(c, t.indicators.breaks_in_learning, "on a break of")
 
 
-def classify_past_planned_end(c: pd.Series, t: ThresholdSet) -> dict:
+def classify_past_planned_end(c: Mapping, t: ThresholdSet) -> dict:
     return _classify_banded(c, t.indicators.past_planned_end_date, "past planned end by")
 
 
@@ -214,7 +215,7 @@ def count_outside(app: pd.DataFrame, t: ThresholdSet) -> pd.DataFrame:
     }, index=app.index)
 
 
-def classify_outside(c: pd.Series, t: ThresholdSet) -> dict:
+def classify_outside(c: Mapping, t: ThresholdSet) -> dict:
     th = t.indicators.outside_approved_areas
     n, d = int(c["numerator"]), int(c["denominator"])
     if d == 0:
@@ -273,7 +274,7 @@ def counts_by(units: pd.DataFrame, ind: Indicator, t: ThresholdSet, keys: list[s
 
 def classify_counts(counts: pd.DataFrame, ind: Indicator, t: ThresholdSet) -> pd.DataFrame:
     """Classify each row of summed counts; returns counts joined with the result columns."""
-    rows = [ind.classify(r, t) for _, r in counts.iterrows()]
+    rows = [ind.classify(r, t) for r in counts.to_dict("records")]  # plain dicts: iterrows is slow
     res = pd.DataFrame(rows, index=counts.index)
     keep = [c for c in counts.columns if c not in res.columns]
     out = pd.concat([counts[keep], res], axis=1)
