@@ -98,8 +98,8 @@ def group_apprenticeships(linked: pd.DataFrame, t: ThresholdSet) -> pd.DataFrame
 def period_state(app: pd.DataFrame, period: Period, t: ThresholdSet) -> pd.DataFrame:
     """Measure each apprentice at the period's census: live, withdrawn, days on a break, days past planned end.
 
-    ``late_withdrawal_year`` (when present) is the academic-year start of the
-    year a late-reported withdrawal was first reported in; it replaces
+    ``late_reported_from`` (when present) is the start of the academic year a
+    late-reported withdrawal was first reported in; it replaces
     ``LearnActEndDate`` for deciding the year of the withdrawal.
     """
     census = _ts(period.census)

@@ -17,7 +17,6 @@ from fractions import Fraction
 from collections.abc import Mapping
 from typing import Callable
 
-import numpy as np
 import pandas as pd
 
 from .params import ThresholdSet
@@ -280,16 +279,3 @@ def classify_counts(counts: pd.DataFrame, ind: Indicator, t: ThresholdSet) -> pd
     out = pd.concat([counts[keep], res], axis=1)
     out.insert(0, "indicator", ind.id)
     return out
-
-
-def status_order(status: pd.Series) -> pd.Series:
-    """Worst first: at risk, needs improvement, for discussion, on track, no data."""
-    order = {AT_RISK: 0, NEEDS_IMPROVEMENT: 1, FOR_DISCUSSION: 2, ON_TRACK: 3, NO_DATA: 4}
-    return status.map(order).fillna(9).astype(int)
-
-
-def worst_status(statuses) -> str:
-    s = pd.Series(list(statuses), dtype="object")
-    if s.empty:
-        return NO_DATA
-    return s.iloc[int(np.argmin(status_order(s).to_numpy()))]

@@ -201,12 +201,3 @@ def _mark_not_available(res: pd.DataFrame, ds: Dataset, period: Period) -> pd.Da
             res.loc[rows, "distance"] = float("nan")
             res.loc[rows, "note"] = f"not available: the ILR deliveries have no {', '.join(missing)} column"
     return res
-
-
-def statuses_exist(res: pd.DataFrame) -> dict[str, list[str]]:
-    """Which agencies show each status (used to check the synthetic data covers them all)."""
-    out: dict[str, list[str]] = {}
-    for status, grp in res.groupby("status"):
-        out[status] = sorted(set(grp["agency_id"]))
-    out.setdefault(NO_DATA, [])
-    return out

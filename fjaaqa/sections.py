@@ -19,6 +19,7 @@ from . import charts, reference
 from .cache import PackResults
 from .indicators import BY_ID, DIMENSIONS, INDICATORS, STATUS_LABELS
 from .paths import repo_path
+from .writers import fmt_pct
 
 AUDIENCES = {"dfe": "DfE version", "agency": "Agency version"}
 STATUS_CLASS = {"at_risk": "red", "needs_improvement": "orange", "on_track": "green", "for_discussion": "blue",
@@ -41,14 +42,6 @@ DEFINITIONS = {
 
 
 # ------------------------------------------------------------------ formatting
-
-def fmt_pct(value, dp: int = 1) -> str:
-    """A percentage for people: rounded half up, with a % sign; a dash for no value."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
-        return "–"
-    q = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-dp), rounding=ROUND_HALF_UP)
-    return f"{q}%"
-
 
 def fmt_pp(value) -> str:
     """Percentage points, signed (+ past the threshold, − headroom)."""

@@ -72,10 +72,11 @@ def indicators_csv(results: pd.DataFrame) -> str:
     return csv_text(results, CSV_FIELDS)
 
 
-def fmt_pct(value) -> str:
-    """Percentage for people: one decimal place, half up; empty when no data."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
+def fmt_pct(value, dp: int = 1) -> str:
+    """A percentage for people: rounded half up (never banker's rounding), with a % sign; a dash for no value."""
     from decimal import ROUND_HALF_UP, Decimal
 
-    return f"{Decimal(repr(float(value))).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return "–"
+    q = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-dp), rounding=ROUND_HALF_UP)
+    return f"{q}%"
