@@ -98,7 +98,7 @@ app.add_typer(ilr_app, name="ilr")
 @ilr_app.command("convert")
 def ilr_convert(
     files: list[Path] = typer.Argument(..., help="ILR XML files (any year's namespace, any file name)."),
-    out: Path = typer.Option(..., "--out", help="Folder for learners, deliveries, employment and fams."),
+    out: Path = typer.Option(..., "--out", help="Folder for learners, deliveries, employment, fams and workplacements."),
     fmt: str = typer.Option("csv", "--format", help="csv or parquet."),
     schema: Optional[Path] = typer.Option(None, "--schema", help="An ILR XSD to validate each file against first."),
 ):
@@ -109,7 +109,7 @@ def ilr_convert(
     if fmt not in ("csv", "parquet"):
         raise InputError(f"--format must be csv or parquet, not '{fmt}'")
     problems = 0
-    frames: dict[str, list] = {"learners": [], "deliveries": [], "employment": [], "fams": []}
+    frames: dict[str, list] = {name: [] for name in ilr.TABLE_NAMES}
     with _progress() as bar:
         task = bar.add_task("Reading ILR XML", total=len(files))
         for f in files:

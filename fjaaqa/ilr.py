@@ -43,6 +43,9 @@ XSD_DELIVERY = ["LearnAimRef", "AimType", "AimSeqNumber", "LearnStartDate", "Ori
 DELIVERY_ORDER = ["UKPRN", "LearnRefNumber", "AimSeqNumber"] + [c for c in XSD_DELIVERY if c != "AimSeqNumber"]
 EMPLOYMENT_ORDER = ["UKPRN", "LearnRefNumber", "EmpStat", "DateEmpStatApp", "EmpId"]
 FAM_ORDER = ["UKPRN", "LearnRefNumber", "AimSeqNumber", "FAMType", "FAMCode", "DateFrom", "DateTo"]
+WORKPLACEMENT_FIELDS = ["WorkPlaceStartDate", "WorkPlaceEndDate", "WorkPlaceHours", "WorkPlaceMode", "WorkPlaceEmpId"]
+WORKPLACEMENT_ORDER = ["UKPRN", "LearnRefNumber", "AimSeqNumber"] + WORKPLACEMENT_FIELDS
+TABLE_NAMES = ["learners", "deliveries", "employment", "fams", "workplacements"]
 
 
 def local(tag) -> str:
@@ -61,15 +64,17 @@ class IlrTables:
     deliveries: list[dict] = field(default_factory=list)
     employment: list[dict] = field(default_factory=list)
     fams: list[dict] = field(default_factory=list)
+    workplacements: list[dict] = field(default_factory=list)
     namespace: str = ""
     counts: dict = field(default_factory=lambda: {"Learner": 0, "LearningDelivery": 0, "LearnerFAM": 0,
                                                   "LearningDeliveryFAM": 0, "LearnerEmploymentStatus": 0,
-                                                  "EmploymentStatusMonitoring": 0})
+                                                  "EmploymentStatusMonitoring": 0,
+                                                  "LearningDeliveryWorkPlacement": 0})
 
-    chunks: dict = field(default_factory=lambda: {"learners": [], "deliveries": [], "employment": [], "fams": []})
+    chunks: dict = field(default_factory=lambda: {name: [] for name in TABLE_NAMES})
 
     ORDERS = {"learners": LEARNER_ORDER, "deliveries": DELIVERY_ORDER, "employment": EMPLOYMENT_ORDER,
-              "fams": FAM_ORDER}
+              "fams": FAM_ORDER, "workplacements": WORKPLACEMENT_ORDER}
 
     def flush(self) -> None:
         """Move the rows read so far into compact string tables (keeps memory near the tables' own size)."""
@@ -150,6 +155,11 @@ def _learner(el, ukprn: str, source: str, tables: IlrTables) -> None:
                                         "FAMType": f.get("LearnDelFAMType"), "FAMCode": f.get("LearnDelFAMCode"),
                                         "DateFrom": f.get("LearnDelFAMDateFrom"), "DateTo": f.get("LearnDelFAMDateTo"),
                                         "_file": source, "_line": str(fam.sourceline)})
+                elif local(fam.tag) == "LearningDeliveryWorkPlacement":
+                    tables.counts["LearningDeliveryWorkPlacement"] += 1
+                    tables.workplacements.append({"UKPRN": ukprn, "LearnRefNumber": ref,
+                                                  "AimSeqNumber": d.get("AimSeqNumber"), **_simple_children(fam),
+                                                  "_file": source, "_line": str(fam.sourceline)})
         elif name == "PriorAttain" and len(child):
             p = _simple_children(child)
             prior.append((p.get("DateLevelApp") or "", p.get("PriorLevel")))
@@ -228,7 +238,7 @@ def _release(el) -> None:
 
 def read_folder(files: list[Path], root: Path) -> dict[str, pd.DataFrame]:
     """Read every XML file of an ILR folder into one set of canonical tables."""
-    frames: dict[str, list[pd.DataFrame]] = {"learners": [], "deliveries": [], "employment": [], "fams": []}
+    frames: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLE_NAMES}
     for f in sorted(files):
         tables = read_ilr(f, f.relative_to(root).as_posix()).frames()
         for name, df in tables.items():
@@ -255,7 +265,7 @@ def validate_xsd(path: str | Path, xsd: str | Path) -> list[str]:
 
 LAYOUTS = {"2020-21": "ESFA/ILR/2020-21", "2025-26": "ESFA/ILR/2025-26"}
 WRITE_LEARNER = ["LearnRefNumber", "ULN", "DateOfBirth", "Ethnicity", "Sex", "LLDDHealthProb", "PriorAttain",
-                 "PlanLearnHours", "PlanEEPHours", "PostcodePrior", "Postcode"]
+                 "PlanLearnHours", "PlanEEPHours", "MathGrade", "EngGrade", "PostcodePrior", "Postcode"]
 WRITE_DELIVERY = XSD_DELIVERY
 UNKNOWN_POSTCODE = "ZZ99 9ZZ"
 
@@ -348,5 +358,8 @@ def _learner_el(row: dict, by_learner: dict, layout: str, ns: str):
                                 + _values({"LearnDelFAMDateFrom": f.get("DateFrom"),
                                            "LearnDelFAMDateTo": f.get("DateTo")},
                                           ["LearnDelFAMDateFrom", "LearnDelFAMDateTo"]), ns))
+        for w in by_learner.get("workplacements", {}).get(ref, []):
+            if str(w["AimSeqNumber"]) == str(d["AimSeqNumber"]):
+                kids.append(_el("LearningDeliveryWorkPlacement", _values(w, WORKPLACEMENT_FIELDS), ns))
         children.append(_el("LearningDelivery", kids, ns))
     return _el("Learner", children, ns)

@@ -115,6 +115,8 @@ LEARNERS = TableSpec(
         Col("PriorAttain", "code"),
         Col("PlanLearnHours", "int"),
         Col("PlanEEPHours", "int"),
+        Col("MathGrade", "text"),
+        Col("EngGrade", "text"),
     ),
     key=("UKPRN", "LearnRefNumber"),
 )
@@ -388,7 +390,87 @@ POSTCODES = TableSpec(
     (Col("postcode", "text"), Col("district", "text"), Col("region", "text", True)),
 )
 
-ILR_TABLES = {"learners": LEARNERS, "deliveries": DELIVERIES, "employment": EMPLOYMENT, "fams": FAMS}
+WORKPLACEMENTS = TableSpec(
+    "workplacements",
+    (
+        Col("UKPRN", "ukprn", True),
+        Col("LearnRefNumber", "learnref", True),
+        Col("AimSeqNumber", "int", True),
+        Col("WorkPlaceStartDate", "date", True),
+        Col("WorkPlaceEndDate", "date"),
+        Col("WorkPlaceHours", "int"),
+        Col("WorkPlaceMode", "code"),
+        Col("WorkPlaceEmpId", "int"),
+    ),
+    rules=(RowRule("workplace_dates_order", "WorkPlaceEndDate", "WorkPlaceEndDate is before WorkPlaceStartDate",
+                   _before("WorkPlaceEndDate", "WorkPlaceStartDate")),),
+)
+
+ILR_TABLES = {"learners": LEARNERS, "deliveries": DELIVERIES, "employment": EMPLOYMENT, "fams": FAMS,
+              "workplacements": WORKPLACEMENTS}
+
+YES_NO = ("Y", "N")
+
+# Learning aim reference data: the LARS fields the FRM rules read (docs/reference-data.md).
+LARS = TableSpec(
+    "lars",
+    (
+        Col("LearnAimRef", "code", True),
+        Col("title", "text"),
+        Col("level", "code", allowed=("E", "1", "2", "3", "4", "5", "6", "7", "8", "X")),
+        Col("aim_type", "code", allowed=("gcse", "functional_skills", "stepping_stone", "work_experience",
+                                         "tlevel_tq", "other")),
+        Col("subject", "code", allowed=("english", "maths")),
+        Col("regulated", "code", allowed=YES_NO),
+        Col("approved_16_19", "code", allowed=YES_NO),
+        Col("full_level_2", "code", allowed=YES_NO),
+        Col("full_level_3", "code", allowed=YES_NO),
+        Col("glh", "int"),
+        Col("tlevel_band", "code"),
+        Col("early_years", "code", allowed=YES_NO),
+    ),
+    key=("LearnAimRef",),
+)
+
+# Achievements from outside the data directory's ILR years (e.g. a learner
+# record extract); earlier years' R14 in DATA are read as well.
+PRIOR_ACHIEVEMENTS = TableSpec(
+    "prior_achievements",
+    (
+        Col("ULN", "uln", True),
+        Col("LearnAimRef", "code", True),
+        Col("AchDate", "date", True),
+        Col("OutGrade", "text"),
+        Col("ProgType", "code"),
+        Col("AimType", "code"),
+    ),
+)
+
+# Student Loans Company records for one return (our schema: docs/reference-data.md).
+LOANS = TableSpec(
+    "loans",
+    (
+        Col("UKPRN", "ukprn", True),
+        Col("ULN", "uln", True),
+        Col("LearnAimRef", "code", True),
+        Col("course_start_date", "date", True),
+        Col("loan_status", "code", True, allowed=("approved", "cancelled", "withdrawn")),
+        Col("liability_passed", "code", True, allowed=YES_NO),
+        Col("LearnRefNumber", "learnref"),
+        Col("amount_paid", "number"),
+    ),
+)
+
+# Funding earned per aim (AimSeqNumber given) or per learner (empty), for funding impact.
+EARNINGS = TableSpec(
+    "earnings",
+    (
+        Col("UKPRN", "ukprn", True),
+        Col("LearnRefNumber", "learnref", True),
+        Col("amount", "number", True),
+        Col("AimSeqNumber", "int"),
+    ),
+)
 
 
 def _check_message(col: Col, rule: str) -> str:

@@ -37,22 +37,37 @@ TOP_TABLES: dict[str, TableSpec] = {
     "reviews": schemas.REVIEWS,
     "collection_form": schemas.COLLECTION_FORM,
     "feedback": schemas.FEEDBACK,
+    "lars": schemas.LARS,
+    "prior_achievements": schemas.PRIOR_ACHIEVEMENTS,
+}
+# Optional tables kept per return outside ilr/: DATA/<tree>/<year>/<return>/<name>.csv
+RETURN_TABLES: dict[str, tuple[str, TableSpec]] = {
+    "loans": ("slc", schemas.LOANS),
+    "earnings": ("funding", schemas.EARNINGS),
 }
 DATE_COLUMNS = {
-    c.name for spec in [*schemas.ILR_TABLES.values(), *TOP_TABLES.values(), schemas.REGISTER, schemas.COMMITMENTS]
+    c.name for spec in [*schemas.ILR_TABLES.values(), *TOP_TABLES.values(), schemas.REGISTER, schemas.COMMITMENTS,
+                        *(s for _, s in RETURN_TABLES.values())]
     for c in spec.columns if c.kind == "date"
 }
 
 
 @dataclass
 class IlrReturn:
-    """The four canonical ILR tables for one year and return."""
+    """The canonical ILR tables for one year and return, and the return's optional tables.
+
+    ``extra`` holds what was found for this return outside ``ilr/`` (SLC
+    loans, earnings); a name missing from it means the file was not given.
+    """
 
     period: Period
     learners: pd.DataFrame
     deliveries: pd.DataFrame
     employment: pd.DataFrame
     fams: pd.DataFrame
+    workplacements: pd.DataFrame = field(default_factory=pd.DataFrame)
+    extra: dict[str, pd.DataFrame] = field(default_factory=dict)
+    has_workplacements: bool = False
 
 
 @dataclass
@@ -72,6 +87,10 @@ class Dataset:
     def table(self, name: str) -> pd.DataFrame:
         """An optional top-level table; empty (no rows) when absent."""
         return self.tables.get(name, pd.DataFrame())
+
+    def given(self, name: str) -> bool:
+        """Whether the optional top-level table ``name`` was supplied (an empty file counts)."""
+        return any(f in (f"{name}.csv", f"{name}.parquet") for f in self.files["file"])
 
 
 def sha256_file(path: Path) -> str:
@@ -336,12 +355,16 @@ def _load_return(ld: Loader, period: Period, folder: Path) -> IlrReturn:
         deliveries = ld.check_frame(schemas.DELIVERIES, frames["deliveries"], shown["deliveries"])
         employment = ld.check_frame(schemas.EMPLOYMENT, frames["employment"], shown["employment"])
         fams = ld.check_frame(schemas.FAMS, frames["fams"], shown["fams"])
+        workplacements = ld.check_frame(schemas.WORKPLACEMENTS, frames["workplacements"], shown["workplacements"])
+        has_wp = True  # an XML file states its placements (none is an answer)
         ddisplay = shown["deliveries"]
     else:
         learners = ld.required_table(folder, "learners", schemas.LEARNERS)
         deliveries = ld.required_table(folder, "deliveries", schemas.DELIVERIES)
         employment = ld.optional_table(folder, "employment", schemas.EMPLOYMENT)
         fams = ld.optional_table(folder, "fams", schemas.FAMS)
+        has_wp = _find_table(folder, "workplacements") is not None
+        workplacements = ld.optional_table(folder, "workplacements", schemas.WORKPLACEMENTS)
         ddisplay = ld.display(_find_table(folder, "deliveries"))
 
     # A delivery whose learner is missing (or was rejected) cannot be linked
@@ -353,9 +376,14 @@ def _load_return(ld: Loader, period: Period, folder: Path) -> IlrReturn:
         "no_learner", "no valid learner record with this UKPRN and LearnRefNumber", "deliveries",
     )
     deliveries = _fams_onto_deliveries(deliveries, fams)
-    tables = [learners, deliveries, employment, fams]
+    tables = [learners, deliveries, employment, fams, workplacements]
     tables = [_typed(t.drop(columns=[c for c in SOURCE if c in t])) for t in tables]
-    return IlrReturn(period, *tables)
+    extra = {}
+    for name, (tree, spec) in RETURN_TABLES.items():
+        sub = ld.data_dir / tree / period.year.code / period.return_code
+        if _find_table(sub, name) is not None:
+            extra[name] = _typed(ld.optional_table(sub, name, spec))
+    return IlrReturn(period, *tables, extra=extra, has_workplacements=has_wp)
 
 
 def converted_xml(files: list[Path], data_dir: Path) -> dict[str, pd.DataFrame]:

@@ -26,16 +26,19 @@ BROKEN = FIX / "broken"
 # Counted independently of the reader (grep for each opening tag).
 REFERENCE_COUNTS = {
     "ILR-sample-1819.xml": dict(Learner=18, LearningDelivery=41, LearnerFAM=18, LearningDeliveryFAM=90,
-                                LearnerEmploymentStatus=17, EmploymentStatusMonitoring=26),
+                                LearnerEmploymentStatus=17, EmploymentStatusMonitoring=26,
+                                LearningDeliveryWorkPlacement=2),
     "ILR-99999999-2526-20250108-094401.xml": dict(Learner=19, LearningDelivery=35, LearnerFAM=16,
                                                   LearningDeliveryFAM=62, LearnerEmploymentStatus=14,
-                                                  EmploymentStatusMonitoring=20),
+                                                  EmploymentStatusMonitoring=20, LearningDeliveryWorkPlacement=1),
     "ILR-10033670-1819-20181212-103550-36.xml": dict(Learner=100, LearningDelivery=204, LearnerFAM=0,
                                                      LearningDeliveryFAM=550, LearnerEmploymentStatus=100,
-                                                     EmploymentStatusMonitoring=200),
+                                                     EmploymentStatusMonitoring=200,
+                                                     LearningDeliveryWorkPlacement=0),
     "ILR-10033670-1819-20180704-120055-03.xml": dict(Learner=669, LearningDelivery=885, LearnerFAM=215,
                                                      LearningDeliveryFAM=1858, LearnerEmploymentStatus=663,
-                                                     EmploymentStatusMonitoring=1326),
+                                                     EmploymentStatusMonitoring=1326,
+                                                     LearningDeliveryWorkPlacement=0),
 }
 
 
@@ -53,6 +56,7 @@ def test_reference_files_convert_whole(name, counts):
     assert len(f["deliveries"]) == counts["LearningDelivery"]
     assert len(f["employment"]) == counts["LearnerEmploymentStatus"]
     assert len(f["fams"]) == counts["LearnerFAM"] + counts["LearningDeliveryFAM"]
+    assert len(f["workplacements"]) == counts["LearningDeliveryWorkPlacement"]
     # no FAM lost when a type repeats on one aim
     fams = f["fams"].dropna(subset=["AimSeqNumber"])
     assert len(fams) == counts["LearningDeliveryFAM"]
