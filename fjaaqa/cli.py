@@ -7,6 +7,7 @@ progress, summaries and warnings go to stderr.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -189,6 +190,64 @@ def indicators(
             table.add_row(r.agency_id, r.indicator, str(r.numerator), str(r.denominator), fmt_pct(r.value),
                           STATUS_LABELS[r.status])
         Console().print(table)
+
+
+@app.command("frm")
+def frm_command(
+    data: Optional[Path] = typer.Option(None, "--data", help="Data directory."),
+    year: Optional[str] = typer.Option(None, "--year", help="Academic year, 2223 or 2022-23."),
+    return_code: Optional[str] = typer.Option(None, "--return", help="ILR return, R01 to R14."),
+    ukprn: Optional[list[str]] = typer.Option(None, "--ukprn", help="Only these providers (repeat the option)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Also write the flags and per-rule counts here."),
+    fmt: str = typer.Option("table", "--format", help="json (flagged rows on stdout) or table."),
+    list_rules: bool = typer.Option(False, "--list-rules", help="List the rule ids and titles, one a line."),
+):
+    """Funding rules monitoring: every FRM rule over one ILR return, with query IDs and change since the last return."""
+    import pandas as pd
+
+    from . import frm
+    from .periods import make_period
+    from .sources import load_dataset
+
+    if list_rules:
+        cat, _ = frm.load_catalogue(year)
+        sys.stdout.write("\n".join(frm.list_rules(cat)) + "\n")
+        return
+    if data is None or year is None or return_code is None:
+        raise InputError("--data, --year and --return are needed (or --list-rules)")
+    if fmt not in ("json", "table"):
+        raise InputError(f"--format must be json or table, not '{fmt}'")
+    period = make_period(year, return_code)
+    ds = load_dataset(data, up_to=period)
+    if len(ds.rejected):
+        err.print(f"{len(ds.rejected)} row problem(s) quarantined (run `fjaaqa validate --data {data}` for the list); "
+                  "the rest is used.")
+    known = set(ds.returns[period].learners["UKPRN"]) if period in ds.returns else set()
+    unknown = sorted(set(ukprn or []) - known)
+    if unknown:
+        raise InputError(f"UKPRN {unknown[0]} has no learners in the {period.label} return")
+    result = frm.run_frm(ds, period, ukprn)
+    if result.note:
+        err.print(f"Note: {result.note}.")
+    for rule_id, why in result.unavailable.items():
+        err.print(f"{rule_id} not available: {why}.")
+    if out is not None:
+        for path in frm.write_outputs(result, out):
+            err.print(f"wrote {path}")
+    if fmt == "json":
+        sys.stdout.write(json.dumps(frm.to_records(result), indent=2, ensure_ascii=False) + "\n")
+        return
+    compared = result.compared_with.label if result.compared_with else "no earlier return in DATA"
+    table = Table(title=f"Funding rules monitoring, {period.label} (against {compared})")
+    for col, just in (("UKPRN", "left"), ("rule", "left"), ("flagged", "right"), ("new", "right"),
+                      ("persisting", "right"), ("resolved", "right"), ("funding impact", "right")):
+        table.add_column(col, justify=just)
+    shown = result.status[(result.status["flagged"] > 0) | (result.status["resolved"] > 0)]
+    for r in shown.itertuples():
+        impact = "" if r.funding_impact is None or pd.isna(r.funding_impact) else f"£{r.funding_impact:,.2f}"
+        table.add_row(r.UKPRN, r.rule, str(r.flagged), str(r.new), str(r.persisting), str(r.resolved), impact)
+    Console().print(table)
+    err.print(f"{len(result.flags)} flagged row(s) across {result.flags['UKPRN'].nunique()} provider(s).")
 
 
 @app.command()

@@ -797,13 +797,18 @@ def _impact(rule: Rule, rows: pd.DataFrame, x: FrmInputs) -> pd.Series:
         return pd.Series(pd.NA, index=rows.index, dtype="Float64")
     e = x.earnings.copy()
     e["amount"] = pd.to_numeric(e["amount"], errors="coerce")
-    if rule.level == "aim":
-        per = e.groupby(["UKPRN", "LearnRefNumber", "AimSeqNumber"])["amount"].sum()
-        keys = zip(rows["UKPRN"], rows["LearnRefNumber"], rows["AimSeqNumber"].astype(str))
+    learner_level = e["AimSeqNumber"].isna()
+    per_learner = e[learner_level].groupby(["UKPRN", "LearnRefNumber"])["amount"].sum().to_dict()
+    if rule.level == "learner":
+        per_learner = e.groupby(["UKPRN", "LearnRefNumber"])["amount"].sum().to_dict()
+        values = [per_learner.get(k) for k in zip(rows["UKPRN"], rows["LearnRefNumber"])]
     else:
-        per = e.groupby(["UKPRN", "LearnRefNumber"])["amount"].sum()
-        keys = zip(rows["UKPRN"], rows["LearnRefNumber"])
-    return pd.Series([round(float(per.get(k, 0.0)), 2) for k in keys], index=rows.index, dtype="Float64")
+        # 16 to 19 funding is per learner: an aim without its own earnings takes its learner's.
+        per_aim = e[~learner_level].groupby(["UKPRN", "LearnRefNumber", "AimSeqNumber"])["amount"].sum().to_dict()
+        values = [per_aim.get((u, r, str(a)), per_learner.get((u, r)))
+                  for u, r, a in zip(rows["UKPRN"], rows["LearnRefNumber"], rows["AimSeqNumber"])]
+    # No earnings row for a flagged aim or learner: the impact is not known (not zero).
+    return pd.Series([pd.NA if v is None else round(float(v), 2) for v in values], index=rows.index, dtype="Float64")
 
 
 @dataclass
@@ -904,3 +909,22 @@ def to_records(result: FrmResult) -> list[dict]:
                 row[k] = "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
         out.append(row)
     return out
+
+
+def write_outputs(result: FrmResult, out: str | Path) -> list[Path]:
+    """Flags (CSV and JSON), resolved rows and per-rule counts under ``<out>/<year>/<return>/frm/``.
+
+    These are restricted query lists (learner references), for the provider's own data team.
+    """
+    import json
+
+    from .writers import atomic_write, csv_text
+
+    folder = Path(out) / result.period.year.code / result.period.return_code / "frm"
+    written = [
+        atomic_write(folder / "frm_flags.csv", csv_text(result.flags, FLAG_COLUMNS)),
+        atomic_write(folder / "frm_flags.json", json.dumps(to_records(result), indent=2, ensure_ascii=False) + "\n"),
+        atomic_write(folder / "frm_resolved.csv", csv_text(result.resolved, FLAG_COLUMNS)),
+        atomic_write(folder / "frm_status.csv", csv_text(result.status, STATUS_COLUMNS)),
+    ]
+    return written

@@ -418,7 +418,7 @@ LARS = TableSpec(
         Col("LearnAimRef", "code", True),
         Col("title", "text"),
         Col("level", "code", allowed=("E", "1", "2", "3", "4", "5", "6", "7", "8", "X")),
-        Col("aim_type", "code", allowed=("gcse", "functional_skills", "stepping_stone", "work_experience",
+        Col("aim_type", "text", allowed=("gcse", "functional_skills", "stepping_stone", "work_experience",
                                          "tlevel_tq", "other")),
         Col("subject", "code", allowed=("english", "maths")),
         Col("regulated", "code", allowed=YES_NO),

@@ -97,6 +97,18 @@ def _d(x: date | None) -> str | None:
     return x.isoformat() if x else None
 
 
+def _planned_otj(planned_days: int, profile: str, uln: str) -> int:
+    """Planned off-the-job hours: the full-time minimum (6 a week) and a little over.
+
+    Agencies whose withdrawals are high also under-plan off-the-job training
+    for about a third of their apprentices (chosen by ULN, not by the random
+    stream, so the rest of the data stays as it was): FRM37 flags them.
+    """
+    if profile == "high_withdrawals" and int(uln[-2]) % 3 == 0:
+        return planned_days * 5 // 7
+    return planned_days * 6 // 7 + 8
+
+
 def uln_with_check(rng: np.random.Generator) -> str:
     """A random ULN that passes the check-digit rule."""
     while True:
@@ -243,7 +255,7 @@ class Generator:
         learnref = self.learnref(ukprn)
         self.learner(ukprn, learnref, uln, dob, agency["ern"], start)
         aim = Aim(ukprn, learnref, 1, str(std["StdCode"]), start, plan_end, postcode,
-                  phours=int(planned / 365 * 280), epa=f"EPA{self.days(1, 40):04d}", swsup=self.hexid())
+                  phours=_planned_otj(planned, agency["_profile"], uln), epa=f"EPA{self.days(1, 40):04d}", swsup=self.hexid())
         aims = [aim]
         commitment = self.commitment(uln, agency["agency_id"], ukprn, aim.std, start, plan_end, host)
         lag = (lambda: self.days(150, 420)) if self.rng.random() < prof["lag"] else (lambda: self.days(0, 40))
@@ -391,7 +403,8 @@ class Generator:
             self.learner(ukprn, ref, uln, start - timedelta(days=365 * self.days(16, 40)),
                          str(200000000 + self.days(1, 99999)), start)
             aim = Aim(ukprn, ref, 1, str(std["StdCode"]), start, plan_end,
-                      self.postcode_in(self.pick(reference.ENGLISH_REGIONS)), phours=300,
+                      self.postcode_in(self.pick(reference.ENGLISH_REGIONS)),
+                      phours=(plan_end - start).days * 6 // 7 + 8,
                       epa=f"EPA{self.days(1, 40):04d}", swsup=self.hexid())
             if self.rng.random() < 0.3:
                 t = start + timedelta(days=self.days(30, 300))
@@ -505,13 +518,24 @@ def write_dataset(out: str | Path, agencies: int = 30, seed: int = 20231001, fmt
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    from .synth_frm import add_frm_cases
+
     gen = Generator(agencies, seed)
     register, commitments, snaps = gen.build()
+    frm_extra = add_frm_cases(snaps, seed)
     flat = "csv" if fmt == "xml" else fmt
     _write(register, out / "register", flat)
     _write(commitments, out / "commitments", flat)
     for name, df in gen.extras(gen.register_full).items():
         _write(df, out / name, flat)
+    for name, df in frm_extra.items():
+        if "/" in name:  # loans/2223/R06 -> slc/2223/R06/loans; earnings/... -> funding/.../earnings
+            kind, year, ret = name.split("/")
+            folder = out / {"loans": "slc", "earnings": "funding"}[kind] / year / ret
+            folder.mkdir(parents=True, exist_ok=True)
+            _write(df, folder / kind, flat)
+        else:
+            _write(df, out / name, flat)
     for period, tables in snaps.items():
         folder = out / "ilr" / period.year.code / period.return_code
         if fmt == "xml" and tables["learners"].empty:
