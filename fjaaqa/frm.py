@@ -926,5 +926,17 @@ def write_outputs(result: FrmResult, out: str | Path) -> list[Path]:
         atomic_write(folder / "frm_flags.json", json.dumps(to_records(result), indent=2, ensure_ascii=False) + "\n"),
         atomic_write(folder / "frm_resolved.csv", csv_text(result.resolved, FLAG_COLUMNS)),
         atomic_write(folder / "frm_status.csv", csv_text(result.status, STATUS_COLUMNS)),
+        atomic_write(folder / "frm_run.json", json.dumps(run_summary(result), indent=2, ensure_ascii=False) + "\n"),
     ]
     return written
+
+
+def run_summary(result: FrmResult) -> dict:
+    """What was run: the return, the catalogue used (and a note if it is another year's), what was compared, gaps."""
+    return {
+        "year": result.period.year.label, "return": result.period.return_code,
+        "catalogue": result.catalogue.year, "catalogue_source": result.catalogue.source, "note": result.note,
+        "compared_with": result.compared_with.label if result.compared_with else None,
+        "rules_not_available": result.unavailable,
+        "flagged": len(result.flags), "resolved": len(result.resolved),
+    }

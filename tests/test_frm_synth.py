@@ -86,7 +86,19 @@ def test_cli_list_rules_and_json(data, tmp_path):
     assert set(rows[0]) >= {"UKPRN", "rule", "query_id", "LearnRefNumber", "AimSeqNumber", "LearnAimRef",
                             "funding_stream", "funding_impact", "change"}
     assert (tmp_path / "2223" / "R14" / "frm" / "frm_flags.csv").is_file()
+    run = json.loads((tmp_path / "2223" / "R14" / "frm" / "frm_run.json").read_text())
+    assert run["catalogue"] == "2022-23" and run["note"] is None and run["compared_with"] == "2022-23 R06"
     r = cli("frm", "--data", str(data), "--year", "2324", "--return", "R06", "--format", "json")
     assert r.returncode == 0 and "2022-23 is applied to 2023-24" in r.stderr
     r = cli("frm", "--data", str(data), "--year", "2223", "--return", "R14", "--ukprn", "99999999")
     assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_xml_and_flat_give_the_same_flags(tmp_path):
+    flat, xml = tmp_path / "flat", tmp_path / "xml"
+    synth.write_dataset(flat, agencies=2, seed=5)
+    synth.write_dataset(xml, agencies=2, seed=5, fmt="xml")
+    a = frm.run_frm(load_dataset(flat), synth_frm.R14).flags
+    b = frm.run_frm(load_dataset(xml), synth_frm.R14).flags
+    assert len(a) >= 30
+    assert a.astype(str).equals(b.astype(str))
