@@ -23,10 +23,11 @@ a11y-deps:
 	bash tests/a11y/install.sh
 
 test: $(STAMP) a11y-deps
-	$(BIN)/python -m pytest tests --nbval-lax notebooks/review_pack.ipynb
+	$(BIN)/python -m pytest tests --nbval-lax notebooks/review_pack.ipynb notebooks/frm_report.ipynb
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_indicators.py
+	$(BIN)/python bench/bench_frm.py
 
 clean:
 	rm -rf $(VENV) .fjaaqa-cache outputs/* data/synthetic

@@ -45,7 +45,9 @@ AIM_COLUMNS = [
 ]
 TABLES = ["results", "previous", "breakdowns", "apprentices", "aims", "reconciliation", "rejected_summary",
           "link_summary", "files", "agencies", "all_periods", "reviews", "trend", "starts", "collection_form",
-          "feedback"]
+          "feedback", "frm"]
+FRM_COLUMNS = ["agency_id", "rule", "title", "query_id", "UKPRN", "LearnRefNumber", "AimSeqNumber", "LearnAimRef",
+               "LearnStartDate", "change", "reason"]
 
 
 @dataclass
@@ -155,6 +157,24 @@ def starts_table(res: Results, previous: Results | None, period: Period) -> pd.D
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
 
 
+def frm_table(ds: Dataset, period: Period, res: Results) -> tuple[pd.DataFrame, dict]:
+    """Funding rules monitoring queries on the agencies' own apprentices (matched on UKPRN and learner reference).
+
+    The rules run over the whole return (every provider); only rows for
+    learners linked to an agency are kept for the packs.
+    """
+    from .frm import run_frm
+
+    fr = run_frm(ds, period)
+    links = res.aims[["agency_id", "UKPRN", "LearnRefNumber"]].drop_duplicates()
+    flags = fr.flags.merge(links, on=["UKPRN", "LearnRefNumber"], how="inner")
+    flags["title"] = flags["rule"].map({r.id: r.title for r in fr.catalogue.rules})
+    flags = flags.sort_values(["agency_id", "rule", "UKPRN", "LearnRefNumber", "query_id"], kind="stable")
+    meta = {"catalogue": fr.catalogue.year, "note": fr.note, "unavailable": fr.unavailable,
+            "compared_with": fr.compared_with.label if fr.compared_with else None}
+    return flags.reindex(columns=FRM_COLUMNS).reset_index(drop=True), meta
+
+
 def _write(folder: Path, tables: dict[str, pd.DataFrame], meta: dict) -> None:
     """Write a cache entry whole: into a temporary folder, then rename."""
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -217,5 +237,6 @@ def load_or_compute(data_dir: str | Path, year: str, return_code: str,
     tables["trend"] = trend[["agency_id", "period", "period_order", "indicator", "numerator", "denominator", "value",
                              "status"]]
     tables["starts"] = starts_table(res, previous, period)
+    tables["frm"], meta["frm"] = frm_table(ds, period, res)
     _write(folder, tables, meta)
     return read_results(folder)

@@ -198,16 +198,21 @@ def frm_command(
     year: Optional[str] = typer.Option(None, "--year", help="Academic year, 2223 or 2022-23."),
     return_code: Optional[str] = typer.Option(None, "--return", help="ILR return, R01 to R14."),
     ukprn: Optional[list[str]] = typer.Option(None, "--ukprn", help="Only these providers (repeat the option)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Also write the flags and per-rule counts here."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Build the providers' reports and workbooks here."),
     fmt: str = typer.Option("table", "--format", help="json (flagged rows on stdout) or table."),
+    notes: Optional[list[Path]] = typer.Option(None, "--notes", help="Last return's workbook(s): carry notes over."),
+    pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also print each report to PDF (with --out)."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Parallel workers, each with a warm kernel."),
+    run_date: Optional[str] = typer.Option(None, "--run-date", help="Date printed on the reports (default: census)."),
     list_rules: bool = typer.Option(False, "--list-rules", help="List the rule ids and titles, one a line."),
 ):
     """Funding rules monitoring: every FRM rule over one ILR return, with query IDs and change since the last return."""
     import pandas as pd
 
     from . import frm
+    from .frm_cache import load_or_run
+    from .frm_reports import build_frm_reports
     from .periods import make_period
-    from .sources import load_dataset
 
     if list_rules:
         cat, _ = frm.load_catalogue(year)
@@ -218,36 +223,59 @@ def frm_command(
     if fmt not in ("json", "table"):
         raise InputError(f"--format must be json or table, not '{fmt}'")
     period = make_period(year, return_code)
-    ds = load_dataset(data, up_to=period)
-    if len(ds.rejected):
-        err.print(f"{len(ds.rejected)} row problem(s) quarantined (run `fjaaqa validate --data {data}` for the list); "
-                  "the rest is used.")
-    known = set(ds.returns[period].learners["UKPRN"]) if period in ds.returns else set()
-    unknown = sorted(set(ukprn or []) - known)
-    if unknown:
-        raise InputError(f"UKPRN {unknown[0]} has no learners in the {period.label} return")
-    result = frm.run_frm(ds, period, ukprn)
+    _check_run_date(run_date)
+    if out is not None:
+        with _progress() as bar:
+            task = bar.add_task("FRM reports", total=None)
+            result, summary = build_frm_reports(data, year, return_code, ukprn, out, pdf, workers, run_date or "",
+                                                notes, progress=lambda rec: bar.advance(task))
+        msg = f"{len(summary.built)} report(s) in {out / period.year.code / period.return_code / 'frm'}"
+        if summary.failed:
+            msg += "; failed: " + "; ".join(f"{r['ukprn']} ({r['error']})" for r in summary.failed)
+        err.print(msg, markup=False)
+    else:
+        if not (Path(data) / "ilr" / period.year.code / period.return_code).is_dir():
+            raise InputError(f"no ILR return for {period.label} in the data directory",
+                             file=f"ilr/{period.year.code}/{period.return_code}")
+        result = load_or_run(data, year, return_code)
+        unknown = sorted(set(ukprn or []) - set(result.status["UKPRN"]))
+        if unknown:
+            raise InputError(f"UKPRN {unknown[0]} has no learners in the {period.label} return")
+        summary = None
     if result.note:
         err.print(f"Note: {result.note}.")
     for rule_id, why in result.unavailable.items():
         err.print(f"{rule_id} not available: {why}.")
-    if out is not None:
-        for path in frm.write_outputs(result, out):
-            err.print(f"wrote {path}")
+    if ukprn:
+        keep = set(ukprn)
+        result.flags = result.flags[result.flags["UKPRN"].isin(keep)].reset_index(drop=True)
+        result.status = result.status[result.status["UKPRN"].isin(keep)].reset_index(drop=True)
     if fmt == "json":
         sys.stdout.write(json.dumps(frm.to_records(result), indent=2, ensure_ascii=False) + "\n")
-        return
-    compared = result.compared_with.label if result.compared_with else "no earlier return in DATA"
-    table = Table(title=f"Funding rules monitoring, {period.label} (against {compared})")
-    for col, just in (("UKPRN", "left"), ("rule", "left"), ("flagged", "right"), ("new", "right"),
-                      ("persisting", "right"), ("resolved", "right"), ("funding impact", "right")):
-        table.add_column(col, justify=just)
-    shown = result.status[(result.status["flagged"] > 0) | (result.status["resolved"] > 0)]
-    for r in shown.itertuples():
-        impact = "" if r.funding_impact is None or pd.isna(r.funding_impact) else f"£{r.funding_impact:,.2f}"
-        table.add_row(r.UKPRN, r.rule, str(r.flagged), str(r.new), str(r.persisting), str(r.resolved), impact)
-    Console().print(table)
-    err.print(f"{len(result.flags)} flagged row(s) across {result.flags['UKPRN'].nunique()} provider(s).")
+    else:
+        compared = result.compared_with.label if result.compared_with else "no earlier return in DATA"
+        table = Table(title=f"Funding rules monitoring, {period.label} (against {compared})")
+        for col, just in (("UKPRN", "left"), ("rule", "left"), ("flagged", "right"), ("new", "right"),
+                          ("persisting", "right"), ("resolved", "right"), ("funding impact", "right")):
+            table.add_column(col, justify=just)
+        shown = result.status[(result.status["flagged"] > 0) | (result.status["resolved"] > 0)]
+        for r in shown.itertuples():
+            impact = "" if r.funding_impact is None or pd.isna(r.funding_impact) else f"£{r.funding_impact:,.2f}"
+            table.add_row(r.UKPRN, r.rule, str(r.flagged), str(r.new), str(r.persisting), str(r.resolved), impact)
+        Console().print(table)
+        err.print(f"{len(result.flags)} flagged row(s) across {result.flags['UKPRN'].nunique()} provider(s).")
+    if summary is not None and summary.failed:
+        raise typer.Exit(1)
+
+
+def _check_run_date(run_date: str | None) -> None:
+    if run_date:
+        from datetime import date
+
+        try:
+            date.fromisoformat(run_date)
+        except ValueError:
+            raise InputError(f"--run-date must be YYYY-MM-DD, not '{run_date}'") from None
 
 
 @app.command()

@@ -15,12 +15,17 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from .frm_reports import build_frm_reports
 from .indicators import INDICATORS, STATUS_LABELS, STATUSES
 from .params import load_thresholds
 from .paths import repo_path
 from .results import compute
 from .sources import load_dataset
 from .synth import PERIODS, REVIEW_PERIODS, write_dataset
+from .synth_frm import R06 as FRM_R06
+from .synth_frm import R14 as FRM_R14
+
+FRM_PERIODS = [FRM_R06, FRM_R14]  # the FRM catalogue's own year
 from .writers import atomic_write, csv_text, indicators_csv, indicators_json
 
 
@@ -66,6 +71,14 @@ def run_demo(out: Path | None = None, data: Path | None = None, console: Console
 
     from .cli import _build_packs
 
+    # Funding rules monitoring for the catalogue's own year: each provider's report and workbook.
+    t0 = time.perf_counter()
+    frm_results = {}
+    for period in FRM_PERIODS:
+        frm_results[period], _ = build_frm_reports(data, period.year.code, period.return_code, None, out, True,
+                                                   workers)
+    timings["frm"] = time.perf_counter() - t0
+
     t0 = time.perf_counter()
     latest_period = REVIEW_PERIODS[-1]
     packs = _build_packs(data, latest_period, None, ["dfe", "agency"], t.name, out, True, workers, "", console)
@@ -85,6 +98,10 @@ def run_demo(out: Path | None = None, data: Path | None = None, console: Console
         f"{latest.period.year.label}; {len(ds.rejected)} rows quarantined. "
         f"Data: {data}  Outputs: {out}  "
         f"({timings['synth']:.1f}s synth, {timings['load']:.1f}s load, {timings['indicators']:.1f}s indicators, "
-        f"{timings['packs']:.1f}s for {len(packs.built)} packs)"
+        f"{timings['frm']:.1f}s FRM, {timings['packs']:.1f}s for {len(packs.built)} packs)"
     )
-    return {"results": results, "timings": timings, "packs": packs}
+    f = frm_results[FRM_PERIODS[-1]]
+    console.print(f"Funding rules monitoring {f.period.label}: {len(f.flags)} flagged rows at "
+                  f"{f.flags['UKPRN'].nunique()} providers, {len(f.resolved)} resolved since "
+                  f"{f.compared_with.label if f.compared_with else '(nothing earlier)'}.")
+    return {"results": results, "timings": timings, "packs": packs, "frm": frm_results}

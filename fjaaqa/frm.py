@@ -23,14 +23,14 @@ from typing import Callable, Literal
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import InputError
 from .paths import repo_path
 from .periods import AcademicYear, Period, parse_year
 
 FLAG_COLUMNS = ["UKPRN", "rule", "query_id", "LearnRefNumber", "AimSeqNumber", "LearnAimRef", "LearnStartDate",
-                "funding_stream", "funding_impact", "change", "reason"]
+                "funding_stream", "PartnerUKPRN", "funding_impact", "change", "reason"]
 STATUS_COLUMNS = ["UKPRN", "rule", "available", "flagged", "new", "persisting", "resolved", "funding_impact"]
 STREAM_LABELS = {
     "study_programme": "16 to 19 study programmes", "traineeship_16_18": "16 to 18 traineeships",
@@ -108,6 +108,14 @@ class Rule(_Strict):
     published_heading: bool = True
 
 
+class CalendarEntry(_Strict):
+    return_code: str = Field(alias="return")
+    month: str
+    use: str
+    review: bool = False
+    recovery: bool = False
+
+
 class Withdrawn(_Strict):
     id: str
     title: str
@@ -116,6 +124,7 @@ class Withdrawn(_Strict):
 class Catalogue(_Strict):
     year: str
     source: str
+    calendar: list[CalendarEntry]
     actions: dict[str, str]
     rules: list[Rule]
     withdrawn: list[Withdrawn]
@@ -278,7 +287,7 @@ def prepare_students(aims: pd.DataFrame, fams: pd.DataFrame, s: Settings) -> pd.
     """One row per learner with 16 to 19 funded aims: programme start and end, hours, support needs."""
     fm25 = aims[aims["FundModel"].astype(str) == "25"]
     cols = ["UKPRN", "LearnRefNumber", "ULN", "stream", "prog_start", "prog_plan_end", "leave", "all_ended",
-            "PlanLearnHours_n", "PlanEEPHours_n", "has_qualification", "als"]
+            "PlanLearnHours_n", "PlanEEPHours_n", "has_qualification", "als", "PartnerUKPRN"]
     if fm25.empty:
         empty = pd.DataFrame(columns=cols)
         for c in ("prog_start", "prog_plan_end", "leave"):
@@ -301,6 +310,7 @@ def prepare_students(aims: pd.DataFrame, fams: pd.DataFrame, s: Settings) -> pd.
         "stream": g["stream"].agg(lambda v: "t_level" if "t_level" in set(v)
                                   else "traineeship_16_18" if "traineeship_16_18" in set(v) else "study_programme"),
         "lldd": g["LLDDHealthProb"].first().astype("string"),
+        "PartnerUKPRN": g["PartnerUKPRN"].first() if "PartnerUKPRN" in fm25 else pd.NA,  # first subcontracted aim
     }).reset_index()
     als = pd.Series(False, index=st.index)
     if fams is not None and not fams.empty:
@@ -314,6 +324,9 @@ def prepare_students(aims: pd.DataFrame, fams: pd.DataFrame, s: Settings) -> pd.
     return st[cols]
 
 
+PRIOR_COLUMNS = ["ULN", "LearnAimRef", "AchDate", "OutGrade", "ProgType", "AimType"]
+
+
 def prior_from_returns(returns: list, before: AcademicYear) -> pd.DataFrame:
     """Achieved aims (Outcome 1 with an AchDate) from every earlier year's last return in DATA."""
     by_year: dict = {}
@@ -325,9 +338,8 @@ def prior_from_returns(returns: list, before: AcademicYear) -> pd.DataFrame:
         d = ret.deliveries
         ach = d[(d["Outcome"].astype(str) == "1") & d["AchDate"].notna()]
         ach = ach.merge(ret.learners[["UKPRN", "LearnRefNumber", "ULN"]], on=["UKPRN", "LearnRefNumber"], how="left")
-        parts.append(ach[[c for c in ["ULN", "LearnAimRef", "AchDate", "OutGrade", "ProgType", "AimType"] if c in ach]])
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=["ULN", "LearnAimRef", "AchDate", "OutGrade", "ProgType", "AimType"])
+        parts.append(ach.reindex(columns=PRIOR_COLUMNS))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=PRIOR_COLUMNS)
 
 
 def build_inputs(ds, period: Period, s: Settings) -> FrmInputs:
@@ -343,14 +355,12 @@ def build_inputs(ds, period: Period, s: Settings) -> FrmInputs:
     if earlier:
         prior_parts.append(prior_from_returns(earlier, period.year))
     if ds.given("prior_achievements"):
-        prior_parts.append(ds.table("prior_achievements"))
+        prior_parts.append(ds.table("prior_achievements").reindex(columns=PRIOR_COLUMNS))
     # Achievements earlier in this same return count too (the AchDate must precede the later aim's start).
     here = aims[(aims["Outcome"].astype(str) == "1") & aims["AchDate"].notna()]
     prior = None
     if prior_parts:
-        prior = pd.concat([*prior_parts, here[["ULN", "LearnAimRef", "AchDate", "OutGrade", "ProgType", "AimType"]
-                                              if "OutGrade" in here else ["ULN", "LearnAimRef", "AchDate"]]],
-                          ignore_index=True)
+        prior = pd.concat([*prior_parts, here.reindex(columns=PRIOR_COLUMNS)], ignore_index=True)
         prior["AchDate"] = _date(prior["AchDate"])
         prior = _with_lars(prior, lars)
     prev_year_r14 = [r for p, r in ds.returns.items() if p.year == period.year.previous() and p.return_code == "R14"]
@@ -782,6 +792,8 @@ def _shape(rule: Rule, rows: pd.DataFrame, x: FrmInputs) -> pd.DataFrame:
         out["LearnStartDate"] = pd.NA
         key = rows["UKPRN"].astype(str) + "|" + rows["LearnRefNumber"].astype(str)
         out["funding_stream"] = rows["stream"]
+    partner = rows["PartnerUKPRN"] if "PartnerUKPRN" in rows else pd.Series(pd.NA, index=rows.index)
+    out["PartnerUKPRN"] = partner.astype("string")
     out["query_id"] = query_id(rule.id, key)
     out["funding_impact"] = _impact(rule, rows, x)
     out["change"] = "new"
@@ -823,6 +835,7 @@ class FrmResult:
     compared_with: Period | None = None
     resolved: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FLAG_COLUMNS))
     note: str | None = None
+    meta: dict = field(default_factory=dict)  # provenance when read from the cache (inputs, code hash)
 
 
 def evaluate(x: FrmInputs, cat: Catalogue, rules: list[str] | None = None) -> tuple[pd.DataFrame, dict[str, str]]:

@@ -1,4 +1,4 @@
-"""Parameters of the review-pack notebook, validated before anything runs.
+"""Parameters of the notebooks (review pack, FRM report), validated before anything runs.
 
 papermill only warns about a parameter the notebook does not declare; this
 model forbids them, so a typo stops the notebook with a clear message
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import InputError
 from .paths import repo_path
@@ -25,15 +25,14 @@ def resolve(path: str) -> str:
     return str(repo_path(path))
 
 
-class PackParams(BaseModel):
+class _NotebookParams(BaseModel):
+    """What every notebook takes: the period, the data, the run date and an optional results folder."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    agency_id: str
     year: str
     return_code: str
     data_dir: str
-    thresholds: str = "quality-framework-2023"
-    audience: Literal["dfe", "agency"] = "agency"
     run_date: str = ""
     results_dir: str = ""
 
@@ -64,10 +63,24 @@ class PackParams(BaseModel):
         return v
 
 
-def validate_parameters(given: dict) -> PackParams:
-    """Validate the notebook's parameters; one readable line on failure."""
+class PackParams(_NotebookParams):
+    """``review_pack.ipynb``."""
+
+    agency_id: str
+    thresholds: str = "quality-framework-2023"
+    audience: Literal["dfe", "agency"] = "agency"
+
+
+class FrmReportParams(_NotebookParams):
+    """``frm_report.ipynb``: one provider's funding rules monitoring report."""
+
+    ukprn: str = Field(pattern=r"^[1-9]\d{7}$")
+
+
+def validate_parameters(given: dict, model: type[_NotebookParams] = PackParams) -> _NotebookParams:
+    """Validate a notebook's parameters; one readable line on failure."""
     try:
-        return PackParams(**given)
+        return model(**given)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(map(str, e['loc'])) or 'parameters'}: "

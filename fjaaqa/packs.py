@@ -38,9 +38,14 @@ NOTEBOOK_CACHE = repo_path(".fjaaqa-cache", "notebooks")
 
 
 @dataclass
-class PackJob:
-    agency_id: str
-    audience: str
+class RenderJob:
+    """One notebook run to render: its parameters, where the HTML goes, what the summary lists."""
+
+    notebook: Path
+    parameters: dict
+    html: Path
+    record: dict  # e.g. {"agency_id": …, "audience": …} or {"ukprn": …}
+    executed: Path  # the executed notebook is kept here (a cache, never under --out)
 
 
 @dataclass
@@ -63,13 +68,20 @@ def export_html(nb: nbformat.NotebookNode) -> str:
     p = nb.metadata.get("papermill", {}).get("parameters", {})
     period = make_period(p.get("year", "2324"), p.get("return_code", "R14"))
     run_date = p.get("run_date") or period.census.isoformat()
-    audience = AUDIENCES.get(p.get("audience", "agency"), "")
-    title = f"Quality review pack: {p.get('agency_id', '')}, {period.year.label} {period.return_code} ({audience})"
+    if "ukprn" in p:  # a provider's FRM report
+        title = f"Funding rules monitoring: UKPRN {p['ukprn']}, {period.year.label} {period.return_code} (restricted)"
+        description = "Funding rules monitoring queries for a provider's data team (restricted)"
+        mark = "Restricted: learner references"
+    else:
+        audience = AUDIENCES.get(p.get("audience", "agency"), "")
+        title = f"Quality review pack: {p.get('agency_id', '')}, {period.year.label} {period.return_code} ({audience})"
+        description = f"Flexi-Job Apprenticeship Agency quality review, {audience}"
+        mark = audience
     exporter = HTMLExporter(template_name="fjaaqa", extra_template_basedirs=[str(TEMPLATES)], exclude_input=True,
                             exclude_input_prompt=True, exclude_output_prompt=True)
     resources = {"fjaaqa": {"title": title, "run_date": run_date, "version": __version__, "css": css(),
-                            "description": f"Flexi-Job Apprenticeship Agency quality review, {audience}",
-                            "footer": f"Produced with fjaaqa {__version__} on {run_date}. {audience}."}}
+                            "description": description,
+                            "footer": f"Produced with fjaaqa {__version__} on {run_date}. {mark}."}}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     return body
 
@@ -92,7 +104,7 @@ def write_pdf(page: str, path: Path) -> Path:
 # ------------------------------------------------------------------ running
 
 class Runner:
-    """One warm kernel running the review-pack notebook, pack after pack."""
+    """One warm kernel running notebooks (review packs, FRM reports), one after another."""
 
     def __init__(self):
         from jupyter_client.manager import KernelManager
@@ -111,13 +123,13 @@ class Runner:
         finally:
             kc.stop_channels()
 
-    def run(self, parameters: dict) -> nbformat.NotebookNode:
+    def run(self, parameters: dict, notebook: Path = NOTEBOOK) -> nbformat.NotebookNode:
         import papermill
 
         if not self.km.is_alive():
             self.km.restart_kernel(now=True)
         self._reset()
-        nb = papermill.execute_notebook(str(NOTEBOOK), None, parameters=parameters, progress_bar=False,
+        nb = papermill.execute_notebook(str(notebook), None, parameters=parameters, progress_bar=False,
                                         km=self.km, kernel_name="python3", cwd=str(repo_path()))
         return nb
 
@@ -136,10 +148,10 @@ def pack_path(out: Path, year_code: str, return_code: str, audience: str, agency
     return out / year_code / return_code / "packs" / audience / f"{agency_id}.{ext}"
 
 
-def _build_chunk(jobs: list[PackJob], common: dict, out: Path, pdf: bool, queue=None) -> list[dict]:
-    """Build a list of packs with one warm kernel (runs in a worker process).
+def _build_chunk(jobs: list[RenderJob], pdf: bool, queue=None) -> list[dict]:
+    """Render a list of notebooks with one warm kernel (runs in a worker process).
 
-    Each finished pack is also put on ``queue`` (when given) so the parent
+    Each finished output is also put on ``queue`` (when given) so the parent
     can move its progress bar while workers run.
     """
     done: list[dict] = []
@@ -149,24 +161,20 @@ def _build_chunk(jobs: list[PackJob], common: dict, out: Path, pdf: bool, queue=
         if queue is not None:
             queue.put(rec)
 
-    period = make_period(common["year"], common["return_code"])
     runner = Runner()
     try:
         for job in jobs:
-            params = dict(common, agency_id=job.agency_id, audience=job.audience)
             try:
-                nb = runner.run(params)
-            except Exception as exc:  # one pack failing never stops the batch
-                finish({"agency_id": job.agency_id, "audience": job.audience, "error": _one_line(exc)})
+                nb = runner.run(job.parameters, job.notebook)
+            except Exception as exc:  # one output failing never stops the batch
+                finish({**job.record, "error": _one_line(exc)})
                 continue
             page = export_html(nb)
-            target = pack_path(out, period.year.code, period.return_code, job.audience, job.agency_id, "html")
-            atomic_write(target, page)
-            nb_copy = NOTEBOOK_CACHE / period.year.code / period.return_code / job.audience / f"{job.agency_id}.ipynb"
-            atomic_write(nb_copy, nbformat.writes(nb))
-            rec = {"agency_id": job.agency_id, "audience": job.audience, "html": target}
+            atomic_write(job.html, page)
+            atomic_write(job.executed, nbformat.writes(nb))
+            rec = {**job.record, "html": job.html}
             if pdf:
-                rec["pdf"] = write_pdf(page, target.with_suffix(".pdf"))
+                rec["pdf"] = write_pdf(page, job.html.with_suffix(".pdf"))
             finish(rec)
     finally:
         runner.close()
@@ -178,13 +186,43 @@ def _one_line(exc: Exception) -> str:
     return (text[-1] if text else exc.__class__.__name__)[:300]
 
 
+def run_jobs(jobs: list[RenderJob], pdf: bool, workers: int = 1, progress=None) -> BuildSummary:
+    """Render every job, spread over ``workers`` processes with a warm kernel each."""
+    import time
+
+    started = time.perf_counter()
+    summary = BuildSummary()
+    chunks = [jobs[i::workers] for i in range(max(1, workers))] if workers > 1 else [jobs]
+    chunks = [c for c in chunks if c]
+    if not chunks:
+        return summary
+    with multiprocessing.Manager() as manager:
+        queue = manager.Queue()
+        if len(chunks) == 1:
+            import threading
+
+            results: list[list[dict]] = []
+            worker = threading.Thread(target=lambda: results.append(_build_chunk(chunks[0], pdf, queue)))
+            worker.start()
+            _drain(queue, len(jobs), progress, lambda: not worker.is_alive())
+            worker.join()
+        else:
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=len(chunks), mp_context=ctx) as pool:
+                futures = [pool.submit(_build_chunk, c, pdf, queue) for c in chunks]
+                _drain(queue, len(jobs), progress, lambda: all(f.done() for f in futures))
+                results = [f.result() for f in futures]
+    for chunk in results:
+        for rec in chunk:
+            (summary.failed if "error" in rec else summary.built).append(rec)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
 def build_packs(data_dir: Path, year: str, return_code: str, agencies: list[str] | None, audiences: list[str],
                 thresholds: str, out: Path, pdf: bool = True, workers: int = 1, run_date: str = "",
                 results_dir: Path | None = None, progress=None) -> BuildSummary:
     """Build every requested pack; compute once, render many."""
-    import time
-
-    started = time.perf_counter()
     if Path(str(thresholds)).is_file():  # the kernel runs in the repository: pass files absolute
         thresholds = str(Path(str(thresholds)).resolve())
     pr = load_or_compute(data_dir, year, return_code, thresholds, results_dir)
@@ -193,33 +231,16 @@ def build_packs(data_dir: Path, year: str, return_code: str, agencies: list[str]
         unknown = [a for a in agencies if a not in known]
         if unknown:
             raise InputError(f"agency '{unknown[0]}' is not on the register for {pr.meta['year']} {pr.meta['return']}")
-    jobs = [PackJob(a, aud) for aud in audiences for a in (agencies or known)]
+    period = make_period(year, return_code)
     common = {"year": year, "return_code": return_code, "data_dir": str(Path(data_dir).resolve()),
               "thresholds": str(thresholds), "run_date": run_date,
               "results_dir": str(results_dir) if results_dir else ""}
-    summary = BuildSummary()
-    chunks = [jobs[i::workers] for i in range(max(1, workers))] if workers > 1 else [jobs]
-    chunks = [c for c in chunks if c]
-    with multiprocessing.Manager() as manager:
-        queue = manager.Queue()
-        if len(chunks) == 1:
-            import threading
-
-            worker = threading.Thread(target=lambda: results.append(_build_chunk(chunks[0], common, out, pdf, queue)))
-            results: list[list[dict]] = []
-            worker.start()
-            _drain(queue, len(jobs), progress, lambda: not worker.is_alive())
-            worker.join()
-        else:
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=len(chunks), mp_context=ctx) as pool:
-                futures = [pool.submit(_build_chunk, c, common, out, pdf, queue) for c in chunks]
-                _drain(queue, len(jobs), progress, lambda: all(f.done() for f in futures))
-                results = [f.result() for f in futures]
-    for chunk in results:
-        for rec in chunk:
-            (summary.failed if "error" in rec else summary.built).append(rec)
-    summary.seconds = time.perf_counter() - started
+    jobs = [RenderJob(NOTEBOOK, dict(common, agency_id=a, audience=aud),
+                      pack_path(out, period.year.code, period.return_code, aud, a, "html"),
+                      {"agency_id": a, "audience": aud},
+                      NOTEBOOK_CACHE / period.year.code / period.return_code / aud / f"{a}.ipynb")
+            for aud in audiences for a in (agencies or known)]
+    summary = run_jobs(jobs, pdf, workers, progress)
     write_worklist(out, pr)
     write_index(out, pr, summary, run_date or pr.meta["census"])
     return summary
@@ -299,8 +320,19 @@ def write_index(out: Path, pr: PackResults, summary: BuildSummary, run_date: str
     heads = "".join(f'<th scope="col">{html.escape(i.title)}</th>' for i in INDICATORS)
     other = []
     for rel in sorted(p.relative_to(out).as_posix() for p in (out / base).rglob("*")
-                      if p.is_file() and "packs" not in p.parts):
+                      if p.is_file() and "packs" not in p.parts and "frm" not in p.parts):
         other.append(f'<li><a href="{html.escape(rel)}">{html.escape(rel)}</a></li>')
+    frm_items = []
+    for listing in sorted(out.glob("*/R[0-9][0-9]/frm/index.html")):
+        folder = listing.parent
+        reports = sorted(x.stem for x in folder.glob("*.html") if x.name != "index.html")
+        rel = listing.relative_to(out).as_posix()
+        links = ", ".join(f'<a href="{html.escape((folder / (u + ".html")).relative_to(out).as_posix())}">{u}</a>'
+                          for u in reports)
+        frm_items.append(f'<li><a href="{html.escape(rel)}">{html.escape(folder.parent.parent.name)} '
+                         f'{html.escape(folder.parent.name)}</a>: {len(reports)} provider report(s): {links}</li>')
+    frm_html = ("<h2>Funding rules monitoring reports</h2>\n<p>Restricted: each report and workbook lists one "
+                "provider's learner references.</p>\n<ul>" + "".join(frm_items) + "</ul>") if frm_items else ""
     page = _page(f"fjaaqa outputs: {period.year.label} {period.return_code}", f"""<main id="main" class="page wide">
 <p class="caption">fjaaqa {__version__}</p>
 <h1>Quality review outputs, {period.year.label} {period.return_code}</h1>
@@ -319,6 +351,7 @@ def write_index(out: Path, pr: PackResults, summary: BuildSummary, run_date: str
 {chr(10).join(rows)}
 </tbody>
 </table>
+{frm_html}
 <h2>Other outputs</h2>
 <ul>{''.join(other)}</ul>
 <p class="muted">Manifest: <a href="manifest.json">manifest.json</a> (versions, parameters, input and output hashes).</p>

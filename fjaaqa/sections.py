@@ -367,14 +367,43 @@ def _cases(pr: PackResults, agency_id: str, indicator_id: str, r: dict) -> tuple
 
 
 def case_list(pr: PackResults, agency_id: str) -> str:
-    """DfE only: the apprentices behind each indicator that is not on track (restricted)."""
+    """DfE only: the apprentices behind each indicator that is not on track, and their FRM queries (restricted)."""
     lists = []
     for ind in INDICATORS:
         r = _row(pr.results, agency_id, ind.id)
         if r and r["status"] in FAILING:
             head, body = _cases(pr, agency_id, ind.id, r)
             lists.append({"ind": ind, "r": r, "head": head, "body": body})
-    return render("cases.html.j2", lists=lists)
+    frm = _frm_rows(pr, agency_id)
+    rows = [[r["rule"], r["query_id"], r["UKPRN"], r["LearnRefNumber"],
+             "–" if _missing(r["LearnAimRef"]) else f"{r['LearnAimRef']} ({r['AimSeqNumber']}, {r['LearnStartDate']})",
+             r["change"], r["reason"]] for r in frm.to_dict("records")]
+    return render("cases.html.j2", lists=lists, frm_rows=rows)
+
+
+def _missing(v) -> bool:
+    return v is None or (not isinstance(v, str) and pd.isna(v)) or v == ""
+
+
+def _frm_rows(pr: PackResults, agency_id: str) -> pd.DataFrame:
+    frm = pr.tables.get("frm")
+    if frm is None:
+        return pd.DataFrame(columns=["rule", "title", "query_id", "UKPRN", "LearnRefNumber", "change", "reason"])
+    return frm[frm["agency_id"] == agency_id]
+
+
+def data_accuracy(pr: PackResults, agency_id: str, audience: str) -> str:
+    """FRM queries on the agency's own apprentices: counts per rule (both audiences); rows in the DfE annex."""
+    f = _frm_rows(pr, agency_id)
+    info = pr.meta.get("frm") or {}
+    rules = []
+    for (rule, title), g in f.groupby(["rule", "title"], sort=True):
+        rules.append({"rule": rule, "title": title, "queries": len(g),
+                      "learners": g[["UKPRN", "LearnRefNumber"]].drop_duplicates().shape[0],
+                      "new": int((g["change"] == "new").sum())})
+    return render("data_accuracy.html.j2", rules=rules, info=info, audience=audience, meta=pr.meta,
+                  total=len(f), learners=f[["UKPRN", "LearnRefNumber"]].drop_duplicates().shape[0],
+                  providers=f["UKPRN"].nunique())
 
 
 READINGS_TEXT = [
@@ -431,6 +460,7 @@ def pack(pr: PackResults, agency_id: str, audience: str, run_date: str) -> list[
     parts = [cover(pr, agency_id, audience, run_date), headline(pr, agency_id), trend(pr, agency_id),
              context_and_review(pr, agency_id, audience)]
     parts += [indicator(pr, agency_id, ind.id, audience) for ind in INDICATORS]
+    parts.append(data_accuracy(pr, agency_id, audience))
     if audience == "dfe":
         parts.append(case_list(pr, agency_id))
     parts.append(annex(pr, agency_id, audience))

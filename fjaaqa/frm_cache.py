@@ -1,0 +1,108 @@
+"""``load_or_run``: funding rules monitoring for one return, run once and cached for every provider.
+
+The FRM report notebook, the batch and the agency packs all call it, so they
+show the same rows. Like :func:`fjaaqa.cache.load_or_compute`, results are
+kept as Parquet under ``.fjaaqa-cache/frm/<key>`` (never under ``--out``),
+keyed by the input files' hashes, the catalogue and the package's code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from .cache import code_hash, default_results_dir
+from .frm import FLAG_COLUMNS, STATUS_COLUMNS, FrmResult, catalogue_files, load_catalogue, run_frm
+from .periods import Period, make_period
+from .sources import ilr_folders, load_dataset, sha256_file
+
+
+def frm_input_files(data_dir: Path, period: Period) -> list[tuple[str, str]]:
+    """(relative path, sha256) of every file FRM for ``period`` reads: top-level tables, ILR, SLC and earnings."""
+    data_dir = Path(data_dir)
+    files = [p for p in sorted(data_dir.glob("*")) if p.is_file() and p.suffix in {".csv", ".parquet"}]
+    for p, folder in ilr_folders(data_dir):
+        if p <= period:
+            files += [f for f in sorted(folder.iterdir()) if f.is_file() and f.suffix in {".csv", ".parquet", ".xml"}]
+            for tree in ("slc", "funding"):
+                extra = data_dir / tree / p.year.code / p.return_code
+                if extra.is_dir():
+                    files += [f for f in sorted(extra.iterdir()) if f.is_file()]
+    return [(f.relative_to(data_dir).as_posix(), sha256_file(f)) for f in files]
+
+
+def _key(data_dir: Path, period: Period) -> tuple[str, list]:
+    files = frm_input_files(data_dir, period)
+    catalogues = {name: hashlib.sha256(p.read_bytes()).hexdigest() for name, p in catalogue_files().items()}
+    doc = json.dumps({"files": files, "catalogues": catalogues, "code": code_hash(), "period": str(period)},
+                     sort_keys=True)
+    return hashlib.sha256(doc.encode()).hexdigest()[:20], files
+
+
+def _write(folder: Path, result: FrmResult, meta: dict) -> None:
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        for name, df in (("flags", result.flags), ("status", result.status), ("resolved", result.resolved)):
+            df.astype({c: "string" for c in df.columns if c not in ("funding_impact", "flagged", "new", "persisting",
+                                                                    "resolved", "available")}).to_parquet(
+                tmp / f"{name}.parquet", index=False)
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
+        if folder.exists():
+            shutil.rmtree(tmp)
+            return
+        os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _read(folder: Path) -> FrmResult:
+    meta = json.loads((folder / "meta.json").read_text())
+    period = make_period(meta["year"], meta["return"])
+    cat, note = load_catalogue(period.year)
+
+    def table(name: str, cols: list[str]) -> pd.DataFrame:
+        df = pd.read_parquet(folder / f"{name}.parquet")
+        for c in df.columns:
+            if str(df[c].dtype) == "string":
+                df[c] = df[c].astype(object).where(df[c].notna(), None)
+        return df.reindex(columns=cols)
+
+    flags = table("flags", FLAG_COLUMNS)
+    flags["funding_impact"] = flags["funding_impact"].astype("Float64")
+    status = table("status", STATUS_COLUMNS)
+    status["funding_impact"] = status["funding_impact"].astype("float64")
+    resolved = table("resolved", FLAG_COLUMNS)
+    compared = make_period(*meta["compared_with"]) if meta["compared_with"] else None
+    res = FrmResult(period, cat, flags, status, meta["unavailable"], compared, resolved, note)
+    res.meta = meta
+    return res
+
+
+def load_or_run(data_dir: str | Path, year: str, return_code: str, results_dir: str | Path | None = None) -> FrmResult:
+    """FRM for every provider in one return (compared with the previous return), from cache or run now."""
+    data_dir = Path(data_dir).resolve()
+    period = make_period(year, return_code)
+    key, files = _key(data_dir, period)
+    base = Path(results_dir) if results_dir else default_results_dir().parent / "frm"
+    folder = base / key
+    if (folder / "meta.json").is_file():
+        return _read(folder)
+    ds = load_dataset(data_dir, up_to=period)
+    result = run_frm(ds, period)
+    meta = {
+        "year": period.year.code, "return": period.return_code, "census": period.census.isoformat(),
+        "compared_with": [result.compared_with.year.code, result.compared_with.return_code]
+        if result.compared_with else None,
+        "unavailable": result.unavailable, "catalogue": result.catalogue.year, "note": result.note,
+        "code_hash": code_hash(), "key": key, "inputs": [{"file": f, "sha256": h} for f, h in files],
+    }
+    _write(folder, result, meta)
+    return _read(folder)
