@@ -23,11 +23,12 @@ a11y-deps:
 	bash tests/a11y/install.sh
 
 test: $(STAMP) a11y-deps
-	$(BIN)/python -m pytest tests --nbval-lax notebooks/review_pack.ipynb notebooks/frm_report.ipynb
+	$(BIN)/python -m pytest tests --nbval-lax notebooks/review_pack.ipynb notebooks/frm_report.ipynb notebooks/threshold_scenarios.ipynb notebooks/quality_summary.ipynb
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_indicators.py
 	$(BIN)/python bench/bench_frm.py
+	$(BIN)/python bench/bench_scenarios.py
 
 clean:
 	rm -rf $(VENV) .fjaaqa-cache outputs/* data/synthetic

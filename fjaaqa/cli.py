@@ -279,6 +279,84 @@ def _check_run_date(run_date: str | None) -> None:
 
 
 @app.command()
+def scenarios(
+    data: Path = typer.Option(..., "--data", help="Data directory."),
+    year: str = typer.Option(..., "--year", help="Academic year, 2324 or 2023-24."),
+    return_code: str = typer.Option(..., "--return", help="ILR return, R01 to R14."),
+    base: str = typer.Option("quality-framework-2023", "--base", help="Base threshold set (name or file)."),
+    alt: list[str] = typer.Option(..., "--alt", help="Alternative threshold set(s); repeat the option."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default outputs/)."),
+    pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also print each report to PDF."),
+    run_date: Optional[str] = typer.Option(None, "--run-date", help="Date printed on the reports (default: census)."),
+):
+    """Compare threshold sets: who moves between statuses, whose suggested interventions change, sweeps."""
+    from . import scenarios as sc
+    from .cache import load_or_compute
+    from .indicators import BY_ID, STATUS_LABELS
+    from .params import load_thresholds
+    from .paths import repo_path
+    from .periods import make_period
+    from .scenario_reports import build_scenario_reports
+
+    _check_run_date(run_date)
+    period = make_period(year, return_code)
+    b = load_thresholds(base)
+    alts = [load_thresholds(a) for a in alt]  # every file checked before anything runs
+    pr = load_or_compute(data, year, return_code, b)
+    base_res = sc.classify(pr, b)
+    for a in alts:
+        res = sc.classify(pr, a)
+        moved = sc.moved(base_res, res)
+        table = Table(title=f"{b.name} -> {a.name}, {period.label}: {moved['agency_id'].nunique()} of "
+                            f"{len(pr.agencies)} agencies change status on at least one indicator")
+        for col, just in (("indicator", "left"), ("from", "left"), ("to", "left"), ("agencies", "right"),
+                          ("apprentices", "right")):
+            table.add_column(col, justify=just)
+        trans = sc.transitions(base_res, res)
+        for r in trans[trans["status_base"] != trans["status_alt"]].itertuples():
+            table.add_row(BY_ID[r.indicator].title, STATUS_LABELS[r.status_base], STATUS_LABELS[r.status_alt],
+                          str(r.agencies), str(r.apprentices))
+        Console(stderr=True).print(table)
+    out = out or repo_path("outputs")
+    summary = build_scenario_reports(data, year, return_code, base, alt, out, pdf, run_date or "")
+    for rec in summary.built:
+        err.print(f"wrote {rec['html']}", markup=False)
+    if summary.failed:
+        for rec in summary.failed:
+            err.print(f"failed: {rec['alt']}: {rec['error']}", markup=False)
+        raise typer.Exit(1)
+
+
+@app.command()
+def summary(
+    data: Path = typer.Option(..., "--data", help="Data directory."),
+    year: str = typer.Option(..., "--year", help="Academic year, 2324 or 2023-24."),
+    return_code: str = typer.Option(..., "--return", help="ILR return, R01 to R14."),
+    thresholds: str = typer.Option("quality-framework-2023", "--thresholds", help="Threshold set name or file."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default outputs/)."),
+    pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also print the report to PDF."),
+    check: bool = typer.Option(False, "--check", help="Run the open-data screener and print PASS/FAIL per check."),
+    run_date: Optional[str] = typer.Option(None, "--run-date", help="Publication date (default: census)."),
+):
+    """The periodic quality summary: report, open data (EES CSV + meta) and Excel, with disclosure control."""
+    from .ees import format_checks
+    from .paths import repo_path
+    from .publish import build_summary, summary_folder
+
+    _check_run_date(run_date)
+    out = out or repo_path("outputs")
+    s, written, checks = build_summary(data, year, return_code, thresholds, out, pdf, run_date or "", check=check)
+    folder = summary_folder(out, s)
+    err.print(f"wrote {len(written)} open-data and Excel files and the report to {folder}", markup=False)
+    for line in s.commentary:
+        err.print(line, markup=False)
+    if check:
+        sys.stdout.write(format_checks(checks) + "\n")
+        if not all(c.passed for c in checks):
+            raise typer.Exit(1)
+
+
+@app.command()
 def packs(
     data: Path = typer.Option(..., "--data", help="Data directory."),
     year: str = typer.Option(..., "--year", help="Academic year, 2324 or 2023-24."),

@@ -16,6 +16,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .frm_reports import build_frm_reports
+from .publish import build_summary
+from .scenario_reports import build_scenario_reports
 from .indicators import INDICATORS, STATUS_LABELS, STATUSES
 from .params import load_thresholds
 from .paths import repo_path
@@ -79,8 +81,16 @@ def run_demo(out: Path | None = None, data: Path | None = None, console: Console
                                                    workers)
     timings["frm"] = time.perf_counter() - t0
 
+    # The policy comparison and the periodic summary (before the packs, so the index lists them).
     t0 = time.perf_counter()
     latest_period = REVIEW_PERIODS[-1]
+    build_scenario_reports(data, latest_period.year.code, latest_period.return_code, t.name,
+                           ["atpaf-2024-04", "cumulative-bands", "stricter-achievement"], out, True, "", workers)
+    summary, _, checks = build_summary(data, latest_period.year.code, latest_period.return_code, t.name, out,
+                                       True, check=True)
+    timings["scenarios_summary"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
     packs = _build_packs(data, latest_period, None, ["dfe", "agency"], t.name, out, True, workers, "", console)
     timings["packs"] = time.perf_counter() - t0
 
@@ -98,10 +108,15 @@ def run_demo(out: Path | None = None, data: Path | None = None, console: Console
         f"{latest.period.year.label}; {len(ds.rejected)} rows quarantined. "
         f"Data: {data}  Outputs: {out}  "
         f"({timings['synth']:.1f}s synth, {timings['load']:.1f}s load, {timings['indicators']:.1f}s indicators, "
-        f"{timings['frm']:.1f}s FRM, {timings['packs']:.1f}s for {len(packs.built)} packs)"
+        f"{timings['frm']:.1f}s FRM, {timings['scenarios_summary']:.1f}s scenarios and summary, "
+        f"{timings['packs']:.1f}s for {len(packs.built)} packs)"
     )
+    failed = [c.name for c in checks if not c.passed]
+    console.print(f"Quality summary {latest_period.label}: open data screener "
+                  + ("all checks PASS." if not failed else f"FAIL on {', '.join(failed)}."))
     f = frm_results[FRM_PERIODS[-1]]
     console.print(f"Funding rules monitoring {f.period.label}: {len(f.flags)} flagged rows at "
                   f"{f.flags['UKPRN'].nunique()} providers, {len(f.resolved)} resolved since "
                   f"{f.compared_with.label if f.compared_with else '(nothing earlier)'}.")
-    return {"results": results, "timings": timings, "packs": packs, "frm": frm_results}
+    return {"results": results, "timings": timings, "packs": packs, "frm": frm_results, "summary": summary,
+            "checks": checks}

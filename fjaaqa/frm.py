@@ -198,7 +198,8 @@ def _date(s: pd.Series) -> pd.Series:
 def _has_code(s: pd.Series, codes) -> pd.Series:
     """Whether a ``;``-separated FAM value holds any of ``codes``."""
     codes = set(codes)
-    return s.fillna("").astype(str).map(lambda v: bool(codes & set(v.split(";"))))
+    values = s.astype(object).where(s.notna(), "")
+    return pd.Series([bool(codes & set(str(v).split(";"))) for v in values], index=s.index, dtype=bool)
 
 
 def funding_stream(d: pd.DataFrame, s: Settings) -> pd.Series:

@@ -88,3 +88,16 @@ def validate_parameters(given: dict, model: type[_NotebookParams] = PackParams) 
             for e in exc.errors()
         )
         raise ValueError(f"invalid notebook parameters: {problems}") from None
+
+
+class ScenarioParams(_NotebookParams):
+    """``threshold_scenarios.ipynb``: a base threshold set against one alternative."""
+
+    base: str = "quality-framework-2023"
+    alt: str
+
+
+class SummaryParams(_NotebookParams):
+    """``quality_summary.ipynb``: the periodic quality summary of one period."""
+
+    thresholds: str = "quality-framework-2023"

@@ -68,7 +68,15 @@ def export_html(nb: nbformat.NotebookNode) -> str:
     p = nb.metadata.get("papermill", {}).get("parameters", {})
     period = make_period(p.get("year", "2324"), p.get("return_code", "R14"))
     run_date = p.get("run_date") or period.census.isoformat()
-    if "ukprn" in p:  # a provider's FRM report
+    if "alt" in p:  # a threshold-scenarios report
+        title = f"Threshold scenarios: {p.get('base', '')} against {p['alt']}, {period.year.label} {period.return_code}"
+        description = "Who would move between statuses under another threshold set (aggregate)"
+        mark = "Policy analysis"
+    elif "ukprn" not in p and "agency_id" not in p:  # the periodic quality summary
+        title = f"Flexi-job apprenticeship agencies: quality summary, {period.year.label} {period.return_code}"
+        description = "Quality Framework indicators across agencies, disclosure-controlled"
+        mark = "Published statistics"
+    elif "ukprn" in p:  # a provider's FRM report
         title = f"Funding rules monitoring: UKPRN {p['ukprn']}, {period.year.label} {period.return_code} (restricted)"
         description = "Funding rules monitoring queries for a provider's data team (restricted)"
         mark = "Restricted: learner references"
@@ -320,8 +328,20 @@ def write_index(out: Path, pr: PackResults, summary: BuildSummary, run_date: str
     heads = "".join(f'<th scope="col">{html.escape(i.title)}</th>' for i in INDICATORS)
     other = []
     for rel in sorted(p.relative_to(out).as_posix() for p in (out / base).rglob("*")
-                      if p.is_file() and "packs" not in p.parts and "frm" not in p.parts):
+                      if p.is_file() and "packs" not in p.parts and "frm" not in p.parts
+                      and "scenarios" not in p.parts and "summary" not in p.parts):
         other.append(f'<li><a href="{html.escape(rel)}">{html.escape(rel)}</a></li>')
+    published = []
+    for page in sorted((out / base / "summary").glob("*.html")):
+        rel = page.relative_to(out).as_posix()
+        published.append(f'<li><a href="{html.escape(rel)}">Quality summary, {period.year.label} '
+                         f'{period.return_code}</a> (with its open data in <code>summary/data/</code> and an Excel '
+                         'workbook)</li>')
+    for page in sorted((out / base / "scenarios").glob("*.html")):
+        rel = page.relative_to(out).as_posix()
+        published.append(f'<li><a href="{html.escape(rel)}">Threshold scenario: '
+                         f'{html.escape(page.stem.replace("__", " against "))}</a></li>')
+    published_html = ("<h2>Summary and scenarios</h2>\n<ul>" + "".join(published) + "</ul>") if published else ""
     frm_items = []
     for listing in sorted(out.glob("*/R[0-9][0-9]/frm/index.html")):
         folder = listing.parent
@@ -351,6 +371,7 @@ def write_index(out: Path, pr: PackResults, summary: BuildSummary, run_date: str
 {chr(10).join(rows)}
 </tbody>
 </table>
+{published_html}
 {frm_html}
 <h2>Other outputs</h2>
 <ul>{''.join(other)}</ul>

@@ -1,0 +1,116 @@
+"""Write the periodic quality summary's deliverables: open data (EES CSV + meta), an Excel workbook, the report.
+
+Everything goes under ``<out>/<year>/<return>/summary/``: ``data/`` holds
+the open data files, ``fjaa_quality_summary.xlsx`` the same tables for
+spreadsheet users (gptables: accessible, with a cover and notes), and
+``quality_summary.html|pdf`` the report rendered from the notebook.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+from .ees import Column, format_checks, screen, write_table
+from .indicators import INDICATORS
+from .packs import NOTEBOOK_CACHE, RenderJob, run_jobs
+from .paths import repo_path
+from .summary import Summary
+from .writers import atomic_write
+
+NOTEBOOK = repo_path("notebooks", "quality_summary.ipynb")
+RATE_COLUMNS = [
+    Column("apprentices", "Indicator", "Apprentices in learning in the year", "", "0", grouping="Apprentices"),
+    Column("withdrawn", "Indicator", "Withdrawn in the year", "", "0", grouping="Withdrawals"),
+    Column("leavers", "Indicator", "Leavers (achievement rate cohort)", "", "0", grouping="Achievement"),
+    Column("achievers", "Indicator", "Achievers", "", "0", grouping="Achievement"),
+    Column("withdrawal_rate", "Indicator", "Withdrawal rate", "%", "1", grouping="Withdrawals"),
+    Column("achievement_rate", "Indicator", "Achievement rate", "%", "1", grouping="Achievement"),
+]
+COLUMNS = {
+    "fjaa_agencies_by_status": [Column("status", "Filter", "Status", hint="Filter by status")]
+    + [Column(f"agencies_{i.id}", "Indicator", f"{i.title}: agencies", "", "0", grouping=i.title) for i in INDICATORS]
+    + [Column(f"apprentices_{i.id}", "Indicator", f"{i.title}: apprentices in those agencies", "", "0",
+              grouping=i.title) for i in INDICATORS],
+    "fjaa_rates_by_route": [Column("route", "Filter", "Occupational route", hint="Filter by route")] + RATE_COLUMNS,
+    "fjaa_rates_by_region": RATE_COLUMNS,
+    "fjaa_rates_by_agency": [Column("agency_name", "Filter", "Agency", hint="Filter by agency")] + RATE_COLUMNS,
+}
+TITLES = {
+    "fjaa_agencies_by_status": "Agencies by status on each Quality Framework indicator",
+    "fjaa_rates_by_route": "Withdrawals and achievement by occupational route",
+    "fjaa_rates_by_region": "Withdrawals and achievement by region of the workplace",
+    "fjaa_rates_by_agency": "Withdrawals and achievement by agency",
+}
+
+
+def summary_folder(out: Path, s: Summary) -> Path:
+    return Path(out) / s.pr.period.year.code / s.pr.period.return_code / "summary"
+
+
+def write_open_data(s: Summary, folder: Path) -> list[Path]:
+    """Every published table as ``<name>.csv`` and ``<name>.meta.csv``."""
+    written = []
+    for name, table in sorted(s.tables.items()):
+        written += list(write_table(folder, name, table, COLUMNS[name]))
+    return written
+
+
+def workbook_bytes(s: Summary) -> bytes:
+    """The same tables as an accessible Excel workbook (gptables), byte-stable (created = the census date)."""
+    import gptables as gpt
+
+    sheets = {}
+    for name, table in sorted(s.tables.items()):
+        cols = [c for c in COLUMNS[name]]
+        shown = table[[c.name for c in cols]].copy()
+        shown.columns = [c.label + (" (%)" if c.unit == "%" else "") for c in cols]
+        if name == "fjaa_rates_by_region":
+            shown.insert(0, "Region", [r or "England (all regions)" for r in table["region_name"]])
+        sheets[name[5:][:31]] = gpt.GPTable(
+            table=shown, table_name=name, title=f"{TITLES[name]}, {s.pr.meta['year']} {s.pr.meta['return']}",
+            source=s.params.publication.producer,
+            instructions="This worksheet contains one table. c: suppressed (small count, or to stop a small count "
+                         "being worked out); z: not applicable.",
+            index_columns={2: 0})
+    cover = gpt.Cover(
+        title=f"{s.params.publication.title}, {s.pr.meta['year']} {s.pr.meta['return']}",
+        intro=[("Final" if s.pr.meta["return"] in ("R13", "R14") else "Provisional") + " figures. "
+               + " ".join(s.revisions)],
+        about=s.commentary,
+        contact=[s.params.publication.producer])
+    census = s.pr.period.census
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "summary.xlsx"
+        wb = gpt.produce_workbook(filename=str(path), sheets=sheets, cover=cover,
+                                  workbook_options={"strings_to_formulas": False, "strings_to_urls": False})
+        wb.set_properties({"title": s.params.publication.title, "author": "fjaaqa", "language": "en-GB",
+                           "created": datetime(census.year, census.month, census.day)})
+        wb.close()
+        return path.read_bytes()
+
+
+def build_summary(data_dir: Path, year: str, return_code: str, thresholds: str, out: Path, pdf: bool = True,
+                  run_date: str = "", results_dir: Path | None = None, check: bool = False):
+    """Open data, workbook and the report for one period; returns (summary, written files, screener checks)."""
+    from .summary_sections import load
+
+    s = load(str(data_dir), year, return_code, thresholds, str(results_dir) if results_dir else None)
+    folder = summary_folder(out, s)
+    written = write_open_data(s, folder / "data")
+    written.append(atomic_write(folder / "fjaa_quality_summary.xlsx", workbook_bytes(s)))
+    params = {"year": year, "return_code": return_code, "data_dir": str(Path(data_dir).resolve()),
+              "thresholds": thresholds, "run_date": run_date, "results_dir": str(results_dir) if results_dir else ""}
+    job = RenderJob(NOTEBOOK, params, folder / "quality_summary.html", {"summary": f"{year} {return_code}"},
+                    NOTEBOOK_CACHE / s.pr.period.year.code / s.pr.period.return_code / "summary.ipynb")
+    result = run_jobs([job], pdf)
+    if result.failed:
+        raise RuntimeError(result.failed[0]["error"])
+    checks = screen(folder / "data") if check else []
+    return s, written, checks
+
+
+__all__ = ["build_summary", "write_open_data", "workbook_bytes", "format_checks", "screen", "pd"]
