@@ -68,10 +68,12 @@ def workbook_bytes(s: Summary) -> bytes:
         cols = [c for c in COLUMNS[name]]
         shown = table[[c.name for c in cols]].copy()
         shown.columns = [c.label + (" (%)" if c.unit == "%" else "") for c in cols]
+        shown = shown.apply(lambda col: col.map(_number))  # visible numbers as numbers; c and z stay text
         if name == "fjaa_rates_by_region":
             shown.insert(0, "Region", [r or "England (all regions)" for r in table["region_name"]])
         sheets[name[5:][:31]] = gpt.GPTable(
-            table=shown, table_name=name, title=f"{TITLES[name]}, {s.pr.meta['year']} {s.pr.meta['return']}",
+            table=shown, table_name=name,
+            title=f"{TITLES[name]}, {s.pr.meta['year']} {s.pr.meta['return']} $$note1$$ $$note2$$ $$note3$$",
             source=s.params.publication.producer,
             instructions="This worksheet contains one table. c: suppressed (small count, or to stop a small count "
                          "being worked out); z: not applicable.",
@@ -85,12 +87,30 @@ def workbook_bytes(s: Summary) -> bytes:
     census = s.pr.period.census
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "summary.xlsx"
-        wb = gpt.produce_workbook(filename=str(path), sheets=sheets, cover=cover,
+        d = s.params.disclosure
+        notes = pd.DataFrame({
+            "Note number": ["note1", "note2", "note3"],
+            "Note text": [f"c: suppressed. Counts of apprentices from 1 to {d.suppress_below - 1} are hidden, and "
+                          "further cells where a hidden count could otherwise be worked out from a total.",
+                          "z: not applicable (for example a rate with no leavers).",
+                          f"Rates are computed from unrounded counts and rounded half up to {d.rate_dp} decimal "
+                          "place(s)."]})
+        wb = gpt.produce_workbook(filename=str(path), sheets=sheets, cover=cover, notes_table=notes,
                                   workbook_options={"strings_to_formulas": False, "strings_to_urls": False})
         wb.set_properties({"title": s.params.publication.title, "author": "fjaaqa", "language": "en-GB",
                            "created": datetime(census.year, census.month, census.day)})
         wb.close()
         return path.read_bytes()
+
+
+def _number(v):
+    """A published cell as a number when it is one (so spreadsheets can sum it); symbols stay as text."""
+    if not isinstance(v, str):
+        return v
+    try:
+        return int(v) if v.lstrip("-").isdigit() else float(v)
+    except ValueError:
+        return v
 
 
 def build_summary(data_dir: Path, year: str, return_code: str, thresholds: str, out: Path, pdf: bool = True,
