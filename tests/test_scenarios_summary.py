@@ -256,3 +256,22 @@ def test_day_sweep_agrees_with_a_full_reclassification():
                                   ["breaks_in_learning"])
         share = 100.0 * (full["status"] == "needs_improvement").sum() / len(full)
         assert sw.loc[sw["value"] == v, "needs_improvement"].iloc[0] == share
+
+
+def test_named_agency_table_only_when_publication_is_approved(tmp_path):
+    from fjaaqa import publish, summary
+    from fjaaqa.cache import load_or_compute
+
+    pr = load_or_compute(DATA, "2324", "R14")
+    default = summary.build(pr)
+    assert "fjaa_rates_by_agency" not in default.tables
+    approved = summary.publication_params().model_copy(update={"named_agencies": True})
+    s = summary.build(pr, params=approved)
+    table = s.tables["fjaa_rates_by_agency"]
+    assert list(table["agency_name"])[-1] == "Total" and len(table) == len(pr.agencies) + 1
+    publish.write_open_data(s, tmp_path)
+    checks = ees.screen(tmp_path)
+    assert all(c.passed for c in checks), ees.format_checks(checks)
+    hidden = s.hidden["fjaa_rates_by_agency"]
+    assert disclosure.recoverable(s.raw["agency_rates"], hidden, ["apprentices", "withdrawn", "leavers", "achievers"],
+                                  None, "agency_name") == []
