@@ -19,7 +19,7 @@ from .errors import InputError
 from .frm import FrmResult
 from .frm import write_outputs as write_flag_files
 from .frm_cache import load_or_run
-from .frm_sections import money
+from .frm_sections import impact_total, money
 from .frm_workbook import read_notes, write_workbook
 from .packs import NOTEBOOK_CACHE, BuildSummary, RenderJob, _page, _versions, run_jobs
 from .paths import repo_path
@@ -75,7 +75,7 @@ def write_frm_index(out: Path, res: FrmResult, summary: BuildSummary, run_date: 
     for rec in sorted(summary.built, key=lambda r: r["ukprn"]):
         u = rec["ukprn"]
         f = res.flags[res.flags["UKPRN"] == u]
-        impact = f["funding_impact"].dropna()
+        impact = impact_total(f)  # each learner's or aim's funding once, as in the report
         links = [f'<a href="{u}.html">Report</a>']
         if (folder / f"{u}.pdf").exists():
             links.append(f'<a href="{u}.pdf">PDF</a>')
@@ -83,7 +83,7 @@ def write_frm_index(out: Path, res: FrmResult, summary: BuildSummary, run_date: 
         rows.append(f'<tr><th scope="row">{html.escape(u)}</th><td class="num">{len(f):,}</td>'
                     f'<td class="num">{int((f["change"] == "new").sum()):,}</td>'
                     f'<td class="num">{int((res.resolved["UKPRN"] == u).sum()):,}</td>'
-                    f'<td class="num">{money(float(impact.sum()) if len(impact) else None)}</td>'
+                    f'<td class="num">{money(impact)}</td>'
                     f'<td>{" · ".join(links)}</td></tr>')
     failed = "".join(f"<li>{html.escape(r['ukprn'])}: {html.escape(r['error'])}</li>" for r in summary.failed)
     note = f'<p class="notice">{html.escape(res.note[0].upper() + res.note[1:])}.</p>' if res.note else ""

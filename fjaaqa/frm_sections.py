@@ -34,7 +34,7 @@ def _mine(res: FrmResult, ukprn: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.Da
     return f, st, rv
 
 
-def _impact_total(f: pd.DataFrame):
+def impact_total(f: pd.DataFrame):
     """Funding at risk over some rows, each learner's (16 to 19) or aim's funding counted once.
 
     One learner can be queried by several rules; adding their funding per row
@@ -73,11 +73,11 @@ def summary(res: FrmResult, ukprn: str) -> str:
             rows.append({"id": rule.id, "title": rule.title, "flagged": len(mine),
                          "new": int((mine["change"] == "new").sum()),
                          "persisting": int((mine["change"] == "persisting").sum()), "resolved": len(gone),
-                         "impact": money(_impact_total(mine)), "recover": rule.action == "recover"})
+                         "impact": money(impact_total(mine)), "recover": rule.action == "recover"})
     recover = [r.id for r in res.catalogue.rules if r.action == "recover"]
     totals = {"flagged": len(f), "new": int((f["change"] == "new").sum()),
               "persisting": int((f["change"] == "persisting").sum()), "resolved": len(rv),
-              "impact": money(_impact_total(f)), "recover": money(_impact_total(f[f["rule"].isin(recover)]))}
+              "impact": money(impact_total(f)), "recover": money(impact_total(f[f["rule"].isin(recover)]))}
     return render("frm_summary.html.j2", rows=rows, clear=clear, not_run=not_run, totals=totals, res=res,
                   period=res.period, compared=res.compared_with, streams=by_stream(f), partners=by_subcontractor(f),
                   withdrawn=res.catalogue.withdrawn)
@@ -88,7 +88,7 @@ def by_stream(f: pd.DataFrame) -> list[dict]:
     out = []
     for stream, g in f.groupby("funding_stream", sort=True):
         out.append({"label": STREAM_LABELS.get(stream, stream), "rows": len(g), "rules": g["rule"].nunique(),
-                    "impact": money(_impact_total(g))})
+                    "impact": money(impact_total(g))})
     return sorted(out, key=lambda r: (-r["rows"], r["label"]))
 
 
@@ -98,7 +98,7 @@ def by_subcontractor(f: pd.DataFrame) -> list[dict]:
     out = []
     for p, g in f.groupby(partner, sort=True):
         out.append({"label": p or "Delivered directly (no subcontractor)", "rows": len(g),
-                    "rules": g["rule"].nunique(), "impact": money(_impact_total(g))})
+                    "rules": g["rule"].nunique(), "impact": money(impact_total(g))})
     return sorted(out, key=lambda r: (-r["rows"], r["label"]))
 
 
@@ -123,7 +123,7 @@ def rule_pages(res: FrmResult, ukprn: str) -> str:
         pages.append({
             "rule": rule, "streams": [STREAM_LABELS.get(s, s) for s in rule.streams],
             "action": res.catalogue.actions[rule.action], "rows": _rows(mine), "resolved": _rows(gone),
-            "impact": money(_impact_total(mine)), "new": int((mine["change"] == "new").sum()),
+            "impact": money(impact_total(mine)), "new": int((mine["change"] == "new").sum()),
         })
     return render("frm_rules.html.j2", pages=pages, columns=[c for _, c in RULE_ROW_COLUMNS], widths=COLUMN_WIDTHS,
                   period=res.period)

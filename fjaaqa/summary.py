@@ -261,8 +261,8 @@ def revisions(s: Summary) -> list[str]:
     if prev is not None and prev.meta["year"] == pr.meta["year"]:
         a = rates_by(prev, "route").set_index("route").loc["Total"]
         b = s.raw["rates_by_route"].set_index("route").loc["Total"]
-        lines.append(f"They revise the provisional figures at {prev.meta['return']}: the withdrawal rate from "
-                     f"{_pct(a['withdrawn'], a['apprentices'])}% to {_pct(b['withdrawn'], b['apprentices'])}%, the "
-                     f"achievement rate from {_pct(a['achievers'], a['leavers'])}% to "
-                     f"{_pct(b['achievers'], b['leavers'])}%.")
+        lines.append(f"They replace the provisional part-year figures published at {prev.meta['return']} (data to "
+                     f"{prev.meta['census']}): the withdrawal rate was then {_pct(a['withdrawn'], a['apprentices'])}% "
+                     f"and is {_pct(b['withdrawn'], b['apprentices'])}% for the full year; the achievement rate was "
+                     f"{_pct(a['achievers'], a['leavers'])}% and is {_pct(b['achievers'], b['leavers'])}%.")
     return lines

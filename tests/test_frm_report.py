@@ -192,3 +192,14 @@ def test_agency_pack_shows_frm_counts_and_the_dfe_annex_the_rows():
     assert "FRM37-1111" in annex and "FRM37-2222" in annex and "FRM37-3333" not in annex  # only its own
     none = sections.data_accuracy(pr, "FJAA0003", "agency")
     assert "No funding rules monitoring query concerns this agency" in none
+
+
+def test_listing_and_report_agree_on_funding_at_risk(tmp_path):
+    out = tmp_path / "out"
+    res, _ = build_frm_reports(DATA, "2223", "R14", [COLLEGE], out, pdf=False)
+    listing = (out / "2223/R14/frm/index.html").read_text()
+    report = (out / "2223/R14/frm" / f"{COLLEGE}.html").read_text()
+    total = frm_sections.money(frm_sections.impact_total(res.flags[res.flags["UKPRN"] == COLLEGE]))
+    assert total in listing and f"Funding at risk if not corrected: {total}" in report
+    naive = frm_sections.money(float(res.flags.loc[res.flags["UKPRN"] == COLLEGE, "funding_impact"].sum()))
+    assert naive != total and naive not in listing  # one learner on several rules counts once
