@@ -23,7 +23,7 @@ a11y-deps:
 	bash tests/a11y/install.sh
 
 test: $(STAMP) a11y-deps
-	$(BIN)/python -m pytest tests --nbval-lax notebooks/review_pack.ipynb notebooks/frm_report.ipynb notebooks/threshold_scenarios.ipynb notebooks/quality_summary.ipynb
+	$(BIN)/python -m pytest tests --nbval-lax notebooks/review_pack.ipynb notebooks/frm_report.ipynb notebooks/threshold_scenarios.ipynb notebooks/quality_summary.ipynb notebooks/self_assessment.ipynb
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_indicators.py

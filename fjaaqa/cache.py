@@ -45,7 +45,7 @@ AIM_COLUMNS = [
 ]
 TABLES = ["results", "previous", "breakdowns", "apprentices", "aims", "reconciliation", "rejected_summary",
           "link_summary", "files", "agencies", "all_periods", "reviews", "trend", "starts", "collection_form",
-          "feedback", "frm"]
+          "feedback", "frm", "self_assessment"]
 FRM_COLUMNS = ["agency_id", "rule", "title", "query_id", "UKPRN", "LearnRefNumber", "AimSeqNumber", "LearnAimRef",
                "LearnStartDate", "change", "reason"]
 
@@ -86,7 +86,39 @@ def input_files(data_dir: Path, period: Period) -> list[tuple[str, str]]:
     for p, folder in ilr_folders(data_dir):
         if p <= period:
             files += [f for f in sorted(folder.iterdir()) if f.is_file() and f.suffix in {".csv", ".parquet"}]
+    files += self_assessment_files(data_dir)
     return [(f.relative_to(data_dir).as_posix(), sha256_file(f)) for f in files]
+
+
+def self_assessment_files(data_dir: Path) -> list[Path]:
+    """``DATA/selfassessment/<agency_id>.xlsx|.yaml``: agencies' own self-assessments (optional)."""
+    folder = Path(data_dir) / "selfassessment"
+    if not folder.is_dir():
+        return []
+    return sorted(f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in (".xlsx", ".yaml", ".yml"))
+
+
+def self_assessment_table(data_dir: Path) -> pd.DataFrame:
+    """Component scores of every agency's self-assessment in DATA; a file with problems is listed, not scored."""
+    from . import self_assessment as sa
+
+    rows = []
+    for f in self_assessment_files(data_dir):
+        try:
+            a = sa.read_assessment(f)
+        except Exception as exc:  # an unreadable file is reported in the pack, never stops the batch
+            rows.append({"agency_id": f.stem, "file": f.name, "problems": 1, "first_problem": str(exc)[:200]})
+            continue
+        if a.problems:
+            rows.append({"agency_id": a.agency_id or f.stem, "file": f.name, "problems": len(a.problems),
+                         "first_problem": a.problems[0].split(": ", 1)[-1][:200]})
+            continue
+        for r in sa.component_scores(a).itertuples():
+            rows.append({"agency_id": a.agency_id, "file": f.name, "problems": 0, "first_problem": "",
+                         "assessment_date": a.assessment_date.isoformat(), "component": r.component,
+                         "title": r.title, "score": r.score, "evidence_coverage": r.evidence_coverage})
+    return pd.DataFrame(rows, columns=["agency_id", "file", "problems", "first_problem", "assessment_date",
+                                       "component", "title", "score", "evidence_coverage"])
 
 
 def cache_key(data_dir: Path, period: Period, t: ThresholdSet) -> tuple[str, list[tuple[str, str]]]:
@@ -238,5 +270,6 @@ def load_or_compute(data_dir: str | Path, year: str, return_code: str,
                              "status"]]
     tables["starts"] = starts_table(res, previous, period)
     tables["frm"], meta["frm"] = frm_table(ds, period, res)
+    tables["self_assessment"] = self_assessment_table(data_dir)
     _write(folder, tables, meta)
     return read_results(folder)

@@ -356,6 +356,66 @@ def summary(
             raise typer.Exit(1)
 
 
+selfassess_app = typer.Typer(help="Self-assessment: template, scoring and the agency's own action plan.",
+                              no_args_is_help=True)
+app.add_typer(selfassess_app, name="selfassess")
+
+
+@selfassess_app.command("template")
+def selfassess_template(
+    agency: str = typer.Option(..., "--agency", help="Agency ID (as on the register)."),
+    out: Path = typer.Option(..., "--out", help="FILE.xlsx (Excel with drop-downs) or FILE.yaml."),
+):
+    """Write a blank self-assessment: IEP Quality Improvement Framework elements and the partnership checklist."""
+    import re
+
+    from . import self_assessment as sa
+    from .writers import atomic_write
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}", agency):
+        raise InputError(f"--agency '{agency[:40]}' is not a valid agency ID (letters, digits, '.', '_', '-')")
+    if out.suffix.lower() == ".xlsx":
+        atomic_write(out, sa.template_bytes(agency))
+    elif out.suffix.lower() in (".yaml", ".yml"):
+        atomic_write(out, sa.template_yaml(agency))
+    else:
+        raise InputError("--out must end in .xlsx or .yaml", file=str(out))
+    err.print(f"wrote {out}", markup=False)
+
+
+@selfassess_app.command("score")
+def selfassess_score(
+    file: Path = typer.Argument(..., help="The completed self-assessment (.xlsx or .yaml)."),
+    previous: Optional[Path] = typer.Option(None, "--previous", help="The previous self-assessment, for progress."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default outputs/)."),
+    pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also print the report to PDF."),
+    run_date: Optional[str] = typer.Option(None, "--run-date", help="Report date (default: the assessment date)."),
+):
+    """Validate and score a completed self-assessment; write the report and the improvement action plan."""
+    from .paths import repo_path
+    from .self_assessment_report import score_files, write_outputs
+
+    _check_run_date(run_date)
+    try:
+        scored = score_files(str(file), str(previous) if previous else "")
+    except ValueError as exc:
+        lines = str(exc).splitlines()
+        for line in lines:
+            err.print(line, markup=False, soft_wrap=True)
+        err.print(f"{len(lines)} problem(s): nothing was scored.", markup=False)
+        raise typer.Exit(2)
+    written = write_outputs(scored, out or repo_path("outputs"), str(file), str(previous) if previous else "", pdf,
+                            run_date or "")
+    table = Table(title=f"Self-assessment {scored.a.agency_id}, {scored.a.assessment_date.isoformat()}")
+    for col, just in (("component", "left"), ("score", "right"), ("evidence held", "right")):
+        table.add_column(col, justify=just)
+    for r in scored.scores.itertuples():
+        table.add_row(f"{r.component}. {r.title}", "–" if r.score is None else f"{r.score:.2f}",
+                      f"{r.evidence_coverage}%")
+    Console(stderr=True).print(table)
+    err.print(f"{len(scored.plan)} action(s) in the plan; wrote {written[0].parent}", markup=False)
+
+
 @app.command()
 def packs(
     data: Path = typer.Option(..., "--data", help="Data directory."),

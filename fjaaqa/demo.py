@@ -90,6 +90,13 @@ def run_demo(out: Path | None = None, data: Path | None = None, console: Console
                                        True, check=True)
     timings["scenarios_summary"] = time.perf_counter() - t0
 
+    # Each self-assessing agency's scored report and action plan.
+    from .self_assessment_report import score_files
+    from .self_assessment_report import write_outputs as write_self_assessment
+
+    for f in sorted((data / "selfassessment").glob("*.yaml")):
+        write_self_assessment(score_files(str(f)), out, str(f), "", True)
+
     t0 = time.perf_counter()
     packs = _build_packs(data, latest_period, None, ["dfe", "agency"], t.name, out, True, workers, "", console)
     timings["packs"] = time.perf_counter() - t0

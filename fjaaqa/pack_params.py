@@ -101,3 +101,23 @@ class SummaryParams(_NotebookParams):
     """``quality_summary.ipynb``: the periodic quality summary of one period."""
 
     thresholds: str = "quality-framework-2023"
+
+
+class SelfAssessmentParams(BaseModel):
+    """``self_assessment.ipynb``: a completed self-assessment (and optionally the previous one)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    assessment: str
+    previous: str = ""
+    run_date: str = ""
+
+    @field_validator("assessment", "previous")
+    @classmethod
+    def _file(cls, v):
+        if not v:
+            return v
+        path = resolve(v)
+        if not Path(path).is_file():
+            raise ValueError(f"'{v}' is not a file")
+        return path

@@ -68,7 +68,11 @@ def export_html(nb: nbformat.NotebookNode) -> str:
     p = nb.metadata.get("papermill", {}).get("parameters", {})
     period = make_period(p.get("year", "2324"), p.get("return_code", "R14"))
     run_date = p.get("run_date") or period.census.isoformat()
-    if "alt" in p:  # a threshold-scenarios report
+    if "assessment" in p:  # an agency's self-assessment report
+        title = f"Self-assessment and improvement action plan: {Path(p['assessment']).stem}"
+        description = "An agency's self-assessment against the IEP Quality Improvement Framework, with its action plan"
+        mark = "The agency's own plan"
+    elif "alt" in p:  # a threshold-scenarios report
         title = f"Threshold scenarios: {p.get('base', '')} against {p['alt']}, {period.year.label} {period.return_code}"
         description = "Who would move between statuses under another threshold set (aggregate)"
         mark = "Policy analysis"
@@ -341,7 +345,12 @@ def write_index(out: Path, pr: PackResults, summary: BuildSummary, run_date: str
         rel = page.relative_to(out).as_posix()
         published.append(f'<li><a href="{html.escape(rel)}">Threshold scenario: '
                          f'{html.escape(page.stem.replace("__", " against "))}</a></li>')
-    published_html = ("<h2>Summary and scenarios</h2>\n<ul>" + "".join(published) + "</ul>") if published else ""
+    for page in sorted(out.glob("selfassessment/*/self_assessment.html")):
+        rel = page.relative_to(out).as_posix()
+        published.append(f'<li><a href="{html.escape(rel)}">Self-assessment and action plan: '
+                         f'{html.escape(page.parent.name)}</a> (the agency\'s own)</li>')
+    published_html = ("<h2>Summary, scenarios and self-assessments</h2>\n<ul>" + "".join(published) + "</ul>"
+                      if published else "")
     frm_items = []
     for listing in sorted(out.glob("*/R[0-9][0-9]/frm/index.html")):
         folder = listing.parent

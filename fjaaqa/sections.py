@@ -103,7 +103,12 @@ def cover(pr: PackResults, agency_id: str, audience: str, run_date: str) -> str:
     a = _agency(pr, agency_id)
     return render("cover.html.j2", agency=a, meta=pr.meta, audience=AUDIENCES[audience], audience_id=audience,
                   run_date=fmt_date(run_date), census=fmt_date(pr.meta["census"]),
-                  provisional=provisional(pr))
+                  provisional=provisional(pr), self_assessed=_self_assessed(pr, agency_id))
+
+
+def _self_assessed(pr: PackResults, agency_id: str) -> bool:
+    t = pr.tables.get("self_assessment")
+    return t is not None and not t.empty and bool((t["agency_id"] == agency_id).any())
 
 
 def headline(pr: PackResults, agency_id: str) -> str:
@@ -392,6 +397,27 @@ def _frm_rows(pr: PackResults, agency_id: str) -> pd.DataFrame:
     return frm[frm["agency_id"] == agency_id]
 
 
+def self_assessment(pr: PackResults, agency_id: str) -> str:
+    """The agency's own self-assessment beside its data, when DATA/selfassessment/ holds one (else nothing)."""
+    from . import self_assessment as sa
+
+    table = pr.tables.get("self_assessment")
+    if table is None or table.empty:
+        return ""
+    mine = table[table["agency_id"] == agency_id]
+    if mine.empty:
+        return ""
+    if int(mine["problems"].iloc[0]):
+        return render("self_assessment_pack.html.j2", problem=mine.iloc[0].to_dict(), rows=[], notes=[],
+                      statuses=[], p=sa.params())
+    scores = mine.rename(columns={"component": "component"})[["component", "title", "score", "evidence_coverage"]]
+    notes = sa.disagreements(scores, pr.results, agency_id)
+    statuses = [{"title": ind.title, "status": r["status"]} for ind in INDICATORS
+                if (r := _row(pr.results, agency_id, ind.id))]
+    return render("self_assessment_pack.html.j2", problem=None, rows=mine.to_dict("records"), notes=notes,
+                  statuses=statuses, p=sa.params(), date=mine["assessment_date"].iloc[0])
+
+
 def data_accuracy(pr: PackResults, agency_id: str, audience: str) -> str:
     """FRM queries on the agency's own apprentices: counts per rule (both audiences); rows in the DfE annex."""
     f = _frm_rows(pr, agency_id)
@@ -461,6 +487,7 @@ def pack(pr: PackResults, agency_id: str, audience: str, run_date: str) -> list[
              context_and_review(pr, agency_id, audience)]
     parts += [indicator(pr, agency_id, ind.id, audience) for ind in INDICATORS]
     parts.append(data_accuracy(pr, agency_id, audience))
+    parts.append(self_assessment(pr, agency_id))
     if audience == "dfe":
         parts.append(case_list(pr, agency_id))
     parts.append(annex(pr, agency_id, audience))

@@ -528,6 +528,7 @@ def write_dataset(out: str | Path, agencies: int = 30, seed: int = 20231001, fmt
     _write(commitments, out / "commitments", flat)
     for name, df in gen.extras(gen.register_full).items():
         _write(df, out / name, flat)
+    _write_self_assessments(out, register)
     for name, df in frm_extra.items():
         if "/" in name:  # loans/2223/R06 -> slc/2223/R06/loans; earnings/... -> funding/.../earnings
             kind, year, ret = name.split("/")
@@ -549,6 +550,33 @@ def write_dataset(out: str | Path, agencies: int = 30, seed: int = 20231001, fmt
         if progress:
             progress(period)
     return out
+
+
+# Three agencies keep a self-assessment: one rates itself strong across the board (FJAA0007, whose data are at
+# risk: the pack flags the disagreement), one is candid (FJAA0003), one is on track and says so (FJAA0014).
+SELF_ASSESSMENTS = {
+    "FJAA0007": ({}, 4, {}, 0.9),
+    "FJAA0003": ({"2.3": 2, "3.5": 1, "5.2": 2, "1.4": 2}, 3, {"P03": "A", "P12": "A"}, 0.6),
+    "FJAA0014": ({"5.1": 2}, 3, {"P01": "C", "P02": "C"}, 0.8),
+}
+
+
+def _write_self_assessments(out: Path, register: pd.DataFrame) -> None:
+    """``DATA/selfassessment/<agency_id>.yaml`` for the agencies above that are on the register."""
+    import yaml
+
+    from .self_assessment import fill_programmatically, frameworks
+
+    ids = [e.id for _, e in frameworks().qif.elements()]
+    for agency, (low, base, answers, held) in SELF_ASSESSMENTS.items():
+        if agency not in set(register["agency_id"]):
+            continue
+        ratings = {i: low.get(i, base) for i in ids}
+        doc = fill_programmatically(agency, ratings, answers, held, "2024-06-28",
+                                    {i: "Quality lead" for i in low})
+        folder = out / "selfassessment"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{agency}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False, width=120), encoding="utf-8")
 
 
 def write_xml_return(folder: Path, period: Period, tables: dict[str, pd.DataFrame], layout: str) -> list[Path]:
