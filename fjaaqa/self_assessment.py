@@ -504,7 +504,8 @@ def disagreements(scores: pd.DataFrame, results: pd.DataFrame, agency_id: str) -
         return []
     from .indicators import BY_ID
 
-    risky = ", ".join(BY_ID[i].title.lower() for i in at_risk["indicator"])
+    names = [BY_ID[i].title.lower() for i in at_risk["indicator"]]
+    risky = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     strong = scores[scores["score"].fillna(0) >= p.strong_at_least]
     return [f"Self-rated strong on '{r.title}' ({r.score:.1f} of {max(p.rating_scale)}) while the data show the "
             f"agency at risk on {risky}." for r in strong.itertuples()]
