@@ -96,6 +96,7 @@ def protect(df: pd.DataFrame, counts: list[str], rates: list[Rate], below: int, 
         out[c] = [SUPPRESSED if hide.at[i, c] else NOT_APPLICABLE if pd.isna(df.at[i, c]) else str(int(df.at[i, c]))
                   for i in df.index]
     for r in rates:
+        hide[r.name] = False
         vals = []
         for i in df.index:
             n, d = df.at[i, r.numerator], df.at[i, r.denominator]
