@@ -8,19 +8,10 @@ the day bands from stored day counts), each the median of three runs.
 
 from __future__ import annotations
 
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
-
-def timed(fn, repeat: int = 3):
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
+from _timing import timed
 
 
 def main() -> None:

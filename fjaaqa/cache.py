@@ -207,8 +207,11 @@ def frm_table(ds: Dataset, period: Period, res: Results) -> tuple[pd.DataFrame, 
     return flags.reindex(columns=FRM_COLUMNS).reset_index(drop=True), meta
 
 
-def _write(folder: Path, tables: dict[str, pd.DataFrame], meta: dict) -> None:
-    """Write a cache entry whole: into a temporary folder, then rename."""
+def write_entry(folder: Path, tables: dict[str, pd.DataFrame], meta: dict) -> None:
+    """Write a cache entry whole (tables as Parquet, meta.json): into a temporary folder, then rename.
+
+    Shared by the results cache and the FRM cache. Object columns are stored as text.
+    """
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
@@ -271,5 +274,5 @@ def load_or_compute(data_dir: str | Path, year: str, return_code: str,
     tables["starts"] = starts_table(res, previous, period)
     tables["frm"], meta["frm"] = frm_table(ds, period, res)
     tables["self_assessment"] = self_assessment_table(data_dir)
-    _write(folder, tables, meta)
+    write_entry(folder, tables, meta)
     return read_results(folder)

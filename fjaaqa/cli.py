@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Optional
 
@@ -441,13 +440,7 @@ def packs(
     if bad:
         raise InputError(f"--audience must be dfe or agency, not '{bad[0]}'")
     period = make_period(year, return_code)
-    if run_date:
-        from datetime import date
-
-        try:
-            date.fromisoformat(run_date)
-        except ValueError:
-            raise InputError(f"--run-date must be YYYY-MM-DD, not '{run_date}'") from None
+    _check_run_date(run_date)
     out = out or repo_path("outputs")
     summary = _build_packs(data, period, agency, audiences, thresholds, out, pdf, workers, run_date or "")
     raise typer.Exit(1 if summary.failed else 0)

@@ -11,7 +11,6 @@ runs the data-standard checks over a folder and returns one result per check;
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from dataclasses import dataclass

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
-from .cache import code_hash, default_results_dir
+from .cache import code_hash, default_results_dir, write_entry
 from .frm import FLAG_COLUMNS, STATUS_COLUMNS, FrmResult, catalogue_files, load_catalogue, run_frm
 from .periods import Period, make_period
 from .sources import ilr_folders, load_dataset, sha256_file
@@ -45,22 +42,14 @@ def _key(data_dir: Path, period: Period) -> tuple[str, list]:
     return hashlib.sha256(doc.encode()).hexdigest()[:20], files
 
 
+NUMERIC = ("funding_impact", "flagged", "new", "persisting", "resolved", "available")
+
+
 def _write(folder: Path, result: FrmResult, meta: dict) -> None:
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
-        for name, df in (("flags", result.flags), ("status", result.status), ("resolved", result.resolved)):
-            df.astype({c: "string" for c in df.columns if c not in ("funding_impact", "flagged", "new", "persisting",
-                                                                    "resolved", "available")}).to_parquet(
-                tmp / f"{name}.parquet", index=False)
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
-        if folder.exists():
-            shutil.rmtree(tmp)
-            return
-        os.replace(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    """The three tables with their text columns as strings (missing kept as missing), written whole."""
+    tables = {name: df.astype({c: "string" for c in df.columns if c not in NUMERIC})
+              for name, df in (("flags", result.flags), ("status", result.status), ("resolved", result.resolved))}
+    write_entry(folder, tables, meta)
 
 
 def _read(folder: Path) -> FrmResult:

@@ -7,7 +7,6 @@ captions and header cells; every string from the data is escaped.
 
 from __future__ import annotations
 
-import math
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
@@ -410,7 +409,7 @@ def self_assessment(pr: PackResults, agency_id: str) -> str:
     if int(mine["problems"].iloc[0]):
         return render("self_assessment_pack.html.j2", problem=mine.iloc[0].to_dict(), rows=[], notes=[],
                       statuses=[], p=sa.params())
-    scores = mine.rename(columns={"component": "component"})[["component", "title", "score", "evidence_coverage"]]
+    scores = mine[["component", "title", "score", "evidence_coverage"]]
     notes = sa.disagreements(scores, pr.results, agency_id)
     statuses = [{"title": ind.title, "status": r["status"]} for ind in INDICATORS
                 if (r := _row(pr.results, agency_id, ind.id))]

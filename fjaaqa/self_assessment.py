@@ -241,6 +241,15 @@ def _as_date(v):
         raise ValueError(str(v)) from None
 
 
+def _date_field(value, where: str, problems: list[str]):
+    """A date, or None with a problem recorded when the value is not one (an empty value is simply None)."""
+    try:
+        return _as_date(value)
+    except ValueError as exc:
+        problems.append(f"{where}: '{exc}' is not a date (YYYY-MM-DD)")
+        return None
+
+
 def _sheet_rows(wb, name: str, path: str) -> list[tuple[int, dict]]:
     if name not in wb.sheetnames:
         raise InputError(f"no '{name}' sheet (is this an fjaaqa self-assessment workbook?)", file=path)
@@ -273,11 +282,7 @@ def read_assessment(path: str | Path) -> Assessment:
         raise InputError("not an Excel workbook (.xlsx) or YAML file that can be read", file=shown) from None
     details = {rec.get("Item"): rec.get("Value") for _, rec in _sheet_rows(wb, "Details", shown)}
     problems: list[str] = []
-    try:
-        when = _as_date(details.get("Assessment date"))
-    except ValueError as exc:
-        problems.append(f"{shown}: sheet Details, Assessment date: '{exc}' is not a date (YYYY-MM-DD)")
-        when = None
+    when = _date_field(details.get("Assessment date"), f"{shown}: sheet Details, Assessment date", problems)
     el = [(i, {"id": _cell(r.get("Element ID")), "rating": _cell(r.get("Rating")), "strengths": _cell(r.get("Strengths")),
                "areas": _cell(r.get("Areas for improvement")), "owner": _cell(r.get("Owner")),
                "target_date": r.get("Target date")}) for i, r in _sheet_rows(wb, "Elements", shown)]
@@ -298,11 +303,7 @@ def _from_yaml(path: Path) -> Assessment:
     if not isinstance(doc, dict):
         raise InputError("a self-assessment YAML file must be a mapping", file=str(path))
     shown, problems = str(path), []
-    try:
-        when = _as_date(doc.get("assessment_date"))
-    except ValueError as exc:
-        problems.append(f"{shown}: assessment_date: '{exc}' is not a date (YYYY-MM-DD)")
-        when = None
+    when = _date_field(doc.get("assessment_date"), f"{shown}: assessment_date", problems)
     el = [(i + 1, {"id": _cell(str(r.get("id")) if r.get("id") is not None else None), "rating": _cell(r.get("rating")),
                    "strengths": _cell(r.get("strengths")), "areas": _cell(r.get("areas_for_improvement")),
                    "owner": _cell(r.get("owner")), "target_date": r.get("target_date")})
@@ -338,11 +339,7 @@ def _build(agency_id, when, el, ev, pa, shown, problems) -> Assessment:
                 problems.append(f"{where}, Rating: '{r['rating']}' is out of range (use {min(p.rating_scale)} to "
                                 f"{max(p.rating_scale)})")
                 rating = None
-        try:
-            target = _as_date(r["target_date"])
-        except ValueError as exc:
-            problems.append(f"{where}, Target date: '{exc}' is not a date (YYYY-MM-DD)")
-            target = None
+        target = _date_field(r["target_date"], f"{where}, Target date", problems)
         rows.append({**r, "rating": rating, "target_date": target})
     missing = sorted(known - {r["id"] for r in rows})
     problems += [f"{shown}: sheet Elements: element {m} is missing" for m in missing]
@@ -367,11 +364,7 @@ def _build(agency_id, when, el, ev, pa, shown, problems) -> Assessment:
             problems.append(f"{where}, Answer: missing answer for {r['id']}")
         elif str(r["answer"]).upper() not in fw.partnership.choices:
             problems.append(f"{where}, Answer: '{r['answer']}' must be A, B or C")
-        try:
-            target = _as_date(r["target_date"])
-        except ValueError as exc:
-            problems.append(f"{where}, Target date: '{exc}' is not a date (YYYY-MM-DD)")
-            target = None
+        target = _date_field(r["target_date"], f"{where}, Target date", problems)
         part.append({**r, "answer": str(r["answer"]).upper() if r["answer"] else None, "target_date": target})
     if not agency_id:
         problems.append(f"{shown}: sheet Details, Agency ID: missing")
