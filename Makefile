@@ -25,10 +25,14 @@ a11y-deps:
 test: $(STAMP) a11y-deps
 	$(BIN)/python -m pytest tests --nbval-lax notebooks/review_pack.ipynb notebooks/frm_report.ipynb notebooks/threshold_scenarios.ipynb notebooks/quality_summary.ipynb notebooks/self_assessment.ipynb
 
+# Every figure with its goal (issue 10). The national run writes ~1 GB of Parquet to /tmp and takes a while.
 bench: $(STAMP)
 	$(BIN)/python bench/bench_indicators.py
 	$(BIN)/python bench/bench_frm.py
 	$(BIN)/python bench/bench_scenarios.py
+	$(BIN)/python bench/bench_ilr.py
+	$(BIN)/python bench/bench_packs.py
+	$(BIN)/python bench/bench_national.py
 
 clean:
 	rm -rf $(VENV) .fjaaqa-cache outputs/* data/synthetic

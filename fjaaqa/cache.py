@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -45,7 +46,7 @@ AIM_COLUMNS = [
 ]
 TABLES = ["results", "previous", "breakdowns", "apprentices", "aims", "reconciliation", "rejected_summary",
           "link_summary", "files", "agencies", "all_periods", "reviews", "trend", "starts", "collection_form",
-          "feedback", "frm", "self_assessment"]
+          "feedback", "frm", "self_assessment", "rejected"]
 FRM_COLUMNS = ["agency_id", "rule", "title", "query_id", "UKPRN", "LearnRefNumber", "AimSeqNumber", "LearnAimRef",
                "LearnStartDate", "change", "reason"]
 
@@ -85,7 +86,11 @@ def input_files(data_dir: Path, period: Period) -> list[tuple[str, str]]:
     files = [p for p in sorted(data_dir.glob("*")) if p.is_file() and p.suffix in {".csv", ".parquet"}]
     for p, folder in ilr_folders(data_dir):
         if p <= period:
-            files += [f for f in sorted(folder.iterdir()) if f.is_file() and f.suffix in {".csv", ".parquet"}]
+            files += [f for f in sorted(folder.iterdir()) if f.is_file() and f.suffix in {".csv", ".parquet", ".xml"}]
+            for tree in ("slc", "funding"):  # FRM's loans and earnings (the packs show FRM queries)
+                extra = data_dir / tree / p.year.code / p.return_code
+                if extra.is_dir():
+                    files += [f for f in sorted(extra.iterdir()) if f.is_file()]
     files += self_assessment_files(data_dir)
     return [(f.relative_to(data_dir).as_posix(), sha256_file(f)) for f in files]
 
@@ -155,6 +160,7 @@ def _tables(res: Results, previous: Results | None, ds: Dataset, all_periods: li
         "aims": _keep(res.aims, AIM_COLUMNS),
         "reconciliation": res.reconciliation,
         "rejected_summary": _rejected_summary(res.rejected),
+        "rejected": res.rejected.astype("string"),  # every quarantined row (the demo writes them out)
         "link_summary": res.link_summary,
         "files": ds.files,
         "agencies": agencies,
@@ -232,11 +238,36 @@ def write_entry(folder: Path, tables: dict[str, pd.DataFrame], meta: dict) -> No
 
 
 def read_results(folder: str | Path) -> PackResults:
-    """Load a cache entry written by :func:`load_or_compute`."""
+    """Load a cache entry written by :func:`load_or_compute`.
+
+    An entry never changes once written (its folder is named by the hash of
+    everything it was made from), so a warm kernel keeps the last few it read
+    instead of reading the same Parquet files again for every pack. Each
+    caller gets its own ``PackResults`` (the tables themselves are shared and
+    are only ever read).
+    """
+    meta, tables = _read_entry(str(Path(folder).resolve()))
+    return PackResults(meta=json.loads(meta), tables=dict(tables))
+
+
+@lru_cache(maxsize=4)
+def _read_entry(folder: str) -> tuple[str, dict[str, pd.DataFrame]]:
     folder = Path(folder)
-    meta = json.loads((folder / "meta.json").read_text())
-    tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES}
-    return PackResults(meta=meta, tables=tables)
+    meta = (folder / "meta.json").read_text()
+    return meta, {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES}
+
+
+# Statuses of earlier returns computed in this process, by the earlier return's own cache key. A
+# period's statuses depend only on its own and earlier files (which that key hashes), so a batch that
+# fills several periods' entries (the demo) measures each return once, not once per later period.
+_EARLIER: dict[str, Results] = {}
+
+
+def _earlier_results(ds: Dataset, data_dir: Path, period: Period, t: ThresholdSet) -> Results:
+    key, _ = cache_key(data_dir, period, t)
+    if key not in _EARLIER:
+        _EARLIER[key] = compute(ds, period, t)
+    return _EARLIER[key]
 
 
 def load_or_compute(data_dir: str | Path, year: str, return_code: str,
@@ -253,9 +284,10 @@ def load_or_compute(data_dir: str | Path, year: str, return_code: str,
 
     ds = load_dataset(data_dir, up_to=period)
     res = compute(ds, period, t)
+    _EARLIER[key] = res
     prev_period = make_period(period.year.previous(), "R14")
     # Every earlier return in DATA, for trends and "what changed" (measure once, keep the statuses).
-    earlier = {p: compute(ds, p, t) for p in sorted(ds.returns) if p < period}
+    earlier = {p: _earlier_results(ds, data_dir, p, t) for p in sorted(ds.returns) if p < period}
     previous = earlier.get(prev_period)
     trend = pd.concat([r.results.assign(period=str(p), period_order=i)
                        for i, (p, r) in enumerate(sorted({**earlier, period: res}.items()))], ignore_index=True)

@@ -19,6 +19,8 @@ from rich.table import Table
 
 from . import __version__
 from .errors import InputError
+from .executors import make_executor
+from .workers import default_workers
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Quality-assurance analysis for Flexi-Job Apprenticeship Agencies.")
@@ -45,10 +47,24 @@ def synth(
     seed: int = typer.Option(20231001, "--seed", help="Random seed (same seed, same data)."),
     fmt: str = typer.Option("csv", "--format", help="csv, parquet or xml (ILR XML files per provider)."),
     layout: str = typer.Option("2020-21", "--ilr-schema", help="XML layout: 2020-21 or 2025-26."),
+    scale: str = typer.Option("demo", "--scale", help="demo (the agencies above) or national (FRM, Parquet)."),
+    copies: int = typer.Option(1000, "--copies", min=1,
+                               help="With --scale national: copies of the FRM return (1,000 give 5 million aims)."),
 ):
     """Generate the synthetic dataset in the canonical layout."""
     from .synth import PERIODS, write_dataset
 
+    if scale == "national":
+        from .national import write_national
+
+        with _progress() as bar:
+            task = bar.add_task("Writing the national dataset (Parquet)", total=copies)
+            info = write_national(out, copies=copies, progress=lambda n: bar.update(task, completed=n))
+        err.print(f"National synthetic data: {info['aims']:,} learning aims in 2022-23 R14 from "
+                  f"{info['providers']:,} providers ({sum(info['rows'].values()):,} rows in all) written to {out}")
+        return
+    if scale != "demo":
+        raise InputError(f"--scale must be demo or national, not '{scale}'")
     if fmt not in ("csv", "parquet", "xml"):
         raise InputError(f"--format must be csv, parquet or xml, not '{fmt}'")
     if layout not in ("2020-21", "2025-26"):
@@ -58,6 +74,21 @@ def synth(
         write_dataset(out, agencies=agencies, seed=seed, fmt=fmt, layout=layout,
                       progress=lambda p: bar.advance(task))
     err.print(f"Synthetic data for {agencies} agencies written to {out}")
+
+
+@app.command()
+def partition(
+    data: Path = typer.Option(..., "--data", help="Data directory (flat CSV or Parquet tables)."),
+    out: Path = typer.Option(..., "--out", help="Where to write the parts (p000, p001, ...)."),
+    partitions: int = typer.Option(..., "--partitions", min=1, help="How many parts."),
+):
+    """Split a dataset into parts by ULN (DuckDB), so FRM can run part by part, here or on a cluster."""
+    from .national import partition_dataset
+
+    if not Path(data).is_dir():
+        raise InputError("the data directory does not exist", file=str(data))
+    counts = partition_dataset(data, out, partitions)
+    err.print(f"{sum(counts.values()):,} rows from {len(counts)} tables split into {partitions} parts in {out}")
 
 
 @app.command()
@@ -201,9 +232,15 @@ def frm_command(
     fmt: str = typer.Option("table", "--format", help="json (flagged rows on stdout) or table."),
     notes: Optional[list[Path]] = typer.Option(None, "--notes", help="Last return's workbook(s): carry notes over."),
     pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also print each report to PDF (with --out)."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Parallel workers, each with a warm kernel."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1,
+                                          help="Parallel workers, each with a warm kernel (default: one per core)."),
+    force: bool = typer.Option(False, "--force", help="Rebuild every output, even those whose inputs are unchanged."),
     run_date: Optional[str] = typer.Option(None, "--run-date", help="Date printed on the reports (default: census)."),
     list_rules: bool = typer.Option(False, "--list-rules", help="List the rule ids and titles, one a line."),
+    partitions: Optional[int] = typer.Option(None, "--partitions", min=1,
+                                             help="National scale: split by ULN into this many parts and run "
+                                                  "part by part (flags and status files into --out)."),
+    executor: str = typer.Option("local", "--executor", help="local or dask://HOST:PORT (a Dask scheduler)."),
 ):
     """Funding rules monitoring: every FRM rule over one ILR return, with query IDs and change since the last return."""
     import pandas as pd
@@ -223,12 +260,22 @@ def frm_command(
         raise InputError(f"--format must be json or table, not '{fmt}'")
     period = make_period(year, return_code)
     _check_run_date(run_date)
+    if partitions:
+        _frm_partitioned(data, period, partitions, out, executor, workers)
+        return
     if out is not None:
         with _progress() as bar:
             task = bar.add_task("FRM reports", total=None)
-            result, summary = build_frm_reports(data, year, return_code, ukprn, out, pdf, workers, run_date or "",
-                                                notes, progress=lambda rec: bar.advance(task))
-        msg = f"{len(summary.built)} report(s) in {out / period.year.code / period.return_code / 'frm'}"
+            ex = make_executor(executor, workers) if executor != "local" else None
+            try:
+                result, summary = build_frm_reports(data, year, return_code, ukprn, out, pdf,
+                                                    workers or default_workers(), run_date or "", notes,
+                                                    progress=lambda rec: bar.advance(task), force=force, executor=ex)
+            finally:
+                if ex is not None:
+                    ex.close()
+        msg = (f"{len(summary.built)} report(s) built, {len(summary.unchanged)} unchanged, in "
+               f"{out / period.year.code / period.return_code / 'frm'}")
         if summary.failed:
             msg += "; failed: " + "; ".join(f"{r['ukprn']} ({r['error']})" for r in summary.failed)
         err.print(msg, markup=False)
@@ -275,6 +322,40 @@ def _check_run_date(run_date: str | None) -> None:
             date.fromisoformat(run_date)
         except ValueError:
             raise InputError(f"--run-date must be YYYY-MM-DD, not '{run_date}'") from None
+
+
+def _frm_partitioned(data: Path, period, partitions: int, out: Optional[Path], executor: str,
+                     workers: Optional[int]) -> None:
+    """National scale: partition by ULN (DuckDB), run FRM on every part (locally or on Dask), join, write."""
+    import tempfile
+    import time
+
+    from .national import partition_dataset, run_partitioned
+    from .writers import atomic_write, csv_text
+
+    ex = make_executor(executor, workers)
+    try:
+        with tempfile.TemporaryDirectory(prefix="fjaaqa-parts-") as tmp:
+            t0 = time.perf_counter()
+            partition_dataset(data, tmp, partitions)
+            t_split = time.perf_counter() - t0
+            with _progress() as bar:
+                task = bar.add_task(f"FRM {period.label}, {partitions} parts", total=partitions)
+                flags, resolved, status, parts = run_partitioned(tmp, period.year.code, period.return_code, ex,
+                                                                 progress=lambda r: bar.advance(task))
+    finally:
+        ex.close()
+    aims = sum(p.aims for p in parts)
+    if out is not None:
+        folder = Path(out) / period.year.code / period.return_code / "frm"
+        atomic_write(folder / "frm_flags.csv", csv_text(flags))
+        atomic_write(folder / "frm_resolved.csv", csv_text(resolved))
+        atomic_write(folder / "frm_status.csv", csv_text(status))
+    err.print(f"{aims:,} aims in {period.label} at {status['UKPRN'].nunique():,} providers: {len(flags):,} flagged "
+              f"rows, {len(resolved):,} resolved; split {t_split:.1f}s, parts {min(p.seconds for p in parts):.1f}–"
+              f"{max(p.seconds for p in parts):.1f}s each, peak memory per worker "
+              f"{max(p.peak_rss_mb for p in parts):,.0f} MB" + (f"; files in {folder}" if out is not None else ""),
+              markup=False)
 
 
 @app.command()
@@ -425,16 +506,17 @@ def packs(
     thresholds: str = typer.Option("quality-framework-2023", "--thresholds", help="Threshold set name or file."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default outputs/)."),
     pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also print each pack to PDF."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Parallel workers, each with a warm kernel."),
-    executor: str = typer.Option("local", "--executor", help="local (dask://HOST:PORT is not available yet)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1,
+                                          help="Parallel workers, each with a warm kernel (default: one per core)."),
+    force: bool = typer.Option(False, "--force", help="Rebuild every output, even those whose inputs are unchanged."),
+    executor: str = typer.Option("local", "--executor", help="local or dask://HOST:PORT (a Dask scheduler)."),
     run_date: Optional[str] = typer.Option(None, "--run-date", help="Date printed on the packs (default: census date)."),
 ):
     """Build review packs (HTML and PDF) for every agency of a period, plus index.html and manifest.json."""
     from .paths import repo_path
     from .periods import make_period
 
-    if executor != "local":
-        raise InputError(f"--executor {executor}: only 'local' is available in this version")
+    ex = make_executor(executor, workers) if executor != "local" else None
     audiences = list(dict.fromkeys(audience or ["dfe", "agency"]))
     bad = [a for a in audiences if a not in ("dfe", "agency")]
     if bad:
@@ -442,11 +524,17 @@ def packs(
     period = make_period(year, return_code)
     _check_run_date(run_date)
     out = out or repo_path("outputs")
-    summary = _build_packs(data, period, agency, audiences, thresholds, out, pdf, workers, run_date or "")
+    try:
+        summary = _build_packs(data, period, agency, audiences, thresholds, out, pdf, workers or default_workers(),
+                               run_date or "", force=force, executor=ex)
+    finally:
+        if ex is not None:
+            ex.close()
     raise typer.Exit(1 if summary.failed else 0)
 
 
-def _build_packs(data, period, agencies, audiences, thresholds, out, pdf, workers, run_date, console=None):
+def _build_packs(data, period, agencies, audiences, thresholds, out, pdf, workers, run_date, console=None,
+                 force=False, executor=None):
     """Build packs with a progress bar on stderr; write index.html and manifest.json; print a summary."""
     from .cache import load_or_compute
     from .packs import build_packs, write_manifest
@@ -454,15 +542,19 @@ def _build_packs(data, period, agencies, audiences, thresholds, out, pdf, worker
     console = console or err
     pr = load_or_compute(data, period.year.code, period.return_code, thresholds)
     n = len(agencies or pr.agencies) * len(audiences)
+    # The manifest vouches for a finished run: none while one is in progress (or was cut short).
+    (Path(out) / "manifest.json").unlink(missing_ok=True)
     with _progress() as bar:
         task = bar.add_task(f"Packs {period.label}", total=n)
         summary = build_packs(Path(data), period.year.code, period.return_code, agencies, audiences, thresholds,
                               Path(out), pdf=pdf, workers=workers, run_date=run_date,
-                              progress=lambda rec: bar.advance(task))
+                              progress=lambda rec: bar.advance(task), force=force, executor=executor)
+        bar.advance(task, len(summary.unchanged))
     write_manifest(Path(out), pr, run_date or pr.meta["census"])
     per = summary.seconds / max(1, len(summary.built))
     console.print(f"{len(summary.built)} pack(s) built in {summary.seconds:.1f}s ({per:.2f}s each, "
-                  f"{workers} worker(s)); {len(summary.failed)} failed. Index: {Path(out) / 'index.html'}")
+                  f"{workers} worker(s)); {len(summary.unchanged)} unchanged since the last run; "
+                  f"{len(summary.failed)} failed. Index: {Path(out) / 'index.html'}")
     for f in summary.failed:
         console.print(f"  failed: {f['agency_id']} ({f['audience']}): {f['error']}", markup=False)
     return summary
@@ -472,12 +564,13 @@ def _build_packs(data, period, agencies, audiences, thresholds, out, pdf, worker
 def demo(
     out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default outputs/)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Where to write the synthetic data."),
-    workers: int = typer.Option(2, "--workers", min=1, help="Parallel pack workers."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Parallel workers (default: one per core)."),
+    force: bool = typer.Option(False, "--force", help="Rebuild every output, even those whose inputs are unchanged."),
 ):
     """Generate the synthetic dataset and build every output into outputs/."""
     from .demo import run_demo
 
-    result = run_demo(out=out, data=data, console=err, workers=workers)
+    result = run_demo(out=out, data=data, console=err, workers=workers or default_workers(), force=force)
     raise typer.Exit(1 if result["packs"].failed else 0)
 
 

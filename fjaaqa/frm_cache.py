@@ -14,27 +14,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from .cache import code_hash, default_results_dir, write_entry
+from .cache import code_hash, default_results_dir, input_files, write_entry
 from .frm import FLAG_COLUMNS, STATUS_COLUMNS, FrmResult, catalogue_files, load_catalogue, run_frm
 from .periods import Period, make_period
-from .sources import ilr_folders, load_dataset, sha256_file
+from .sources import load_dataset
 
 
 def frm_input_files(data_dir: Path, period: Period) -> list[tuple[str, str]]:
-    """(relative path, sha256) of every file FRM for ``period`` reads: top-level tables, ILR, SLC and earnings."""
-    data_dir = Path(data_dir)
-    files = [p for p in sorted(data_dir.glob("*")) if p.is_file() and p.suffix in {".csv", ".parquet"}]
-    for p, folder in ilr_folders(data_dir):
-        if p <= period:
-            files += [f for f in sorted(folder.iterdir()) if f.is_file() and f.suffix in {".csv", ".parquet", ".xml"}]
-            for tree in ("slc", "funding"):
-                extra = data_dir / tree / p.year.code / p.return_code
-                if extra.is_dir():
-                    files += [f for f in sorted(extra.iterdir()) if f.is_file()]
-    return [(f.relative_to(data_dir).as_posix(), sha256_file(f)) for f in files]
+    """(relative path, sha256) of every file FRM for ``period`` reads: the same files as the results cache."""
+    return input_files(data_dir, period)
 
 
-def _key(data_dir: Path, period: Period) -> tuple[str, list]:
+def input_key(data_dir: Path, period: Period) -> tuple[str, list]:
+    """The cache key of one return's FRM run: its input files, the catalogues and the code."""
     files = frm_input_files(data_dir, period)
     catalogues = {name: hashlib.sha256(p.read_bytes()).hexdigest() for name, p in catalogue_files().items()}
     doc = json.dumps({"files": files, "catalogues": catalogues, "code": code_hash(), "period": str(period)},
@@ -79,7 +71,7 @@ def load_or_run(data_dir: str | Path, year: str, return_code: str, results_dir: 
     """FRM for every provider in one return (compared with the previous return), from cache or run now."""
     data_dir = Path(data_dir).resolve()
     period = make_period(year, return_code)
-    key, files = _key(data_dir, period)
+    key, files = input_key(data_dir, period)
     base = Path(results_dir) if results_dir else default_results_dir().parent / "frm"
     folder = base / key
     if (folder / "meta.json").is_file():

@@ -14,11 +14,11 @@ import html
 import json
 from pathlib import Path
 
-from . import __version__
+from . import __version__, builds
 from .errors import InputError
 from .frm import FrmResult
 from .frm import write_outputs as write_flag_files
-from .frm_cache import load_or_run
+from .frm_cache import input_key, load_or_run
 from .frm_sections import impact_total, money
 from .frm_workbook import read_notes, write_workbook
 from .packs import NOTEBOOK_CACHE, BuildSummary, RenderJob, _page, _versions, run_jobs
@@ -46,7 +46,8 @@ def providers_to_report(res: FrmResult, ukprns: list[str] | None) -> list[str]:
 
 def build_frm_reports(data_dir: Path, year: str, return_code: str, ukprns: list[str] | None, out: Path,
                       pdf: bool = True, workers: int = 1, run_date: str = "", notes: list[Path] | None = None,
-                      results_dir: Path | None = None, progress=None) -> tuple[FrmResult, BuildSummary]:
+                      results_dir: Path | None = None, progress=None,
+                      force: bool = False, executor=None) -> tuple[FrmResult, BuildSummary]:
     """Every requested provider's report (HTML, PDF) and workbook, plus the flag files, listing and manifest."""
     period = make_period(year, return_code)
     res = load_or_run(data_dir, year, return_code, results_dir)
@@ -58,10 +59,12 @@ def build_frm_reports(data_dir: Path, year: str, return_code: str, ukprns: list[
         write_workbook(res, ukprn, folder / f"{ukprn}.xlsx", carried)
     common = {"year": year, "return_code": return_code, "data_dir": str(Path(data_dir).resolve()),
               "run_date": run_date, "results_dir": str(results_dir) if results_dir else ""}
+    data_key, _ = input_key(Path(data_dir).resolve(), period)  # a report reads its provider's rows of this run
     jobs = [RenderJob(NOTEBOOK, dict(common, ukprn=u), folder / f"{u}.html", {"ukprn": u},
-                      NOTEBOOK_CACHE / period.year.code / period.return_code / "frm" / f"{u}.ipynb")
+                      NOTEBOOK_CACHE / period.year.code / period.return_code / "frm" / f"{u}.ipynb",
+                      builds.render_key(NOTEBOOK, dict(common, ukprn=u), data_key))
             for u in chosen]
-    summary = run_jobs(jobs, pdf, workers, progress)
+    summary = run_jobs(jobs, pdf, workers, progress, force, executor)
     write_frm_index(out, res, summary, run_date or period.census.isoformat())
     write_frm_manifest(out, res, run_date or period.census.isoformat(), notes or [])
     return res, summary
@@ -116,7 +119,8 @@ def write_frm_manifest(out: Path, res: FrmResult, run_date: str, notes: list[Pat
     folder = frm_folder(out, res.period.year.code, res.period.return_code)
     outputs = [{"path": p.relative_to(out).as_posix(), "sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
                 "bytes": p.stat().st_size}
-               for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "manifest.json"]
+               for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "manifest.json"
+               and not p.name.startswith(".")]
     doc = {"fjaaqa": __version__, "versions": _versions(), "code_hash": res.meta.get("code_hash"),
            "period": {"year": res.period.year.label, "return": res.period.return_code},
            "catalogue": res.catalogue.year, "note": res.note,
@@ -124,5 +128,5 @@ def write_frm_manifest(out: Path, res: FrmResult, run_date: str, notes: list[Pat
            "inputs": res.meta.get("inputs", []),
            "notes_from": [{"file": Path(n).name, "sha256": hashlib.sha256(Path(n).read_bytes()).hexdigest()}
                           for n in notes],
-           "outputs": outputs}
+           "outputs": outputs, "builds": builds.keys_under(folder, out)}
     return atomic_write(folder / "manifest.json", json.dumps(doc, indent=2, sort_keys=True) + "\n")

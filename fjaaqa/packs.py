@@ -23,14 +23,14 @@ from pathlib import Path
 
 import nbformat
 
-from . import __version__
+from . import __version__, builds
 from .cache import PackResults, load_or_compute
 from .errors import InputError
 from .indicators import INDICATORS, STATUS_LABELS
 from .paths import repo_path
 from .periods import make_period
 from .sections import AUDIENCES, STATUS_CLASS, shown_value
-from .writers import atomic_write
+from .writers import atomic_write, sweep_temporary
 
 NOTEBOOK = repo_path("notebooks", "review_pack.ipynb")
 TEMPLATES = repo_path("templates")
@@ -46,13 +46,20 @@ class RenderJob:
     html: Path
     record: dict  # e.g. {"agency_id": …, "audience": …} or {"ukprn": …}
     executed: Path  # the executed notebook is kept here (a cache, never under --out)
+    key: str = ""  # build key (fjaaqa.builds.render_key); an output with an unchanged key is not rebuilt
 
 
 @dataclass
 class BuildSummary:
     built: list[dict] = field(default_factory=list)
     failed: list[dict] = field(default_factory=list)
+    unchanged: list[dict] = field(default_factory=list)  # up to date from an earlier run: not rebuilt
     seconds: float = 0.0
+
+    @property
+    def present(self) -> list[dict]:
+        """Outputs that exist after the run: built now or unchanged since an earlier run."""
+        return self.built + self.unchanged
 
 
 def css() -> str:
@@ -116,13 +123,21 @@ def write_pdf(page: str, path: Path) -> Path:
 # ------------------------------------------------------------------ running
 
 class Runner:
-    """One warm kernel running notebooks (review packs, FRM reports), one after another."""
+    """One warm kernel running notebooks (review packs, FRM reports), one after another.
+
+    The kernel manager is the asynchronous one: with it nbclient watches the
+    kernel while a cell runs, so a kernel that dies or a cell that overruns
+    its time limit ends that output with an error instead of waiting forever
+    (with the blocking manager nbclient's wait for output never returned).
+    """
 
     def __init__(self):
-        from jupyter_client.manager import KernelManager
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_core.utils import run_sync
 
-        self.km = KernelManager(kernel_name="python3", transport="ipc", ip=str(_ipc_dir() / "kernel"))
-        self.km.start_kernel(extra_arguments=["--HistoryManager.enabled=False"])
+        self._sync = run_sync
+        self.km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(_ipc_dir() / "kernel"))
+        self._sync(self.km.start_kernel)(extra_arguments=["--HistoryManager.enabled=False"])
         self._reset()
 
     def _reset(self) -> None:
@@ -135,18 +150,27 @@ class Runner:
         finally:
             kc.stop_channels()
 
-    def run(self, parameters: dict, notebook: Path = NOTEBOOK) -> nbformat.NotebookNode:
+    def alive(self) -> bool:
+        return bool(self._sync(self.km.is_alive)())
+
+    def run(self, parameters: dict, notebook: Path = NOTEBOOK, timeout: int | None = None) -> nbformat.NotebookNode:
         import papermill
 
-        if not self.km.is_alive():
-            self.km.restart_kernel(now=True)
+        if not self.alive():
+            self.restart()
         self._reset()
         nb = papermill.execute_notebook(str(notebook), None, parameters=parameters, progress_bar=False,
-                                        km=self.km, kernel_name="python3", cwd=str(repo_path()))
+                                        km=self.km, kernel_name="python3", cwd=str(repo_path()),
+                                        execution_timeout=timeout)
         return nb
 
+    def restart(self) -> None:
+        """A fresh kernel after a failure: a dead one, or one still busy after a timeout, is replaced."""
+        self._sync(self.km.restart_kernel)(now=True)
+        self._reset()
+
     def close(self) -> None:
-        self.km.shutdown_kernel(now=True)
+        self._sync(self.km.shutdown_kernel)(now=True)
 
 
 def _ipc_dir() -> Path:
@@ -160,7 +184,20 @@ def pack_path(out: Path, year_code: str, return_code: str, audience: str, agency
     return out / year_code / return_code / "packs" / audience / f"{agency_id}.{ext}"
 
 
-def _build_chunk(jobs: list[RenderJob], pdf: bool, queue=None) -> list[dict]:
+NOTEBOOK_TIMEOUT = 900  # seconds a notebook cell may run before the output is given up as failed
+
+
+def _failure(exc: Exception, timeout: int | None) -> str:
+    """One line saying why an output failed, in words an analyst can act on."""
+    name = type(exc).__name__
+    if name == "DeadKernelError":
+        return "the kernel died while running the notebook (it was restarted for the next output)"
+    if isinstance(exc, TimeoutError) or name == "CellTimeoutError":
+        return f"the notebook took longer than {timeout} s and was stopped"
+    return _one_line(exc)
+
+
+def _build_chunk(jobs: list[RenderJob], pdf: bool, queue=None, timeout: int | None = NOTEBOOK_TIMEOUT) -> list[dict]:
     """Render a list of notebooks with one warm kernel (runs in a worker process).
 
     Each finished output is also put on ``queue`` (when given) so the parent
@@ -177,16 +214,24 @@ def _build_chunk(jobs: list[RenderJob], pdf: bool, queue=None) -> list[dict]:
     try:
         for job in jobs:
             try:
-                nb = runner.run(job.parameters, job.notebook)
+                nb = runner.run(job.parameters, job.notebook, timeout)
+                page = export_html(nb)
+                atomic_write(job.executed, nbformat.writes(nb))
+                rec = {**job.record, "html": job.html}
+                if pdf:  # the PDF first: an HTML page is only ever beside a finished PDF
+                    rec["pdf"] = write_pdf(page, job.html.with_suffix(".pdf"))
+                else:  # never leave an earlier run's PDF beside a newer page
+                    job.html.with_suffix(".pdf").unlink(missing_ok=True)
+                atomic_write(job.html, page)
+                builds.record(job.html, job.key, pdf)
             except Exception as exc:  # one output failing never stops the batch
-                finish({**job.record, "error": _one_line(exc)})
+                finish({**job.record, "error": _failure(exc, timeout)})
+                try:
+                    runner.restart()
+                except Exception:  # a kernel that will not come back: a new one
+                    runner.close()
+                    runner = Runner()
                 continue
-            page = export_html(nb)
-            atomic_write(job.html, page)
-            atomic_write(job.executed, nbformat.writes(nb))
-            rec = {**job.record, "html": job.html}
-            if pdf:
-                rec["pdf"] = write_pdf(page, job.html.with_suffix(".pdf"))
             finish(rec)
     finally:
         runner.close()
@@ -198,15 +243,41 @@ def _one_line(exc: Exception) -> str:
     return (text[-1] if text else exc.__class__.__name__)[:300]
 
 
-def run_jobs(jobs: list[RenderJob], pdf: bool, workers: int = 1, progress=None) -> BuildSummary:
-    """Render every job, spread over ``workers`` processes with a warm kernel each."""
+def run_jobs(jobs: list[RenderJob], pdf: bool, workers: int = 1, progress=None, force: bool = False,
+             executor=None, timeout: int | None = NOTEBOOK_TIMEOUT) -> BuildSummary:
+    """Render every job whose output is out of date, over ``workers`` processes with a warm kernel each.
+
+    With a Dask ``executor`` (:mod:`fjaaqa.executors`) the same chunks run as
+    tasks on the cluster's workers instead, each with its own warm kernel;
+    progress then moves a chunk at a time.
+    """
     import time
 
     started = time.perf_counter()
     summary = BuildSummary()
+    for folder in {j.html.parent for j in jobs}:  # what an interrupted run left half-written
+        if folder.is_dir():
+            sweep_temporary(folder)
+    if not force:
+        fresh = [builds.up_to_date(j.html, j.key, pdf) for j in jobs]
+        summary.unchanged = [{**j.record, "html": j.html} for j, ok in zip(jobs, fresh) if ok]
+        jobs = [j for j, ok in zip(jobs, fresh) if not ok]
     chunks = [jobs[i::workers] for i in range(max(1, workers))] if workers > 1 else [jobs]
     chunks = [c for c in chunks if c]
     if not chunks:
+        return summary
+    if executor is not None:
+        def report(chunk: list[dict]) -> None:
+            for rec in chunk:
+                if progress:
+                    progress(rec)
+
+        results = executor.map(_build_chunk, chunks, [pdf] * len(chunks), [None] * len(chunks), [timeout] * len(chunks),
+                               progress=report)
+        for chunk in results:
+            for rec in chunk:
+                (summary.failed if "error" in rec else summary.built).append(rec)
+        summary.seconds = time.perf_counter() - started
         return summary
     with multiprocessing.Manager() as manager:
         queue = manager.Queue()
@@ -214,14 +285,14 @@ def run_jobs(jobs: list[RenderJob], pdf: bool, workers: int = 1, progress=None) 
             import threading
 
             results: list[list[dict]] = []
-            worker = threading.Thread(target=lambda: results.append(_build_chunk(chunks[0], pdf, queue)))
+            worker = threading.Thread(target=lambda: results.append(_build_chunk(chunks[0], pdf, queue, timeout)))
             worker.start()
             _drain(queue, len(jobs), progress, lambda: not worker.is_alive())
             worker.join()
         else:
             ctx = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(max_workers=len(chunks), mp_context=ctx) as pool:
-                futures = [pool.submit(_build_chunk, c, pdf, queue) for c in chunks]
+                futures = [pool.submit(_build_chunk, c, pdf, queue, timeout) for c in chunks]
                 _drain(queue, len(jobs), progress, lambda: all(f.done() for f in futures))
                 results = [f.result() for f in futures]
     for chunk in results:
@@ -233,8 +304,8 @@ def run_jobs(jobs: list[RenderJob], pdf: bool, workers: int = 1, progress=None) 
 
 def build_packs(data_dir: Path, year: str, return_code: str, agencies: list[str] | None, audiences: list[str],
                 thresholds: str, out: Path, pdf: bool = True, workers: int = 1, run_date: str = "",
-                results_dir: Path | None = None, progress=None) -> BuildSummary:
-    """Build every requested pack; compute once, render many."""
+                results_dir: Path | None = None, progress=None, force: bool = False, executor=None) -> BuildSummary:
+    """Build every requested pack whose inputs changed (all of them with ``force``); compute once, render many."""
     if Path(str(thresholds)).is_file():  # the kernel runs in the repository: pass files absolute
         thresholds = str(Path(str(thresholds)).resolve())
     pr = load_or_compute(data_dir, year, return_code, thresholds, results_dir)
@@ -247,12 +318,18 @@ def build_packs(data_dir: Path, year: str, return_code: str, agencies: list[str]
     common = {"year": year, "return_code": return_code, "data_dir": str(Path(data_dir).resolve()),
               "thresholds": str(thresholds), "run_date": run_date,
               "results_dir": str(results_dir) if results_dir else ""}
-    jobs = [RenderJob(NOTEBOOK, dict(common, agency_id=a, audience=aud),
-                      pack_path(out, period.year.code, period.return_code, aud, a, "html"),
-                      {"agency_id": a, "audience": aud},
-                      NOTEBOOK_CACHE / period.year.code / period.return_code / aud / f"{a}.ipynb")
-            for aud in audiences for a in (agencies or known)]
-    summary = run_jobs(jobs, pdf, workers, progress)
+    from .sections import pack_digests
+
+    digests = pack_digests(pr, agencies or known, audiences)
+    jobs = []
+    for aud in audiences:
+        for a in agencies or known:
+            params = dict(common, agency_id=a, audience=aud)
+            jobs.append(RenderJob(NOTEBOOK, params, pack_path(out, period.year.code, period.return_code, aud, a, "html"),
+                                  {"agency_id": a, "audience": aud},
+                                  NOTEBOOK_CACHE / period.year.code / period.return_code / aud / f"{a}.ipynb",
+                                  builds.render_key(NOTEBOOK, params, digests[(a, aud)])))
+    summary = run_jobs(jobs, pdf, workers, progress, force, executor)
     write_worklist(out, pr)
     write_index(out, pr, summary, run_date or pr.meta["census"])
     return summary
@@ -303,7 +380,7 @@ def write_index(out: Path, pr: PackResults, summary: BuildSummary, run_date: str
     base = Path(period.year.code) / period.return_code
     rows = []
     res = pr.results
-    built = {(b["agency_id"], b["audience"]) for b in summary.built}
+    built = {(b["agency_id"], b["audience"]) for b in summary.present}
     # Most serious first: agencies with more indicators at risk, then needing improvement.
     worst = res.assign(ar=res["status"] == "at_risk", ni=res["status"] == "needs_improvement").groupby("agency_id")[
         ["ar", "ni"]].sum()
@@ -418,6 +495,7 @@ def write_manifest(out: Path, pr: PackResults, run_date: str, extra: dict | None
                        "values": pr.meta["thresholds"]["values"]},
         "inputs": pr.meta["inputs"],
         "outputs": outputs,
+        "builds": builds.keys_under(out),  # each report's build key: what an incremental re-run compares
     }
     if extra:
         doc.update(extra)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import builds
 from .ees import Column, format_checks, screen, write_table
 from .indicators import INDICATORS
 from .packs import NOTEBOOK_CACHE, RenderJob, run_jobs
@@ -114,7 +115,7 @@ def _number(v):
 
 
 def build_summary(data_dir: Path, year: str, return_code: str, thresholds: str, out: Path, pdf: bool = True,
-                  run_date: str = "", results_dir: Path | None = None, check: bool = False):
+                  run_date: str = "", results_dir: Path | None = None, check: bool = False, force: bool = False):
     """Open data, workbook and the report for one period; returns (summary, written files, screener checks)."""
     from .summary_sections import load
 
@@ -124,9 +125,12 @@ def build_summary(data_dir: Path, year: str, return_code: str, thresholds: str, 
     written.append(atomic_write(folder / "fjaa_quality_summary.xlsx", workbook_bytes(s)))
     params = {"year": year, "return_code": return_code, "data_dir": str(Path(data_dir).resolve()),
               "thresholds": thresholds, "run_date": run_date, "results_dir": str(results_dir) if results_dir else ""}
+    data = builds.digest(s.pr.meta["key"], s.previous.meta["key"] if s.previous else "",
+                         builds.file_hash(repo_path("params", "publication.yaml")))
     job = RenderJob(NOTEBOOK, params, folder / "quality_summary.html", {"summary": f"{year} {return_code}"},
-                    NOTEBOOK_CACHE / s.pr.period.year.code / s.pr.period.return_code / "summary.ipynb")
-    result = run_jobs([job], pdf)
+                    NOTEBOOK_CACHE / s.pr.period.year.code / s.pr.period.return_code / "summary.ipynb",
+                    builds.render_key(NOTEBOOK, params, data))
+    result = run_jobs([job], pdf, force=force)
     if result.failed:
         raise RuntimeError(result.failed[0]["error"])
     checks = screen(folder / "data") if check else []

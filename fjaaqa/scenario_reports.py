@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import builds
 from . import scenarios as sc
 from .cache import load_or_compute
 from .packs import NOTEBOOK_CACHE, BuildSummary, RenderJob, run_jobs
@@ -27,7 +28,7 @@ def _arg(name_or_file: str) -> str:
 
 
 def build_scenario_reports(data_dir: Path, year: str, return_code: str, base: str, alts: list[str], out: Path,
-                           pdf: bool = True, run_date: str = "", workers: int = 1) -> BuildSummary:
+                           pdf: bool = True, run_date: str = "", workers: int = 1, force: bool = False) -> BuildSummary:
     period = make_period(year, return_code)
     folder = Path(out) / period.year.code / period.return_code / "scenarios"
     b = load_thresholds(base)
@@ -42,5 +43,6 @@ def build_scenario_reports(data_dir: Path, year: str, return_code: str, base: st
         params = {"year": year, "return_code": return_code, "data_dir": str(Path(data_dir).resolve()),
                   "base": _arg(base), "alt": _arg(alt), "run_date": run_date, "results_dir": ""}
         jobs.append(RenderJob(NOTEBOOK, params, folder / f"{stem}.html", {"alt": a.name},
-                              NOTEBOOK_CACHE / period.year.code / period.return_code / "scenarios" / f"{stem}.ipynb"))
-    return run_jobs(jobs, pdf, workers)
+                              NOTEBOOK_CACHE / period.year.code / period.return_code / "scenarios" / f"{stem}.ipynb",
+                              builds.render_key(NOTEBOOK, params, builds.digest(pr.meta["key"], b.hash, a.hash))))
+    return run_jobs(jobs, pdf, workers, force=force)

@@ -467,7 +467,6 @@ def annex(pr: PackResults, agency_id: str, audience: str = "dfe") -> str:
         vals = th["values"]["indicators"][ind.id]
         thresholds.append({"title": ind.title,
                            "text": "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in vals.items())})
-    files = pr.files.copy()
     rec = pr.reconciliation
     totals = {c: int(rec[c].sum()) for c in ("rows_read", "rows_used", "rows_rejected")}
     current = f"ilr/{pr.period.year.code}/{pr.period.return_code}/"
@@ -475,7 +474,7 @@ def annex(pr: PackResults, agency_id: str, audience: str = "dfe") -> str:
               if v and (k.startswith(current) or not k.startswith("ilr/"))}
     periods = [f"{y} {r}" for y, r in zip(pr.all_periods["year"], pr.all_periods["return"])]
     return render("annex.html.j2", meta=pr.meta, readings=readings, thresholds=thresholds, audience=audience,
-                  files=files.to_dict("records"), rec=rec.to_dict("records"), totals=totals,
+                  rec=rec.to_dict("records"), totals=totals,
                   rejected=pr.rejected_summary.to_dict("records"), links=pr.link_summary.to_dict("records"),
                   absent=absent, periods=periods)
 
@@ -491,6 +490,56 @@ def pack(pr: PackResults, agency_id: str, audience: str, run_date: str) -> list[
         parts.append(case_list(pr, agency_id))
     parts.append(annex(pr, agency_id, audience))
     return parts
+
+
+# Tables the annex shows whole (facts about the run, not about one agency).
+RUN_TABLES = ["reconciliation", "rejected_summary", "link_summary", "all_periods"]
+# Metadata a pack never shows: the results key and input hashes change with any agency's data.
+UNSHOWN_META = {"key", "inputs", "code_hash"}
+
+
+def pack_digests(pr: PackResults, agency_ids: list[str], audiences: list[str]) -> dict[tuple[str, str], str]:
+    """A digest of exactly the data each pack reads, so an unchanged pack is not rebuilt.
+
+    That is: the agency's own rows of every table with an ``agency_id``; the
+    figures a pack shows about all agencies (every agency's value and status
+    in the DfE version's position charts, the median in the agency version,
+    all-agency band shares, route achievement, the cohort profile and the
+    national rates); the run tables of the annex; the period's metadata and
+    thresholds. A change to one agency's data therefore rebuilds other
+    agencies' packs only when it moves a figure those packs show about all
+    agencies. Computed for every pack at once: one pass over each table.
+    """
+    from . import builds, context
+
+    res = pr.results
+    live = pr.apprentices[pr.apprentices["live"].astype(bool)]
+    routes = pr.breakdowns[(pr.breakdowns["indicator"] == "achievement_rate")
+                           & (pr.breakdowns["dimension"] == "route")]
+    shared = [{k: v for k, v in pr.meta.items() if k not in UNSHOWN_META}, national_benchmarks(),
+              *[pr.tables[k] for k in RUN_TABLES if k in pr.tables],
+              context.cohort_profile(live.iloc[0:0], live),
+              routes.groupby("group")[["numerator", "denominator"]].sum().reset_index()]
+    cross = {"agency": [], "dfe": []}
+    for ind in INDICATORS:
+        r = res[res["indicator"] == ind.id]
+        valid = r["value"].dropna()
+        summary = {"median": float(np.median(valid)) if len(valid) else None, "n": len(valid),
+                   "bands": [float(r[c].sum()) for c in ("n_needs_improvement_band", "n_at_risk_band", "denominator")
+                             if c in r.columns]}
+        cross["agency"].append(summary)
+        cross["dfe"] += [summary, r[["agency_id", "value", "status"]]]
+    common = {aud: builds.digest(*shared, *cross[aud]) for aud in audiences}
+    own: dict[str, list] = {a: [] for a in agency_ids}
+    for name in sorted(pr.tables):
+        t = pr.tables[name]
+        if "agency_id" not in t.columns:
+            continue
+        groups = dict(tuple(t.groupby("agency_id", sort=False)))
+        for a in agency_ids:
+            own[a].append(groups.get(a, t.iloc[0:0]))
+    mine = {a: builds.digest(*own[a]) for a in agency_ids}
+    return {(a, aud): builds.digest(common[aud], mine[a]) for a in agency_ids for aud in audiences}
 
 
 def context_and_review(pr: PackResults, agency_id: str, audience: str) -> str:

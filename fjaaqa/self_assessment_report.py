@@ -15,6 +15,7 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
+from . import builds
 from . import self_assessment as sa
 from .charts import AF_CATEGORICAL, figure
 from .packs import NOTEBOOK_CACHE, RenderJob, run_jobs
@@ -105,16 +106,18 @@ def plan_workbook_bytes(s: Scored) -> bytes:
 
 
 def write_outputs(s: Scored, out: Path, path: str, previous: str = "", pdf: bool = True,
-                  run_date: str = "") -> list[Path]:
+                  run_date: str = "", force: bool = False) -> list[Path]:
     folder = Path(out) / "selfassessment" / s.a.agency_id
     written = [atomic_write(folder / "action_plan.xlsx", plan_workbook_bytes(s)),
                atomic_write(folder / "action_plan.csv", csv_text(s.plan)),
                atomic_write(folder / "component_scores.csv", csv_text(s.scores))]
     params = {"assessment": str(Path(path).resolve()), "previous": str(Path(previous).resolve()) if previous else "",
               "run_date": run_date or s.a.assessment_date.isoformat()}
+    data = builds.digest(builds.file_hash(path), builds.file_hash(previous) if previous else "",
+                         builds.file_hash(repo_path("params", "selfassessment.yaml")))
     job = RenderJob(NOTEBOOK, params, folder / "self_assessment.html", {"agency": s.a.agency_id},
-                    NOTEBOOK_CACHE / "selfassessment" / f"{s.a.agency_id}.ipynb")
-    result = run_jobs([job], pdf)
+                    NOTEBOOK_CACHE / "selfassessment" / f"{s.a.agency_id}.ipynb", builds.render_key(NOTEBOOK, params, data))
+    result = run_jobs([job], pdf, force=force)
     if result.failed:
         raise RuntimeError(result.failed[0]["error"])
     written.append(folder / "self_assessment.html")

@@ -21,10 +21,19 @@ CSV_FIELDS = JSON_FIELDS[:-1] + ["threshold", "distance", "measure", "note", "th
 
 
 def atomic_write(path: str | Path, data: bytes | str) -> Path:
-    """Write a file whole or not at all."""
+    """Write a file whole or not at all; a file that already holds exactly these bytes is left alone.
+
+    Leaving identical files untouched keeps their modification times, so a
+    re-run with nothing changed changes nothing on disk.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     raw = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        if path.stat().st_size == len(raw) and path.read_bytes() == raw:
+            return path
+    except OSError:
+        pass
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -36,6 +45,16 @@ def atomic_write(path: str | Path, data: bytes | str) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+def sweep_temporary(folder: str | Path) -> int:
+    """Remove temporary files an interrupted run left under ``folder`` (``.NAME.xxxx.tmp``); how many."""
+    n = 0
+    for p in Path(folder).rglob(".*.tmp"):
+        if p.is_file():
+            p.unlink(missing_ok=True)
+            n += 1
+    return n
 
 
 def _umask() -> int:
@@ -62,9 +81,30 @@ def indicators_json(results: pd.DataFrame) -> str:
     return json.dumps(records(results, JSON_FIELDS), indent=2, ensure_ascii=False) + "\n"
 
 
+# A spreadsheet reads a cell starting with one of these as a formula ("CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(value):
+    """Text a spreadsheet will show, never run: a leading ``'`` before a formula-like start.
+
+    Numbers (``-5``, ``+3.2``) are left alone; only text is neutralised.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        try:
+            float(value)
+            return value
+        except ValueError:
+            return "'" + value
+    return value
+
+
 def csv_text(df: pd.DataFrame, fields: list[str] | None = None) -> str:
-    """CSV with a fixed column order, ``\\n`` line ends and unrounded floats."""
+    """CSV with a fixed column order, ``\\n`` line ends, unrounded floats and formula-like text made inert."""
     out = df[fields] if fields else df
+    text = [c for c in out.columns if out[c].dtype == object or pd.api.types.is_string_dtype(out[c])]
+    if text:
+        out = out.assign(**{c: out[c].map(inert) for c in text})
     return out.to_csv(index=False, lineterminator="\n", float_format=None)
 
 

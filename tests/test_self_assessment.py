@@ -202,6 +202,10 @@ def test_score_command_writes_plan_and_report(tmp_path):
     assert list(plan["item"].str.split().str[0]) == ["2.3", "3.5", "5.2", "P03", "P12"]
     html = (folder / "self_assessment.html").read_text()
     assert "not a DfE quality improvement plan" in html
+    from a11y_check import axe_violations, require_browser, serious
+
+    require_browser()
+    assert serious(axe_violations([folder / "self_assessment.html"])) == []
     a = (folder / "action_plan.xlsx").read_bytes()
     subprocess.run([sys.executable, "-m", "fjaaqa.cli", "selfassess", "score", str(src), "--out",
                     str(tmp_path / "again"), "--no-pdf"], capture_output=True, text=True, timeout=300)

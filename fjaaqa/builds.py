@@ -1,0 +1,113 @@
+"""Incremental rebuilds: a key per rendered output, kept beside it, so unchanged outputs are not rebuilt.
+
+A report (pack, FRM report, scenario, summary, self-assessment) is rebuilt
+only when something it is made from changed. Its *key* is a hash of:
+
+- the package's code and version (:func:`fjaaqa.cache.code_hash`),
+- the notebook, the HTML templates and stylesheet, and ``params/`` (threshold
+  sets aside: the results a report reads already carry the set it uses),
+- the notebook's parameters,
+- a digest of the data the report reads (each builder supplies its own,
+  e.g. :func:`fjaaqa.sections.pack_digest` for a pack).
+
+After an output is written its key and the SHA-256 of its HTML and PDF go
+into a hidden sidecar ``.<name>.build.json`` beside it. On the next run an
+output is skipped only when the sidecar's key matches and the files on disk
+still have the recorded hashes, so an output cut short, edited or deleted is
+built again. The run's manifest lists every key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from .paths import repo_path
+from .sources import sha256_file
+from .writers import atomic_write
+
+
+@lru_cache(maxsize=None)
+def _tree_hash(folder: str, skip: str = "") -> str:
+    h = hashlib.sha256()
+    for p in sorted(Path(folder).rglob("*")):
+        if p.is_file() and not (skip and p.relative_to(folder).parts[0] == skip):
+            h.update(p.relative_to(folder).as_posix().encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def file_hash(path) -> str:
+    """SHA-256 of a file (parameters and inputs that are not in the package's code hash)."""
+    return sha256_file(Path(path))
+
+
+def render_key(notebook: Path, parameters: dict, data_digest: str) -> str:
+    """The key of one rendered output: code, notebook, templates, parameters and its data."""
+    from .cache import code_hash
+
+    doc = {"code": code_hash(), "notebook": file_hash(notebook),
+           "templates": _tree_hash(str(repo_path("templates"))),
+           # review rules, benchmarks, catalogues, publication settings; a threshold set is part of the data
+           "params": _tree_hash(str(repo_path("params")), skip="thresholds"),
+           "parameters": parameters, "data": data_digest}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+def sidecar(html: Path) -> Path:
+    return html.with_name(f".{html.stem}.build.json")
+
+
+def up_to_date(html: Path, key: str, pdf: bool) -> bool:
+    """True when ``html`` (and its PDF, when asked for) was built with ``key`` and is intact on disk."""
+    if not key:
+        return False
+    try:
+        rec = json.loads(sidecar(html).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if rec.get("key") != key:
+        return False
+    wanted = [("html", html)] + ([("pdf", html.with_suffix(".pdf"))] if pdf else [])
+    return all(rec.get(kind) and path.is_file() and sha256_file(path) == rec[kind] for kind, path in wanted)
+
+
+def record(html: Path, key: str, pdf: bool) -> None:
+    """Note the key and hashes of a finished output (written last, so a cut-short build has none)."""
+    if not key:
+        return
+    rec = {"key": key, "html": sha256_file(html)}
+    if pdf:
+        rec["pdf"] = sha256_file(html.with_suffix(".pdf"))
+    atomic_write(sidecar(html), json.dumps(rec, sort_keys=True) + "\n")
+
+
+def keys_under(folder: Path, root: Path | None = None) -> dict[str, str]:
+    """Every output's build key under ``folder`` (for a manifest), by its path relative to ``root``."""
+    keys = {}
+    root = Path(root or folder)
+    for car in sorted(Path(folder).rglob(".*.build.json")):
+        try:
+            rec = json.loads(car.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        html = car.with_name(car.name[1:-len(".build.json")] + ".html")
+        keys[html.relative_to(root).as_posix()] = rec.get("key", "")
+    return keys
+
+
+def digest(*parts) -> str:
+    """A short hash of data frames, dicts and strings (the data a report reads)."""
+    import pandas as pd
+
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, pd.DataFrame):  # column names and dtypes, then a row-wise hash of the values
+            h.update(json.dumps([[str(c), str(t)] for c, t in part.dtypes.items()]).encode())
+            h.update(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes())
+        else:
+            h.update(json.dumps(part, sort_keys=True, default=str).encode())
+        h.update(b"\x00")
+    return h.hexdigest()[:24]

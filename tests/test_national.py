@@ -1,0 +1,135 @@
+"""National scale: renumbered copies, partitioning by ULN, FRM part by part, locally and on a Dask LocalCluster."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from fjaaqa import national
+from fjaaqa.executors import DaskExecutor, LocalExecutor, make_executor
+from fjaaqa.errors import InputError
+from fjaaqa.frm import run_frm
+from fjaaqa.paths import repo_path
+from fjaaqa.periods import make_period
+from fjaaqa.sources import load_dataset
+
+BASE = repo_path("tests", "fixtures", "frm_data")  # the FRM providers' planted cases, every funding stream
+R14 = make_period("2223", "R14")
+COPIES, PARTS = 3, 3
+
+
+@pytest.fixture(scope="module")
+def nat(tmp_path_factory):
+    root = tmp_path_factory.mktemp("national")
+    info = national.write_national(root / "data", copies=COPIES, base=BASE)
+    counts = national.partition_dataset(root / "data", root / "parts", PARTS)
+    return root, info, counts
+
+
+@pytest.fixture(scope="module")
+def base_flags():
+    return run_frm(load_dataset(BASE, up_to=R14), R14)
+
+
+def keyset(df: pd.DataFrame) -> set:
+    return set(map(tuple, df[["rule", "query_id"]].values))
+
+
+def test_copies_renumber_providers_learners_and_ulns(nat, base_flags):
+    root, info, _ = nat
+    base = pd.read_csv(BASE / "ilr" / "2223" / "R14" / "deliveries.csv", dtype=str)
+    aims = pd.read_parquet(root / "data" / "ilr" / "2223" / "R14" / "deliveries.parquet")
+    learners = pd.read_parquet(root / "data" / "ilr" / "2223" / "R14" / "learners.parquet")
+    assert info["aims"] == len(aims) == COPIES * len(base)
+    assert aims[["UKPRN", "LearnRefNumber", "AimSeqNumber"]].drop_duplicates().shape[0] == len(aims)
+    assert learners["ULN"].str.fullmatch(r"\d{10}").all() and learners["ULN"].is_unique
+    assert aims["LearnRefNumber"].str.len().max() <= 12 and aims["UKPRN"].str.fullmatch(r"1\d{7}").all()
+
+
+def test_every_row_goes_to_exactly_one_part_with_all_of_its_learners_rows(nat):
+    root, _, counts = nat
+    parts = sorted((root / "parts").iterdir())
+    assert [p.name for p in parts] == ["p000", "p001", "p002"]
+    for name, total in counts.items():  # nothing lost, nothing doubled
+        got = sum(len(pd.read_parquet(p / f"{name}.parquet")) for p in parts if (p / f"{name}.parquet").exists())
+        assert got == total, name
+    seen: dict[str, str] = {}
+    for p in parts:  # a ULN is in one part only, with every aim of its learner
+        learners = pd.read_parquet(p / "ilr" / "2223" / "R14" / "learners.parquet")
+        aims = pd.read_parquet(p / "ilr" / "2223" / "R14" / "deliveries.parquet")
+        assert set(zip(aims["UKPRN"], aims["LearnRefNumber"])) <= set(zip(learners["UKPRN"], learners["LearnRefNumber"]))
+        assert (learners["ULN"].astype("int64") % PARTS == int(p.name[1:])).all()
+        for u in learners["ULN"]:
+            assert seen.setdefault(u, p.name) == p.name
+        prior = p / "prior_achievements.parquet"
+        if prior.exists():
+            assert (pd.read_parquet(prior)["ULN"].astype("int64") % PARTS == int(p.name[1:])).all()
+        assert (p / "lars.csv").exists() and (p / "register.csv").exists()
+
+
+def test_part_by_part_gives_the_whole_runs_flags(nat, base_flags):
+    root, _, _ = nat
+    flags, resolved, status, parts = national.run_partitioned(root / "parts", "2223", "R14", LocalExecutor(1))
+    whole = run_frm(load_dataset(root / "data", up_to=R14), R14)
+    assert keyset(flags) == keyset(whole.flags)
+    assert keyset(resolved) == keyset(whole.resolved)
+    # every copy's planted cases flagged again: per rule, exactly COPIES times the base
+    assert flags.groupby("rule").size().to_dict() == {k: COPIES * v for k, v in
+                                                       base_flags.flags.groupby("rule").size().to_dict().items()}
+    # provider counts are sums over parts
+    merged = status.merge(whole.status, on=["UKPRN", "rule"], suffixes=("", "_whole"))
+    assert len(merged) == len(whole.status)
+    for c in ("flagged", "new", "persisting", "resolved"):
+        assert (merged[c] == merged[f"{c}_whole"]).all(), c
+    assert sum(p.aims for p in parts) == COPIES * len(load_dataset(BASE, up_to=R14).returns[R14].deliveries)
+
+
+def test_dask_local_cluster_gives_the_same_flags_and_packs(nat, tmp_path):
+    from distributed import Client, LocalCluster
+
+    root, _, _ = nat
+    local, _, _, _ = national.run_partitioned(root / "parts", "2223", "R14", LocalExecutor(1))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        ex = DaskExecutor(client)
+        flags, _, _, parts = national.run_partitioned(root / "parts", "2223", "R14", ex)
+        assert keyset(flags) == keyset(local) and len(parts) == PARTS
+
+        from fjaaqa.packs import build_packs
+
+        data = repo_path("tests", "fixtures", "pack_data")
+        on_dask = build_packs(data, "2324", "R14", ["FJAA0002", "FJAA0003"], ["agency"], "quality-framework-2023",
+                              tmp_path / "dask", pdf=False, workers=2, executor=ex)
+    here = build_packs(data, "2324", "R14", ["FJAA0002", "FJAA0003"], ["agency"], "quality-framework-2023",
+                       tmp_path / "local", pdf=False, workers=1)
+    assert len(on_dask.built) == len(here.built) == 2 and not on_dask.failed
+    for a in ("FJAA0002", "FJAA0003"):
+        rel = Path("2324") / "R14" / "packs" / "agency" / f"{a}.html"
+        assert (tmp_path / "dask" / rel).read_bytes() == (tmp_path / "local" / rel).read_bytes()
+
+
+def test_executor_spec_errors_are_one_line():
+    with pytest.raises(InputError, match="must be 'local' or 'dask://HOST:PORT'"):
+        make_executor("spark://x")
+    r = subprocess.run([sys.executable, "-m", "fjaaqa.cli", "frm", "--data", str(BASE), "--year", "2223",
+                        "--return", "R14", "--partitions", "2", "--executor", "yarn"], capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--executor must be" in r.stderr
+
+
+def test_cli_national_synth_partition_and_frm(tmp_path):
+    fj = [sys.executable, "-m", "fjaaqa.cli"]
+    r = subprocess.run(fj + ["partition", "--data", str(BASE), "--out", str(tmp_path / "parts"), "--partitions", "2"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (tmp_path / "parts").iterdir()) == ["p000", "p001"]
+    r = subprocess.run(fj + ["frm", "--data", str(BASE), "--year", "2223", "--return", "R14", "--partitions", "2",
+                             "--workers", "1", "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    flags = pd.read_csv(tmp_path / "out" / "2223" / "R14" / "frm" / "frm_flags.csv", dtype=str)
+    whole = run_frm(load_dataset(BASE, up_to=R14), R14)
+    assert keyset(flags) == keyset(whole.flags)
+    assert "flagged rows" in r.stderr

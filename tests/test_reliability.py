@@ -1,0 +1,129 @@
+"""Reliability: one output failing (an error, a dead kernel, a timeout) never stops a batch; a re-run redoes only it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fjaaqa import builds
+from fjaaqa.packs import RenderJob, run_jobs
+from fjaaqa.paths import repo_path
+
+NOTEBOOK = repo_path("tests", "fixtures", "notebooks", "failing.ipynb")
+
+
+def jobs(root: Path, ids: list[str]) -> list[RenderJob]:
+    return [RenderJob(NOTEBOOK, {"agency_id": a}, root / "out" / f"{a}.html", {"agency_id": a, "audience": "agency"},
+                      root / "executed" / f"{a}.ipynb", builds.render_key(NOTEBOOK, {"agency_id": a}, "test"))
+            for a in ids]
+
+
+def test_failures_are_isolated_reported_and_only_they_are_rebuilt(tmp_path):
+    batch = jobs(tmp_path, ["A", "CRASH", "B", "ERROR", "SLOW", "C"])
+    first = run_jobs(batch, pdf=False, workers=1, timeout=5)
+    assert {r["agency_id"] for r in first.built} == {"A", "B", "C"}
+    failed = {r["agency_id"]: r["error"] for r in first.failed}
+    assert set(failed) == {"CRASH", "ERROR", "SLOW"}
+    assert "bad data for this agency" in failed["ERROR"]
+    assert "kernel died" in failed["CRASH"]
+    assert "took longer than 5 s" in failed["SLOW"]
+    for a in ("A", "B", "C"):  # built after a crash and a timeout: the kernel was restarted
+        assert f"Pack for {a}" in (tmp_path / "out" / f"{a}.html").read_text()
+    for a in failed:  # nothing half-made is left for a failed output
+        assert not (tmp_path / "out" / f"{a}.html").exists()
+        assert not builds.sidecar(tmp_path / "out" / f"{a}.html").exists()
+    again = run_jobs(batch, pdf=False, workers=1, timeout=5)
+    assert {r["agency_id"] for r in again.unchanged} == {"A", "B", "C"}
+    assert {r["agency_id"] for r in again.failed} == {"CRASH", "ERROR", "SLOW"} and not again.built
+
+
+def test_a_run_killed_mid_batch_leaves_only_finished_outputs_and_a_rerun_completes_it(tmp_path):
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data = repo_path("tests", "fixtures", "pack_data")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "fjaaqa.cli", "packs", "--data", str(data), "--year", "2324", "--return", "R14",
+           "--audience", "agency", "--out", str(out), "--workers", "1"]
+    env = dict(os.environ, FJAAQA_CACHE=str(tmp_path / "cache"))
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    folder = out / "2324" / "R14" / "packs" / "agency"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not list(folder.glob(".*.build.json")) and proc.poll() is None:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the command and its kernel, mid-batch
+    proc.wait()
+    assert not (out / "manifest.json").exists()  # nothing vouches for an unfinished run
+    pages = sorted(folder.glob("*.html"))
+    assert len(pages) < 5, "the run finished before it could be killed"
+    for page in pages:  # every file present is whole (written atomically, the PDF before the page)
+        assert page.read_text().rstrip().endswith("</html>")
+        assert page.with_suffix(".pdf").read_bytes().rstrip().endswith(b"%%EOF")
+    records = sorted(folder.glob(".*.build.json"))
+    assert records
+    for car in records:  # a record vouches only for files that are there and match it
+        page = folder / (car.name[1:-len(".build.json")] + ".html")
+        assert builds.up_to_date(page, json.loads(car.read_text())["key"], pdf=True)
+    # the re-run builds what is missing, keeps what was finished, and sweeps temporary files
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert f"{len(records)} unchanged" in " ".join(done.stderr.split())
+    assert len(list(folder.glob("*.html"))) == 5 and not list(folder.rglob(".*.tmp"))
+    manifest = json.loads((out / "manifest.json").read_text())
+    listed = {o["path"] for o in manifest["outputs"]}
+    assert {f"2324/R14/packs/agency/{p.name}" for p in folder.iterdir() if not p.name.startswith(".")} <= listed
+
+
+HOSTILE = '<script>alert("x")</script> {{ 7*7 }} {% raw %} =HYPERLINK("http://evil") @SUM(1) ' + "A" * 10_000
+
+
+def test_hostile_text_is_inert_and_unsafe_ids_never_become_paths(tmp_path, monkeypatch):
+    import shutil
+
+    import pandas as pd
+
+    from fjaaqa.packs import build_packs
+
+    monkeypatch.setenv("FJAAQA_CACHE", str(tmp_path / "cache"))
+    data = tmp_path / "data"
+    shutil.copytree(repo_path("tests", "fixtures", "pack_data"), data)
+    reg = pd.read_csv(data / "register.csv", dtype=str, keep_default_na=False)
+    reg.loc[reg["agency_id"] == "FJAA0002", "agency_name"] = HOSTILE
+    bad = reg[reg["agency_id"] == "FJAA0003"].assign(agency_id="../../escaped")
+    nul = reg[reg["agency_id"] == "FJAA0003"].assign(agency_id="/abs/path")
+    pd.concat([reg, bad, nul]).to_csv(data / "register.csv", index=False)
+    out = tmp_path / "out"
+    summary = build_packs(data, "2324", "R14", ["FJAA0002"], ["dfe", "agency"], "quality-framework-2023", out,
+                          pdf=True, workers=1)
+    assert not summary.failed, summary.failed
+    for page in [*out.rglob("*.html")]:
+        text = page.read_text()
+        assert "<script>alert" not in text
+    pack = (out / "2324/R14/packs/dfe/FJAA0002.html").read_text()
+    assert "&lt;script&gt;alert(" in pack and "&lt;/script&gt; {{ 7*7 }} {% raw %} =HYPERLINK(" in pack
+    assert "A" * 10_000 in pack
+    assert (out / "2324/R14/packs/dfe/FJAA0002.pdf").read_bytes()[:5] == b"%PDF-"
+    # the unsafe ids were quarantined with a reason, and nothing was written outside the output folder
+    from fjaaqa.sources import load_dataset
+
+    rejected = load_dataset(data).rejected
+    hits = rejected[rejected["field"] == "agency_id"]
+    assert {"../../escaped", "/abs/path"} <= set(hits["value"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "data", "out"]
+    assert not (tmp_path / "escaped").exists() and not Path("/abs/path").exists()
+
+
+def test_csv_cells_that_look_like_formulas_are_made_inert():
+    import pandas as pd
+
+    from fjaaqa.writers import csv_text
+
+    df = pd.DataFrame({"text": ['=HYPERLINK("http://evil")', "+cmd", "-x", "@SUM(A1)", "plain", "-5", "+3.5", None],
+                       "n": [1, 2, 3, 4, 5, 6, 7, 8]})
+    lines = csv_text(df).splitlines()[1:]
+    assert [line.rsplit(",", 1)[0] for line in lines] == [
+        '"\'=HYPERLINK(""http://evil"")"', "'+cmd", "'-x", "'@SUM(A1)", "plain", "-5", "+3.5", ""]
