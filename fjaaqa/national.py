@@ -120,6 +120,7 @@ def write_national(out: str | Path, copies: int = 1000, period: Period | None = 
 
     period = period or make_period("2223", "R14")
     out = Path(out)
+    _clear(out, lambda c: c.name in ("ilr", "slc", "funding", STAMP) or c.suffix in (".csv", ".parquet"))
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(base) if base else _base(Path(tmp) / "base")
         files = _tables(base, period)
@@ -132,7 +133,6 @@ def write_national(out: str | Path, copies: int = 1000, period: Period | None = 
         uln_index = {u: i for i, u in enumerate(ulns)}
         ukprn_index = {u: i for i, u in enumerate(ukprns)}
         groups = max(1, math.ceil(PROVIDERS / len(ukprns)))
-        _clear(out, lambda c: c.name in ("ilr", "slc", "funding", STAMP) or c.suffix in (".csv", ".parquet"))
         for name in SHARED:
             if name in frames:
                 target = out / f"{name}.csv"

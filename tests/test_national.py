@@ -133,3 +133,14 @@ def test_cli_national_synth_partition_and_frm(tmp_path):
     whole = run_frm(load_dataset(BASE, up_to=R14), R14)
     assert keyset(flags) == keyset(whole.flags)
     assert "flagged rows" in r.stderr
+    r = subprocess.run(fj + ["synth", "--scale", "national", "--copies", "2", "--out", str(tmp_path / "nat")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    aims = pd.read_parquet(tmp_path / "nat" / "ilr" / "2223" / "R14" / "deliveries.parquet")
+    assert len(aims) == 2 * 5001 and "10,002 learning aims" in " ".join(r.stderr.split())
+    # it never empties a folder holding anything it did not write
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    r = subprocess.run(fj + ["synth", "--scale", "national", "--copies", "1", "--out", str(tmp_path / "mine")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "not empty" in r.stderr and (tmp_path / "mine" / "notes.txt").exists()
