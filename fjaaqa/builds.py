@@ -56,6 +56,32 @@ def render_key(notebook: Path, parameters: dict, data_digest: str) -> str:
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
+def page_key(*parts) -> str:
+    """The key of a single file made without a notebook (worklist, FRM workbook): code, templates, params, data."""
+    from .cache import code_hash
+
+    doc = {"code": code_hash(), "templates": _tree_hash(str(repo_path("templates"))),
+           "params": _tree_hash(str(repo_path("params")), skip="thresholds"), "data": digest(*parts)}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def file_record(path: Path) -> Path:
+    return path.with_name(f".{path.name}.key.json")
+
+
+def file_fresh(path: Path, key: str) -> bool:
+    """True when ``path`` was written with ``key`` and still has the recorded bytes (then skip making it)."""
+    try:
+        rec = json.loads(file_record(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return rec.get("key") == key and path.is_file() and sha256_file(path) == rec.get("sha256")
+
+
+def note_file(path: Path, key: str) -> None:
+    atomic_write(file_record(path), json.dumps({"key": key, "sha256": sha256_file(path)}, sort_keys=True) + "\n")
+
+
 def sidecar(html: Path) -> Path:
     return html.with_name(f".{html.stem}.build.json")
 

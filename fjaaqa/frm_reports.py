@@ -55,11 +55,15 @@ def build_frm_reports(data_dir: Path, year: str, return_code: str, ukprns: list[
     carried = read_notes(notes or [])
     folder = frm_folder(out, period.year.code, period.return_code)
     write_flag_files(res, out)
-    for ukprn in chosen:
-        write_workbook(res, ukprn, folder / f"{ukprn}.xlsx", carried)
+    data_key, _ = input_key(Path(data_dir).resolve(), period)  # a report reads its provider's rows of this run
+    for ukprn in chosen:  # each workbook made again only when its provider's run or the carried notes changed
+        book = folder / f"{ukprn}.xlsx"
+        key = builds.page_key("frm-workbook", data_key, ukprn, {k: str(v) for k, v in sorted(carried.items())})
+        if not builds.file_fresh(book, key):
+            write_workbook(res, ukprn, book, carried)
+            builds.note_file(book, key)
     common = {"year": year, "return_code": return_code, "data_dir": str(Path(data_dir).resolve()),
               "run_date": run_date, "results_dir": str(results_dir) if results_dir else ""}
-    data_key, _ = input_key(Path(data_dir).resolve(), period)  # a report reads its provider's rows of this run
     jobs = [RenderJob(NOTEBOOK, dict(common, ukprn=u), folder / f"{u}.html", {"ukprn": u},
                       NOTEBOOK_CACHE / period.year.code / period.return_code / "frm" / f"{u}.ipynb",
                       builds.render_key(NOTEBOOK, dict(common, ukprn=u), data_key))

@@ -528,6 +528,10 @@ def write_worklist(out: Path, pr: PackResults) -> Path:
 
     period = pr.period
     base = Path(period.year.code) / period.return_code
+    target = out / base / "worklist.html"
+    key = builds.page_key("worklist", pr.meta["key"])  # every agency's results, the review rules, the code
+    if builds.file_fresh(target, key):
+        return target
     order = {"at_risk": 0, "needs_improvement": 1, "for_discussion": 2, "on_track": 3, "no_data": 4}
     rows = []
     for a in pr.agencies.itertuples():
@@ -571,4 +575,6 @@ def write_worklist(out: Path, pr: PackResults) -> Path:
 </tbody>
 </table>
 </main>""", script=SORT_SCRIPT)
-    return atomic_write(out / base / "worklist.html", page)
+    atomic_write(target, page)
+    builds.note_file(target, key)
+    return target
