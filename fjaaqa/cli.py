@@ -401,6 +401,8 @@ def scenarios(
     summary = build_scenario_reports(data, year, return_code, base, alt, out, pdf, run_date or "")
     for rec in summary.built:
         err.print(f"wrote {rec['html']}", markup=False)
+    for rec in summary.unchanged:
+        err.print(f"unchanged: {rec['html']}", markup=False)
     if summary.failed:
         for rec in summary.failed:
             err.print(f"failed: {rec['alt']}: {rec['error']}", markup=False)

@@ -79,7 +79,7 @@ def write_frm_index(out: Path, res: FrmResult, summary: BuildSummary, run_date: 
     period = res.period
     folder = frm_folder(out, period.year.code, period.return_code)
     rows = []
-    for rec in sorted(summary.built, key=lambda r: r["ukprn"]):
+    for rec in sorted(summary.present, key=lambda r: r["ukprn"]):  # built now or unchanged since
         u = rec["ukprn"]
         f = res.flags[res.flags["UKPRN"] == u]
         impact = impact_total(f)  # each learner's or aim's funding once, as in the report
