@@ -544,8 +544,7 @@ def _build_packs(data, period, agencies, audiences, thresholds, out, pdf, worker
     console = console or err
     pr = load_or_compute(data, period.year.code, period.return_code, thresholds)
     n = len(agencies or pr.agencies) * len(audiences)
-    # The manifest vouches for a finished run: none while one is in progress (or was cut short).
-    (Path(out) / "manifest.json").unlink(missing_ok=True)
+
     with _progress() as bar:
         task = bar.add_task(f"Packs {period.label}", total=n)
         summary = build_packs(Path(data), period.year.code, period.return_code, agencies, audiences, thresholds,

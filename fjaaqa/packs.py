@@ -244,7 +244,7 @@ def _one_line(exc: Exception) -> str:
 
 
 def run_jobs(jobs: list[RenderJob], pdf: bool, workers: int = 1, progress=None, force: bool = False,
-             executor=None, timeout: int | None = NOTEBOOK_TIMEOUT) -> BuildSummary:
+             executor=None, timeout: int | None = NOTEBOOK_TIMEOUT, before_work=None) -> BuildSummary:
     """Render every job whose output is out of date, over ``workers`` processes with a warm kernel each.
 
     With a Dask ``executor`` (:mod:`fjaaqa.executors`) the same chunks run as
@@ -262,6 +262,8 @@ def run_jobs(jobs: list[RenderJob], pdf: bool, workers: int = 1, progress=None, 
         fresh = [builds.up_to_date(j.html, j.key, pdf) for j in jobs]
         summary.unchanged = [{**j.record, "html": j.html} for j, ok in zip(jobs, fresh) if ok]
         jobs = [j for j, ok in zip(jobs, fresh) if not ok]
+    if jobs and before_work is not None:
+        before_work()
     chunks = [jobs[i::workers] for i in range(max(1, workers))] if workers > 1 else [jobs]
     chunks = [c for c in chunks if c]
     if not chunks:
@@ -329,7 +331,9 @@ def build_packs(data_dir: Path, year: str, return_code: str, agencies: list[str]
                                   {"agency_id": a, "audience": aud},
                                   NOTEBOOK_CACHE / period.year.code / period.return_code / aud / f"{a}.ipynb",
                                   builds.render_key(NOTEBOOK, params, digests[(a, aud)])))
-    summary = run_jobs(jobs, pdf, workers, progress, force, executor)
+    # The manifest vouches for a finished run: none while outputs are being rebuilt (or were cut short).
+    summary = run_jobs(jobs, pdf, workers, progress, force, executor,
+                       before_work=lambda: (Path(out) / "manifest.json").unlink(missing_ok=True))
     write_worklist(out, pr)
     write_index(out, pr, summary, run_date or pr.meta["census"])
     return summary
