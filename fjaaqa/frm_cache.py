@@ -20,14 +20,9 @@ from .periods import Period, make_period
 from .sources import load_dataset
 
 
-def frm_input_files(data_dir: Path, period: Period) -> list[tuple[str, str]]:
-    """(relative path, sha256) of every file FRM for ``period`` reads: the same files as the results cache."""
-    return input_files(data_dir, period)
-
-
 def input_key(data_dir: Path, period: Period) -> tuple[str, list]:
     """The cache key of one return's FRM run: its input files, the catalogues and the code."""
-    files = frm_input_files(data_dir, period)
+    files = input_files(data_dir, period)  # the same files as the results cache
     catalogues = {name: hashlib.sha256(p.read_bytes()).hexdigest() for name, p in catalogue_files().items()}
     doc = json.dumps({"files": files, "catalogues": catalogues, "code": code_hash(), "period": str(period)},
                      sort_keys=True)
