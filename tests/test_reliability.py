@@ -127,3 +127,31 @@ def test_csv_cells_that_look_like_formulas_are_made_inert():
     lines = csv_text(df).splitlines()[1:]
     assert [line.rsplit(",", 1)[0] for line in lines] == [
         '"\'=HYPERLINK(""http://evil"")"', "'+cmd", "'-x", "'@SUM(A1)", "plain", "-5", "+3.5", ""]
+
+
+def test_a_warm_kernel_holds_no_more_resources_after_many_outputs():
+    """Load: a worker renders hundreds of outputs with one kernel, so each run must give back what it opened.
+
+    The memory growth the load benchmark found came with open sockets and
+    threads (a ZeroMQ context per run); counting those is exact where
+    memory is noisy. An error run in the middle restarts the kernel.
+    """
+    import psutil
+
+    from fjaaqa.packs import Runner
+
+    me = psutil.Process()
+    runner = Runner()
+    try:
+        held = []
+        for i in range(12):
+            try:
+                runner.run({"agency_id": "ERROR" if i == 6 else f"A{i}"}, NOTEBOOK, timeout=60)
+            except Exception:  # the failed output, as run_jobs would: restart and go on
+                runner.restart()
+            if i in (2, 11):
+                held.append((me.num_fds(), me.num_threads()))
+    finally:
+        runner.close()
+    (fds3, threads3), (fds12, threads12) = held
+    assert fds12 <= fds3 + 2 and threads12 <= threads3 + 1, held
