@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install bench clean a11y-deps
+.PHONY: demo test install bench bench-load clean a11y-deps
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_ilr.py
 	$(BIN)/python bench/bench_packs.py
 	$(BIN)/python bench/bench_national.py
+
+# Load (issue 11): 300 agencies' packs and 2,000 providers' FRM reports in one batch, memory sampled (~45 min).
+bench-load: $(STAMP)
+	$(BIN)/python bench/bench_load.py 300 1000 bench/load.json
 
 clean:
 	rm -rf $(VENV) .fjaaqa-cache outputs/* data/synthetic

@@ -239,7 +239,7 @@ def frm_command(
     list_rules: bool = typer.Option(False, "--list-rules", help="List the rule ids and titles, one a line."),
     partitions: Optional[int] = typer.Option(None, "--partitions", min=1,
                                              help="National scale: split by ULN into this many parts and run "
-                                                  "part by part (flags and status files into --out)."),
+                                                  "part by part (then, with --out, the reports as usual)."),
     executor: str = typer.Option("local", "--executor", help="local or dask://HOST:PORT (a Dask scheduler)."),
 ):
     """Funding rules monitoring: every FRM rule over one ILR return, with query IDs and change since the last return."""
@@ -260,9 +260,15 @@ def frm_command(
         raise InputError(f"--format must be json or table, not '{fmt}'")
     period = make_period(year, return_code)
     _check_run_date(run_date)
-    if partitions:
-        _frm_partitioned(data, period, partitions, out, executor, workers)
-        return
+    if partitions:  # national scale: run part by part, then build reports from the joined run like any other
+        from .frm_cache import is_cached
+
+        if force or not is_cached(data, period):
+            _frm_partitioned(data, period, partitions, executor, workers)
+        else:
+            err.print(f"FRM for {period.label} is already run on these inputs (cached); --force runs it again.")
+        if out is None:
+            return
     if out is not None:
         with _progress() as bar:
             task = bar.add_task("FRM reports", total=None)
@@ -324,14 +330,17 @@ def _check_run_date(run_date: str | None) -> None:
             raise InputError(f"--run-date must be YYYY-MM-DD, not '{run_date}'") from None
 
 
-def _frm_partitioned(data: Path, period, partitions: int, out: Optional[Path], executor: str,
-                     workers: Optional[int]) -> None:
-    """National scale: partition by ULN (DuckDB), run FRM on every part (locally or on Dask), join, write."""
+def _frm_partitioned(data: Path, period, partitions: int, executor: str, workers: Optional[int]) -> None:
+    """National scale: partition by ULN (DuckDB), run FRM on every part (locally or on Dask), join.
+
+    The joined run is kept as the cached FRM run of DATA's return, so the
+    reports and flag files built from it next are those of an ordinary run.
+    """
     import tempfile
     import time
 
-    from .national import partition_dataset, run_partitioned
-    from .writers import atomic_write, csv_text
+    from .frm_cache import store
+    from .national import as_frm_result, partition_dataset, run_partitioned
 
     ex = make_executor(executor, workers)
     try:
@@ -341,21 +350,17 @@ def _frm_partitioned(data: Path, period, partitions: int, out: Optional[Path], e
             t_split = time.perf_counter() - t0
             with _progress() as bar:
                 task = bar.add_task(f"FRM {period.label}, {partitions} parts", total=partitions)
-                flags, resolved, status, parts = run_partitioned(tmp, period.year.code, period.return_code, ex,
-                                                                 progress=lambda r: bar.advance(task))
+                _, _, _, parts = run_partitioned(tmp, period.year.code, period.return_code, ex,
+                                                 progress=lambda r: bar.advance(task))
     finally:
         ex.close()
+    result = as_frm_result(parts, period)
+    store(data, result)
     aims = sum(p.aims for p in parts)
-    if out is not None:
-        folder = Path(out) / period.year.code / period.return_code / "frm"
-        atomic_write(folder / "frm_flags.csv", csv_text(flags))
-        atomic_write(folder / "frm_resolved.csv", csv_text(resolved))
-        atomic_write(folder / "frm_status.csv", csv_text(status))
-    err.print(f"{aims:,} aims in {period.label} at {status['UKPRN'].nunique():,} providers: {len(flags):,} flagged "
-              f"rows, {len(resolved):,} resolved; split {t_split:.1f}s, parts {min(p.seconds for p in parts):.1f}–"
-              f"{max(p.seconds for p in parts):.1f}s each, peak memory per worker "
-              f"{max(p.peak_rss_mb for p in parts):,.0f} MB" + (f"; files in {folder}" if out is not None else ""),
-              markup=False)
+    err.print(f"{aims:,} aims in {period.label} at {result.status['UKPRN'].nunique():,} providers: "
+              f"{len(result.flags):,} flagged rows, {len(result.resolved):,} resolved; split {t_split:.1f}s, parts "
+              f"{min(p.seconds for p in parts):.1f}–{max(p.seconds for p in parts):.1f}s each, peak memory per "
+              f"worker {max(p.peak_rss_mb for p in parts):,.0f} MB", markup=False)
 
 
 @app.command()

@@ -62,17 +62,26 @@ def _read(folder: Path) -> FrmResult:
     return res
 
 
-def load_or_run(data_dir: str | Path, year: str, return_code: str, results_dir: str | Path | None = None) -> FrmResult:
-    """FRM for every provider in one return (compared with the previous return), from cache or run now."""
-    data_dir = Path(data_dir).resolve()
-    period = make_period(year, return_code)
+def _folder(data_dir: Path, period: Period, results_dir: str | Path | None) -> tuple[Path, str, list]:
     key, files = input_key(data_dir, period)
     base = Path(results_dir) if results_dir else default_results_dir().parent / "frm"
-    folder = base / key
-    if (folder / "meta.json").is_file():
-        return _read(folder)
-    ds = load_dataset(data_dir, up_to=period)
-    result = run_frm(ds, period)
+    return base / key, key, files
+
+
+def is_cached(data_dir: str | Path, period: Period, results_dir: str | Path | None = None) -> bool:
+    """Whether this return's FRM run on these exact inputs is already kept."""
+    folder, _, _ = _folder(Path(data_dir).resolve(), period, results_dir)
+    return (folder / "meta.json").is_file()
+
+
+def store(data_dir: str | Path, result: FrmResult, results_dir: str | Path | None = None) -> Path:
+    """Keep a run's result as the cached run of ``data_dir``'s return (the national run joins its parts here).
+
+    The reports, the listing and the packs then read it like any other run.
+    """
+    data_dir = Path(data_dir).resolve()
+    period = result.period
+    folder, key, files = _folder(data_dir, period, results_dir)
     meta = {
         "year": period.year.code, "return": period.return_code, "census": period.census.isoformat(),
         "compared_with": [result.compared_with.year.code, result.compared_with.return_code]
@@ -81,4 +90,15 @@ def load_or_run(data_dir: str | Path, year: str, return_code: str, results_dir: 
         "code_hash": code_hash(), "key": key, "inputs": [{"file": f, "sha256": h} for f, h in files],
     }
     _write(folder, result, meta)
+    return folder
+
+
+def load_or_run(data_dir: str | Path, year: str, return_code: str, results_dir: str | Path | None = None) -> FrmResult:
+    """FRM for every provider in one return (compared with the previous return), from cache or run now."""
+    data_dir = Path(data_dir).resolve()
+    period = make_period(year, return_code)
+    folder, _, _ = _folder(data_dir, period, results_dir)
+    if (folder / "meta.json").is_file():
+        return _read(folder)
+    store(data_dir, run_frm(load_dataset(data_dir, up_to=period), period), results_dir)
     return _read(folder)

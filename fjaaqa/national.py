@@ -264,6 +264,8 @@ class PartResult:
     aims: int
     seconds: float
     peak_rss_mb: float
+    compared_with: tuple[str, str] | None = None  # the earlier return the part was compared with
+    note: str | None = None
 
 
 def peak_rss_mb() -> float:
@@ -291,8 +293,9 @@ def run_part(folder: str, year: str, return_code: str) -> PartResult:
     aims = len(ds.returns[period].deliveries) if period in ds.returns else 0
     res = run_frm(ds, period)
     peak = peak_rss_mb()
+    compared = (res.compared_with.year.code, res.compared_with.return_code) if res.compared_with else None
     return PartResult(Path(folder).name, res.flags, res.resolved, res.status, res.unavailable, len(ds.rejected),
-                      aims, time.perf_counter() - started, peak)
+                      aims, time.perf_counter() - started, peak, compared, res.note)
 
 
 def combine(parts: list[PartResult]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -306,6 +309,25 @@ def combine(parts: list[PartResult]) -> tuple[pd.DataFrame, pd.DataFrame, pd.Dat
         available=("available", "all"), **{c: (c, "sum") for c in counts},
         funding_impact=("funding_impact", lambda s: None if s.isna().all() else round(float(s.sum()), 2)))
     return flags, resolved, status.reset_index()
+
+
+def as_frm_result(parts: list[PartResult], period: Period):
+    """The parts joined into one :class:`~fjaaqa.frm.FrmResult`, as a whole run would have returned it.
+
+    Every part holds the same returns (the split is by learner), so they were
+    compared with the same earlier return; a rule unavailable in any part is
+    unavailable for the whole return.
+    """
+    from .frm import FLAG_COLUMNS, STATUS_COLUMNS, FrmResult, load_catalogue
+
+    flags, resolved, status = combine(parts)
+    compared = next((p.compared_with for p in parts if p.compared_with), None)
+    unavailable = {k: v for p in parts for k, v in p.unavailable.items()}
+    note = next((p.note for p in parts if p.note), None)
+    cat, _ = load_catalogue(period.year)
+    return FrmResult(period, cat, flags.reindex(columns=FLAG_COLUMNS), status.reindex(columns=STATUS_COLUMNS),
+                     dict(sorted(unavailable.items())), make_period(*compared) if compared else None,
+                     resolved.reindex(columns=FLAG_COLUMNS), note)
 
 
 def run_partitioned(parts_dir: str | Path, year: str, return_code: str, executor=None, progress=None):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -88,6 +89,27 @@ def test_part_by_part_gives_the_whole_runs_flags(nat, base_flags):
     assert sum(p.aims for p in parts) == COPIES * len(load_dataset(BASE, up_to=R14).returns[R14].deliveries)
 
 
+def test_joined_run_is_kept_as_the_returns_frm_run(nat, tmp_path):
+    """What the national path stores is read back by every report as that return's FRM run."""
+    from fjaaqa.frm_cache import is_cached, load_or_run, store
+
+    root, _, _ = nat
+    _, _, _, parts = national.run_partitioned(root / "parts", "2223", "R14", LocalExecutor(1))
+    joined = national.as_frm_result(parts, R14)
+    assert not is_cached(root / "data", R14, tmp_path)
+    store(root / "data", joined, tmp_path)
+    assert is_cached(root / "data", R14, tmp_path)
+    back = load_or_run(root / "data", "2223", "R14", tmp_path)  # read, not run: the kept entry
+    whole = run_frm(load_dataset(root / "data", up_to=R14), R14)
+    assert keyset(back.flags) == keyset(whole.flags) and keyset(back.resolved) == keyset(whole.resolved)
+    assert back.compared_with == whole.compared_with and back.unavailable == whole.unavailable
+    assert back.note == whole.note
+    cols = ["UKPRN", "rule", "flagged", "new", "persisting", "resolved"]
+    key = ["UKPRN", "rule"]
+    assert back.status[cols].sort_values(key).reset_index(drop=True).equals(
+        whole.status[cols].sort_values(key).reset_index(drop=True).astype(back.status[cols].dtypes.to_dict()))
+
+
 def test_dask_local_cluster_gives_the_same_flags_and_packs(nat, tmp_path):
     from distributed import Client, LocalCluster
 
@@ -126,13 +148,25 @@ def test_cli_national_synth_partition_and_frm(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in (tmp_path / "parts").iterdir()) == ["p000", "p001"]
-    r = subprocess.run(fj + ["frm", "--data", str(BASE), "--year", "2223", "--return", "R14", "--partitions", "2",
-                             "--workers", "1", "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    env = dict(os.environ, FJAAQA_CACHE=str(tmp_path / "cache"))  # a cold cache: the parts really run
+    frm = fj + ["frm", "--data", str(BASE), "--year", "2223", "--return", "R14", "--partitions", "2", "--workers", "1",
+                "--out", str(tmp_path / "out"), "--no-pdf"]
+    r = subprocess.run(frm, capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
-    flags = pd.read_csv(tmp_path / "out" / "2223" / "R14" / "frm" / "frm_flags.csv", dtype=str)
+    folder = tmp_path / "out" / "2223" / "R14" / "frm"
+    flags = pd.read_csv(folder / "frm_flags.csv", dtype=str)
     whole = run_frm(load_dataset(BASE, up_to=R14), R14)
     assert keyset(flags) == keyset(whole.flags)
     assert "flagged rows" in r.stderr
+    # the reports are built from the joined run: one per provider with a query, listed on the index page
+    reported = sorted(set(whole.flags["UKPRN"]) | set(whole.resolved["UKPRN"]))
+    assert sorted(p.stem for p in folder.glob("*.html") if p.stem != "index") == reported
+    assert sorted(p.stem for p in folder.glob("*.xlsx")) == reported
+    assert all(f"{u}.html" in (folder / "index.html").read_text() for u in reported)
+    # a second run finds the joined run kept and rebuilds nothing
+    r = subprocess.run(frm, capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "already run on these inputs" in r.stderr and f"0 report(s) built, {len(reported)} unchanged" in r.stderr
     r = subprocess.run(fj + ["synth", "--scale", "national", "--copies", "2", "--out", str(tmp_path / "nat")],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
