@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -45,11 +46,13 @@ EMPLOYMENT_ORDER = ["UKPRN", "LearnRefNumber", "EmpStat", "DateEmpStatApp", "Emp
 FAM_ORDER = ["UKPRN", "LearnRefNumber", "AimSeqNumber", "FAMType", "FAMCode", "DateFrom", "DateTo"]
 WORKPLACEMENT_FIELDS = ["WorkPlaceStartDate", "WorkPlaceEndDate", "WorkPlaceHours", "WorkPlaceMode", "WorkPlaceEmpId"]
 WORKPLACEMENT_ORDER = ["UKPRN", "LearnRefNumber", "AimSeqNumber"] + WORKPLACEMENT_FIELDS
+WANTED = ["{*}Message", "{*}UKPRN", "{*}Learner", "{*}LearnerDestinationandProgression"]
 TABLE_NAMES = ["learners", "deliveries", "employment", "fams", "workplacements"]
 
 
+@lru_cache(maxsize=1024)
 def local(tag) -> str:
-    """Element name without its namespace."""
+    """Element name without its namespace (remembered: an ILR file has a few dozen names, repeated millions of times)."""
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
@@ -181,13 +184,14 @@ def read_ilr(path: str | Path, display: str | None = None) -> IlrTables:
     ukprn = None
     root_seen = False
     try:
-        context = etree.iterparse(str(path), events=("start", "end"), huge_tree=True, resolve_entities=False,
-                                  no_network=True, remove_comments=True)
+        # Only the elements read whole raise events (in any namespace): far fewer than every start and end.
+        context = etree.iterparse(str(path), events=("start", "end"), tag=WANTED, huge_tree=True,
+                                  resolve_entities=False, no_network=True, remove_comments=True)
         for event, el in context:
+            if not root_seen:  # the root is known once parsing has begun, whatever its name
+                root_seen = True
+                _check_root(el.getroottree().getroot(), shown, tables)
             if event == "start":
-                if not root_seen:
-                    root_seen = True
-                    _check_root(el, shown, tables)
                 continue
             name = local(el.tag)
             if name == "UKPRN" and ukprn is None and local(el.getparent().tag) in ("LearningProvider", "Source"):
@@ -204,8 +208,11 @@ def read_ilr(path: str | Path, display: str | None = None) -> IlrTables:
         raise InputError(f"not well-formed XML at line {line} ({_reason(exc)})", file=shown) from None
     except UnicodeDecodeError:
         raise InputError("not readable text (bad encoding)", file=shown) from None
-    if not root_seen:
-        raise InputError("not an XML document", file=shown)
+    if not root_seen:  # no wanted element at all: a document whose root is still checked
+        if context.root is None:
+            raise InputError("not an XML document", file=shown)
+        root_seen = True
+        _check_root(context.root, shown, tables)
     if ukprn is None and tables.learners:
         raise InputError("no UKPRN in LearningProvider or Header/Source", file=shown)
     return tables
