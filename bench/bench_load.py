@@ -68,8 +68,9 @@ class Sampler:
             procs = {}
             for p in [me] + me.children(recursive=True):
                 try:
-                    kind = "kernel" if "ipykernel" in " ".join(p.cmdline()) else (
-                        "main" if p.pid == me.pid else "worker")
+                    cmd = " ".join(p.cmdline())
+                    kind = ("main" if p.pid == me.pid else "kernel" if "ipykernel" in cmd
+                            else "worker" if "spawn_main" in cmd else "helper")  # helper: pool manager, tracker
                     procs[p.pid] = (kind, p.memory_info().rss / 2**20)
                 except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                     continue
@@ -81,7 +82,7 @@ def summarise(samples: list[dict], phase: str, total: int) -> dict:
     """Per kind of process (worker, kernel): the summed RSS at each quarter of the batch, growth and verdict."""
     rows = [s for s in samples if s["phase"] == phase and s["done"] < total]
     out = {}
-    for kind in ("worker", "kernel"):
+    for kind in ("worker", "kernel", "helper"):
         series = [(s["done"], sum(mb for k, mb in s["procs"].values() if k == kind)) for s in rows]
         series = [(d, mb) for d, mb in series if mb > 0]
         if not series:

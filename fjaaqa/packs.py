@@ -18,6 +18,7 @@ import multiprocessing
 import platform
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
@@ -116,8 +117,24 @@ def write_pdf(page: str, path: Path) -> Path:
     """Print the HTML page to a tagged A4 PDF (title and language from the page)."""
     from weasyprint import HTML
 
-    pdf = HTML(string=page, base_url=str(TEMPLATES), url_fetcher=_url_fetcher()).write_pdf(pdf_tags=True)
+    pdf = HTML(string=page, base_url=str(TEMPLATES), url_fetcher=_url_fetcher()).write_pdf(
+        pdf_tags=True, font_config=_font_config())
     return atomic_write(path, pdf)
+
+
+@lru_cache(maxsize=1)
+def _font_config():
+    """One WeasyPrint font configuration for every PDF a process prints.
+
+    Left to itself WeasyPrint builds a new one per document, and some of
+    each stays in native memory: a worker grew by about 0.25 MB per PDF
+    (measured over 200), which a batch of thousands turns into gigabytes.
+    Shared, memory stays flat and the PDFs are byte-identical (checked;
+    the pages use no ``@font-face``, so nothing is added to it per page).
+    """
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
 
 
 # ------------------------------------------------------------------ running
