@@ -15,6 +15,7 @@ import hashlib
 import html
 import json
 import multiprocessing
+import os
 import platform
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -236,6 +237,14 @@ def _failure(exc: Exception, timeout: int | None) -> str:
     return _one_line(exc)
 
 
+_PROGRESS_QUEUE = None  # set in each local worker process as it starts (a queue cannot be sent with a task)
+
+
+def _set_progress_queue(queue) -> None:
+    global _PROGRESS_QUEUE
+    _PROGRESS_QUEUE = queue
+
+
 def _build_chunk(jobs: list[RenderJob], pdf: bool, queue=None, timeout: int | None = NOTEBOOK_TIMEOUT) -> list[dict]:
     """Render a list of notebooks with one warm kernel (runs in a worker process).
 
@@ -246,12 +255,17 @@ def _build_chunk(jobs: list[RenderJob], pdf: bool, queue=None, timeout: int | No
 
     def finish(rec: dict) -> None:
         done.append(rec)
-        if queue is not None:
-            queue.put(rec)
+        q = queue if queue is not None else _PROGRESS_QUEUE
+        if q is not None:
+            q.put(rec)
 
+    parent = os.getppid()
     runner = Runner()
     try:
         for job in jobs:
+            if os.getppid() != parent:  # the batch was killed: stop, rather than build on for nobody
+                runner.close()
+                os._exit(1)  # nobody is left to take the results
             try:
                 nb = runner.run(job.parameters, job.notebook, timeout)
                 page = export_html(nb)
@@ -320,22 +334,23 @@ def run_jobs(jobs: list[RenderJob], pdf: bool, workers: int = 1, progress=None, 
                 (summary.failed if "error" in rec else summary.built).append(rec)
         summary.seconds = time.perf_counter() - started
         return summary
-    with multiprocessing.Manager() as manager:
-        queue = manager.Queue()
-        if len(chunks) == 1:
-            import threading
+    # A plain queue, handed to the workers as they start: no manager process, which a killed run would orphan.
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    if len(chunks) == 1:
+        import threading
 
-            results: list[list[dict]] = []
-            worker = threading.Thread(target=lambda: results.append(_build_chunk(chunks[0], pdf, queue, timeout)))
-            worker.start()
-            _drain(queue, len(jobs), progress, lambda: not worker.is_alive())
-            worker.join()
-        else:
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=len(chunks), mp_context=ctx) as pool:
-                futures = [pool.submit(_build_chunk, c, pdf, queue, timeout) for c in chunks]
-                _drain(queue, len(jobs), progress, lambda: all(f.done() for f in futures))
-                results = [f.result() for f in futures]
+        results: list[list[dict]] = []
+        worker = threading.Thread(target=lambda: results.append(_build_chunk(chunks[0], pdf, queue, timeout)))
+        worker.start()
+        _drain(queue, len(jobs), progress, lambda: not worker.is_alive())
+        worker.join()
+    else:
+        with ProcessPoolExecutor(max_workers=len(chunks), mp_context=ctx, initializer=_set_progress_queue,
+                                 initargs=(queue,)) as pool:
+            futures = [pool.submit(_build_chunk, c, pdf, None, timeout) for c in chunks]
+            _drain(queue, len(jobs), progress, lambda: all(f.done() for f in futures))
+            results = [f.result() for f in futures]
     for chunk in results:
         for rec in chunk:
             (summary.failed if "error" in rec else summary.built).append(rec)

@@ -78,6 +78,52 @@ def test_a_run_killed_mid_batch_leaves_only_finished_outputs_and_a_rerun_complet
     assert {f"2324/R14/packs/agency/{p.name}" for p in folder.iterdir() if not p.name.startswith(".")} <= listed
 
 
+def test_workers_stop_when_the_command_is_killed(tmp_path):
+    """Killing only the command (not its process group) must not leave workers building on, orphaned.
+
+    They would go on writing outputs for nobody, beside a re-run. The load
+    benchmark found two such workers still rendering half an hour later.
+    """
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    data = repo_path("tests", "fixtures", "pack_data")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "fjaaqa.cli", "packs", "--data", str(data), "--year", "2324", "--return", "R14",
+           "--audience", "agency", "--audience", "dfe", "--out", str(out), "--workers", "2", "--no-pdf"]
+    env = dict(os.environ, FJAAQA_CACHE=str(tmp_path / "cache"))
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not list(out.rglob(".*.build.json")) and proc.poll() is None:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)  # the command alone: its workers and kernels are orphaned
+    proc.wait()
+
+    def left() -> list:
+        return [p for p in psutil.process_iter(["pid"]) if _group(p) == proc.pid]
+
+    deadline = time.monotonic() + 90
+    while left() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not left(), [" ".join(p.cmdline())[:120] for p in left()]
+    assert len(list(out.rglob("*.html"))) < 10, "the batch ran to its end"
+
+
+def _group(p) -> int | None:
+    import os
+
+    try:
+        return os.getpgid(p.pid)
+    except (ProcessLookupError, PermissionError):
+        return None
+
+
 HOSTILE = '<script>alert("x")</script> {{ 7*7 }} {% raw %} =HYPERLINK("http://evil") @SUM(1) ' + "A" * 10_000
 
 
