@@ -44,6 +44,7 @@ class Sampler:
     def __init__(self, every: float = 0.5):
         self.every, self.done, self.samples = every, 0, []
         self.phase = ""
+        self.checkpoint: Path | None = None  # where a partial summary goes while a phase runs
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -56,8 +57,12 @@ class Sampler:
         self._thread.join()
 
     def tick(self, _rec=None) -> None:
-        """The progress callback: one more output finished."""
+        """The progress callback: one more output finished (every 100, the memory so far is written down)."""
         self.done += 1
+        if self.checkpoint and self.done % 100 == 0:
+            self.checkpoint.write_text(json.dumps({"phase": self.phase, "done": self.done,
+                                                   "memory": summarise(self.samples, self.phase, self.done)},
+                                                  indent=2) + "\n")
 
     def begin(self, phase: str) -> None:
         self.phase, self.done = phase, 0
@@ -167,6 +172,13 @@ def frm_phase(tmp: Path, copies: int, sampler: Sampler) -> dict:
             "frm_s": t_frm, "built": len(s.built), "failed": len(s.failed), "seconds": s.seconds}
 
 
+def _show(phase: str, kinds: dict) -> None:
+    for kind, m in kinds.items():
+        q = " / ".join(f"{x:,.0f}" for x in m["quarter_peaks_mb"])
+        print(f"  {phase:<6}{kind:<7} ({m['processes']} processes) peak RSS by quarter of the batch: {q} MB; "
+              f"{m['per_100_outputs_mb']:+.1f} MB per 100 outputs  {'FLAT' if m['flat'] else 'GROWING'}", flush=True)
+
+
 def main() -> None:
     agencies = int(sys.argv[1]) if len(sys.argv) > 1 else 300
     copies = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
@@ -176,8 +188,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         os.environ["FJAAQA_CACHE"] = str(tmp / "cache")  # the kernels read the same cache
+        if report:
+            sampler.checkpoint = report.with_suffix(".partial.json")
         packs = packs_phase(tmp, agencies, sampler)
         print(f"  packs: {packs['built']} built in {packs['seconds']:.0f} s", flush=True)
+        _show("packs", summarise(sampler.samples, "packs", packs["built"] + packs["failed"]))
         frm = frm_phase(tmp, copies, sampler)
         print(f"  FRM reports: {frm['built']} built in {frm['seconds']:.0f} s", flush=True)
     sampler.stop()
@@ -195,10 +210,7 @@ def main() -> None:
           f"{frm['built']} built, {frm['failed']} failed, {frm['seconds']:.0f} s "
           f"({frm['seconds'] / max(1, frm['built']):.2f} s a provider)")
     for phase, kinds in mem.items():
-        for kind, m in kinds.items():
-            q = " / ".join(f"{x:,.0f}" for x in m["quarter_peaks_mb"])
-            print(f"  {phase:<6}{kind:<7} ({m['processes']} processes) peak RSS by quarter of the batch: {q} MB; "
-                  f"{m['per_100_outputs_mb']:+.1f} MB per 100 outputs  {'FLAT' if m['flat'] else 'GROWING'}")
+        _show(phase, kinds)
     print(f"  whole process tree, peak RSS: {peak_tree:,.0f} MB")
     if report:
         report.write_text(json.dumps({"packs": packs, "frm": frm, "memory": mem, "peak_tree_mb": peak_tree,
