@@ -79,9 +79,13 @@ def store(data_dir: str | Path, result: FrmResult, results_dir: str | Path | Non
 
     The reports, the listing and the packs then read it like any other run.
     """
-    data_dir = Path(data_dir).resolve()
+    folder, key, files = _folder(Path(data_dir).resolve(), result.period, results_dir)
+    _keep(folder, key, files, result)
+    return folder
+
+
+def _keep(folder: Path, key: str, files: list, result: FrmResult) -> None:
     period = result.period
-    folder, key, files = _folder(data_dir, period, results_dir)
     meta = {
         "year": period.year.code, "return": period.return_code, "census": period.census.isoformat(),
         "compared_with": [result.compared_with.year.code, result.compared_with.return_code]
@@ -90,15 +94,14 @@ def store(data_dir: str | Path, result: FrmResult, results_dir: str | Path | Non
         "code_hash": code_hash(), "key": key, "inputs": [{"file": f, "sha256": h} for f, h in files],
     }
     _write(folder, result, meta)
-    return folder
 
 
 def load_or_run(data_dir: str | Path, year: str, return_code: str, results_dir: str | Path | None = None) -> FrmResult:
     """FRM for every provider in one return (compared with the previous return), from cache or run now."""
     data_dir = Path(data_dir).resolve()
     period = make_period(year, return_code)
-    folder, _, _ = _folder(data_dir, period, results_dir)
+    folder, key, files = _folder(data_dir, period, results_dir)  # inputs hashed once, not again to store
     if (folder / "meta.json").is_file():
         return _read(folder)
-    store(data_dir, run_frm(load_dataset(data_dir, up_to=period), period), results_dir)
+    _keep(folder, key, files, run_frm(load_dataset(data_dir, up_to=period), period))
     return _read(folder)
