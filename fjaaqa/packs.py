@@ -225,6 +225,10 @@ def pack_path(out: Path, year_code: str, return_code: str, audience: str, agency
 
 
 NOTEBOOK_TIMEOUT = 900  # seconds a notebook cell may run before the output is given up as failed
+# Outputs one worker process builds before it is replaced by a fresh one. WeasyPrint keeps a little
+# memory per PDF (~0.4 MB for a DfE pack) that nothing releases; a new process every hundred outputs
+# keeps a long batch's memory flat for ~1 % more time (a process and kernel start in a few seconds).
+RECYCLE_AFTER = 100
 
 
 def _failure(exc: Exception, timeout: int | None) -> str:
@@ -296,10 +300,26 @@ def _one_line(exc: Exception) -> str:
     return (text[-1] if text else exc.__class__.__name__)[:300]
 
 
+def _pieces(jobs: list, workers: int, size: int) -> list[list]:
+    """Jobs dealt across ``workers`` stripes, each cut into pieces of at most ``size``.
+
+    Striping keeps the workers' loads even; a piece is what one worker process
+    builds before it is replaced. Pieces come out in turn (stripe 1's first,
+    stripe 2's first, ...), so every worker starts at once.
+    """
+    stripes = [jobs[i::workers] for i in range(max(1, workers))]
+    cut = [[s[i:i + size] for i in range(0, len(s), size)] for s in stripes if s]
+    return [c[k] for k in range(max((len(c) for c in cut), default=0)) for c in cut if k < len(c)]
+
+
 def run_jobs(jobs: list[RenderJob], pdf: bool, workers: int = 1, progress=None, force: bool = False,
-             executor=None, timeout: int | None = NOTEBOOK_TIMEOUT, before_work=None) -> BuildSummary:
+             executor=None, timeout: int | None = NOTEBOOK_TIMEOUT, before_work=None,
+             recycle_after: int = RECYCLE_AFTER) -> BuildSummary:
     """Render every job whose output is out of date, over ``workers`` processes with a warm kernel each.
 
+    Each process builds at most ``recycle_after`` outputs and is then replaced
+    by a fresh one, so a batch of thousands holds no more memory at its end
+    than at its start. A small batch on one worker runs in this process.
     With a Dask ``executor`` (:mod:`fjaaqa.executors`) the same chunks run as
     tasks on the cluster's workers instead, each with its own warm kernel;
     progress then moves a chunk at a time.
@@ -317,11 +337,10 @@ def run_jobs(jobs: list[RenderJob], pdf: bool, workers: int = 1, progress=None, 
         jobs = [j for j, ok in zip(jobs, fresh) if not ok]
     if jobs and before_work is not None:
         before_work()
-    chunks = [jobs[i::workers] for i in range(max(1, workers))] if workers > 1 else [jobs]
-    chunks = [c for c in chunks if c]
-    if not chunks:
+    if not jobs:
         return summary
     if executor is not None:
+        chunks = [c for c in (jobs[i::workers] for i in range(max(1, workers))) if c]
         def report(chunk: list[dict]) -> None:
             for rec in chunk:
                 if progress:
@@ -337,18 +356,21 @@ def run_jobs(jobs: list[RenderJob], pdf: bool, workers: int = 1, progress=None, 
     # A plain queue, handed to the workers as they start: no manager process, which a killed run would orphan.
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    if len(chunks) == 1:
+    if workers <= 1 and len(jobs) <= recycle_after:
         import threading
 
         results: list[list[dict]] = []
-        worker = threading.Thread(target=lambda: results.append(_build_chunk(chunks[0], pdf, queue, timeout)))
+        worker = threading.Thread(target=lambda: results.append(_build_chunk(jobs, pdf, queue, timeout)))
         worker.start()
         _drain(queue, len(jobs), progress, lambda: not worker.is_alive())
         worker.join()
     else:
-        with ProcessPoolExecutor(max_workers=len(chunks), mp_context=ctx, initializer=_set_progress_queue,
-                                 initargs=(queue,)) as pool:
-            futures = [pool.submit(_build_chunk, c, pdf, None, timeout) for c in chunks]
+        pieces = _pieces(jobs, max(1, workers), max(1, recycle_after))
+        # One piece per process (max_tasks_per_child=1): a fresh process, and kernel, for each piece.
+        # Exactly 1: a larger limit can hang Python 3.11-3.13's pool (CPython gh-115634).
+        with ProcessPoolExecutor(max_workers=min(max(1, workers), len(pieces)), mp_context=ctx,
+                                 initializer=_set_progress_queue, initargs=(queue,), max_tasks_per_child=1) as pool:
+            futures = [pool.submit(_build_chunk, c, pdf, None, timeout) for c in pieces]
             _drain(queue, len(jobs), progress, lambda: all(f.done() for f in futures))
             results = [f.result() for f in futures]
     for chunk in results:

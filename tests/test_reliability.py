@@ -36,6 +36,34 @@ def test_failures_are_isolated_reported_and_only_they_are_rebuilt(tmp_path):
     assert {r["agency_id"] for r in again.failed} == {"CRASH", "ERROR", "SLOW"} and not again.built
 
 
+def _builders(root: Path, ids: list[str]) -> dict[str, str]:
+    """Which process built each output (the fixture notebook prints its kernel's parent)."""
+    import re
+
+    return {a: re.search(r"Built by process (\d+)", (root / "out" / f"{a}.html").read_text()).group(1) for a in ids}
+
+
+def test_a_long_batch_is_built_by_fresh_processes_each_few_outputs(tmp_path):
+    """A worker process is replaced after ``recycle_after`` outputs, so memory a library keeps cannot pile up.
+
+    WeasyPrint keeps ~0.4 MB per DfE pack PDF; over 2,000 outputs in one process
+    that is most of a gigabyte. Five outputs, two workers, a new process every two.
+    """
+    import os
+
+    ids = ["A", "B", "C", "D", "E"]
+    result = run_jobs(jobs(tmp_path, ids), pdf=False, workers=2, timeout=60, recycle_after=2)
+    assert {r["agency_id"] for r in result.built} == set(ids) and not result.failed
+    by = _builders(tmp_path, ids)
+    per_process = {pid: sum(1 for p in by.values() if p == pid) for pid in set(by.values())}
+    assert max(per_process.values()) <= 2 and len(per_process) == 3, per_process
+    assert str(os.getpid()) not in per_process
+    ids = ["F", "G", "H"]  # one worker, more outputs than one process may build: two processes, not this one
+    run_jobs(jobs(tmp_path, ids), pdf=False, workers=1, timeout=60, recycle_after=2)
+    by = _builders(tmp_path, ids)
+    assert len(set(by.values())) == 2 and str(os.getpid()) not in by.values(), by
+
+
 def test_a_run_killed_mid_batch_leaves_only_finished_outputs_and_a_rerun_completes_it(tmp_path):
     import json
     import os
