@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
 from .cache import code_hash, default_results_dir, input_files, write_entry
+from .errors import InputError
 from .frm import FLAG_COLUMNS, STATUS_COLUMNS, FrmResult, catalogue_files, load_catalogue, run_frm
 from .periods import Period, make_period
 from .sources import load_dataset
@@ -62,10 +64,25 @@ def _read(folder: Path) -> FrmResult:
     return res
 
 
+def _base(results_dir: str | Path | None) -> Path:
+    return Path(results_dir) if results_dir else default_results_dir().parent / "frm"
+
+
 def _folder(data_dir: Path, period: Period, results_dir: str | Path | None) -> tuple[Path, str, list]:
     key, files = input_key(data_dir, period)
-    base = Path(results_dir) if results_dir else default_results_dir().parent / "frm"
-    return base / key, key, files
+    return _base(results_dir) / key, key, files
+
+
+@lru_cache(maxsize=1)
+def _read_kept(folder: Path) -> FrmResult:
+    """A kept run, read once per process: a folder's content never changes (its name is its inputs' hash).
+
+    Callers only read the result; a warm kernel rendering many providers'
+    reports reads the return's run once instead of once a report.
+    """
+    if not (folder / "meta.json").is_file():
+        raise InputError(f"no kept FRM run '{folder.name}' in {folder.parent}: run 'fjaaqa frm' again")
+    return _read(folder)
 
 
 def is_cached(data_dir: str | Path, period: Period, results_dir: str | Path | None = None) -> bool:
@@ -96,10 +113,21 @@ def _keep(folder: Path, key: str, files: list, result: FrmResult) -> None:
     _write(folder, result, meta)
 
 
-def load_or_run(data_dir: str | Path, year: str, return_code: str, results_dir: str | Path | None = None) -> FrmResult:
-    """FRM for every provider in one return (compared with the previous return), from cache or run now."""
-    data_dir = Path(data_dir).resolve()
+def load_or_run(data_dir: str | Path, year: str, return_code: str, results_dir: str | Path | None = None,
+                key: str = "") -> FrmResult:
+    """FRM for every provider in one return (compared with the previous return), from cache or run now.
+
+    With ``key`` (a run a batch has just made or found), that run is read as
+    it is, without hashing the inputs again: a report kernel does this for
+    every provider, and the last run read stays in memory for the next one.
+    """
     period = make_period(year, return_code)
+    if key:
+        res = _read_kept(_base(results_dir) / key)
+        if res.period != period:
+            raise InputError(f"kept FRM run '{key}' is of {res.period.label}, not {period.label}")
+        return res
+    data_dir = Path(data_dir).resolve()
     folder, key, files = _folder(data_dir, period, results_dir)  # inputs hashed once, not again to store
     if (folder / "meta.json").is_file():
         return _read(folder)

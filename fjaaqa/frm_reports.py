@@ -18,7 +18,7 @@ from . import __version__, builds
 from .errors import InputError
 from .frm import FrmResult
 from .frm import write_outputs as write_flag_files
-from .frm_cache import input_key, load_or_run
+from .frm_cache import load_or_run
 from .frm_sections import impact_total, money
 from .frm_workbook import read_notes, write_workbook
 from .packs import NOTEBOOK_CACHE, BuildSummary, RenderJob, _page, _versions, run_jobs
@@ -55,7 +55,7 @@ def build_frm_reports(data_dir: Path, year: str, return_code: str, ukprns: list[
     carried = read_notes(notes or [])
     folder = frm_folder(out, period.year.code, period.return_code)
     write_flag_files(res, out)
-    data_key, _ = input_key(Path(data_dir).resolve(), period)  # a report reads its provider's rows of this run
+    data_key = res.meta["key"]  # each report reads its provider's rows of this very run, by its key
     for ukprn in chosen:  # each workbook made again only when its provider's run or the carried notes changed
         book = folder / f"{ukprn}.xlsx"
         key = builds.page_key("frm-workbook", data_key, ukprn, {k: str(v) for k, v in sorted(carried.items())})
@@ -64,7 +64,7 @@ def build_frm_reports(data_dir: Path, year: str, return_code: str, ukprns: list[
             builds.note_file(book, key)
     common = {"year": year, "return_code": return_code, "data_dir": str(Path(data_dir).resolve()),
               "run_date": run_date, "results_dir": str(results_dir) if results_dir else ""}
-    jobs = [RenderJob(NOTEBOOK, dict(common, ukprn=u), folder / f"{u}.html", {"ukprn": u},
+    jobs = [RenderJob(NOTEBOOK, dict(common, ukprn=u, run_key=data_key), folder / f"{u}.html", {"ukprn": u},
                       NOTEBOOK_CACHE / period.year.code / period.return_code / "frm" / f"{u}.ipynb",
                       builds.render_key(NOTEBOOK, dict(common, ukprn=u), data_key))
             for u in chosen]

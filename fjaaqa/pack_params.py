@@ -75,6 +75,9 @@ class FrmReportParams(_NotebookParams):
     """``frm_report.ipynb``: one provider's funding rules monitoring report."""
 
     ukprn: str = Field(pattern=r"^[1-9]\d{7}$")
+    # The batch's run of the return, by its cache key: every report of a batch then shows the same run,
+    # and no kernel hashes the return's files again (0.8 GB per report for a national return).
+    run_key: str = Field(default="", pattern=r"^([0-9a-f]{20})?$")
 
 
 def validate_parameters(given: dict, model: type[_NotebookParams] = PackParams) -> _NotebookParams:

@@ -203,3 +203,34 @@ def test_listing_and_report_agree_on_funding_at_risk(tmp_path):
     assert total in listing and f"Funding at risk if not corrected: {total}" in report
     naive = frm_sections.money(float(res.flags.loc[res.flags["UKPRN"] == COLLEGE, "funding_impact"].sum()))
     assert naive != total and naive not in listing  # one learner on several rules counts once
+
+
+def test_a_report_kernel_reads_the_batchs_run_by_key_without_hashing_the_inputs(monkeypatch):
+    """Reports of one batch show the run the batch made, and no kernel hashes the return again.
+
+    A national return is 0.8 GB: hashing it once per report for 2,000 providers
+    would read 1.6 TB. The key names the run; the folder's content never changes.
+    """
+    from fjaaqa import frm_cache
+    from fjaaqa.errors import InputError
+
+    run = load_or_run(DATA, "2223", "R14")
+    key = run.meta["key"]
+
+    def no_hashing(*_a, **_k):
+        raise AssertionError("inputs hashed again")
+
+    reads = []
+    real_read = frm_cache._read
+    monkeypatch.setattr(frm_cache, "input_key", no_hashing)
+    monkeypatch.setattr(frm_cache, "_read", lambda folder: reads.append(folder) or real_read(folder))
+    frm_cache._read_kept.cache_clear()
+    first = load_or_run(DATA, "2223", "R14", key=key)
+    again = load_or_run(DATA, "2223", "R14", key=key)
+    assert again is first and len(reads) == 1  # one read per kernel, not one per report
+    pd.testing.assert_frame_equal(first.flags, run.flags)
+    pd.testing.assert_frame_equal(first.status, run.status)
+    with pytest.raises(InputError, match="is of 2022-23 R14, not 2022-23 R06"):
+        load_or_run(DATA, "2223", "R06", key=key)
+    with pytest.raises(InputError, match="no kept FRM run '0123456789abcdef0123'"):
+        load_or_run(DATA, "2223", "R14", key="0123456789abcdef0123")
