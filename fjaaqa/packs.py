@@ -320,9 +320,10 @@ def run_jobs(jobs: list[RenderJob], pdf: bool, workers: int = 1, progress=None, 
     Each process builds at most ``recycle_after`` outputs and is then replaced
     by a fresh one, so a batch of thousands holds no more memory at its end
     than at its start. A small batch on one worker runs in this process.
-    With a Dask ``executor`` (:mod:`fjaaqa.executors`) the same chunks run as
+    With a Dask ``executor`` (:mod:`fjaaqa.executors`) the same pieces run as
     tasks on the cluster's workers instead, each with its own warm kernel;
-    progress then moves a chunk at a time.
+    progress then moves a piece at a time. (A Dask worker process outlives
+    its tasks: ``dask worker --lifetime`` is what renews it.)
     """
     import time
 
@@ -340,7 +341,7 @@ def run_jobs(jobs: list[RenderJob], pdf: bool, workers: int = 1, progress=None, 
     if not jobs:
         return summary
     if executor is not None:
-        chunks = [c for c in (jobs[i::workers] for i in range(max(1, workers))) if c]
+        chunks = _pieces(jobs, max(1, workers), max(1, recycle_after))  # a fresh kernel per piece there too
         def report(chunk: list[dict]) -> None:
             for rec in chunk:
                 if progress:
