@@ -76,7 +76,7 @@ class FrmReportParams(_NotebookParams):
 
     ukprn: str = Field(pattern=r"^[1-9]\d{7}$")
     # The batch's run of the return, by its cache key: every report of a batch then shows the same run,
-    # and no kernel hashes the return's files again (0.8 GB per report for a national return).
+    # and no kernel hashes the return's files again (185 MB for a national return).
     run_key: str = Field(default="", pattern=r"^([0-9a-f]{20})?$")
 
 

@@ -208,8 +208,8 @@ def test_listing_and_report_agree_on_funding_at_risk(tmp_path):
 def test_a_report_kernel_reads_the_batchs_run_by_key_without_hashing_the_inputs(monkeypatch):
     """Reports of one batch show the run the batch made, and no kernel hashes the return again.
 
-    A national return is 0.8 GB: hashing it once per report for 2,000 providers
-    would read 1.6 TB. The key names the run; the folder's content never changes.
+    At national scale each report kernel spent 0.2 s hashing the return's 185 MB
+    and 0.5 s reading the run. The key names the run; its folder never changes.
     """
     from fjaaqa import frm_cache
     from fjaaqa.errors import InputError
