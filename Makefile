@@ -34,7 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_packs.py
 	$(BIN)/python bench/bench_national.py
 
-# Load (issue 11): 300 agencies' packs and 2,000 providers' FRM reports in one batch, memory sampled (~75 min).
+# Load (issue 11): 300 agencies' packs and 2,000 providers' FRM reports in one batch, memory sampled (~100 min on 2 cores).
 bench-load: $(STAMP)
 	$(BIN)/python bench/bench_load.py 300 1000 bench/load.json
 

@@ -19,7 +19,7 @@ growth per 100 outputs after the first tenth (a least-squares line):
 *flat* means the last quarter's peak is within 5 % of the second quarter's.
 
 Usage: ``python bench/bench_load.py [AGENCIES] [COPIES] [OUT_JSON]``
-(default 300 1000; about 75 minutes on 2 cores). Not a test.
+(default 300 1000; about 100 minutes on 2 cores). Not a test.
 """
 
 from __future__ import annotations
