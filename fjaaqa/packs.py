@@ -307,9 +307,11 @@ def _pieces(jobs: list, workers: int, size: int) -> list[list]:
     builds before it is replaced. Pieces come out in turn (stripe 1's first,
     stripe 2's first, ...), so every worker starts at once.
     """
-    stripes = [jobs[i::workers] for i in range(max(1, workers))]
-    cut = [[s[i:i + size] for i in range(0, len(s), size)] for s in stripes if s]
-    return [c[k] for k in range(max((len(c) for c in cut), default=0)) for c in cut if k < len(c)]
+    from itertools import zip_longest
+
+    workers, size = max(1, workers), max(1, size)
+    cut = [[s[i:i + size] for i in range(0, len(s), size)] for s in (jobs[w::workers] for w in range(workers))]
+    return [piece for turn in zip_longest(*cut) for piece in turn if piece]
 
 
 def run_jobs(jobs: list[RenderJob], pdf: bool, workers: int = 1, progress=None, force: bool = False,
@@ -340,14 +342,14 @@ def run_jobs(jobs: list[RenderJob], pdf: bool, workers: int = 1, progress=None, 
         before_work()
     if not jobs:
         return summary
-    if executor is not None:
-        chunks = _pieces(jobs, max(1, workers), max(1, recycle_after))  # a fresh kernel per piece there too
+    pieces = _pieces(jobs, workers, recycle_after)
+    if executor is not None:  # the same pieces, a fresh kernel for each there too
         def report(chunk: list[dict]) -> None:
             for rec in chunk:
                 if progress:
                     progress(rec)
 
-        results = executor.map(_build_chunk, chunks, [pdf] * len(chunks), [None] * len(chunks), [timeout] * len(chunks),
+        results = executor.map(_build_chunk, pieces, [pdf] * len(pieces), [None] * len(pieces), [timeout] * len(pieces),
                                progress=report)
         for chunk in results:
             for rec in chunk:
@@ -366,7 +368,6 @@ def run_jobs(jobs: list[RenderJob], pdf: bool, workers: int = 1, progress=None, 
         _drain(queue, len(jobs), progress, lambda: not worker.is_alive())
         worker.join()
     else:
-        pieces = _pieces(jobs, max(1, workers), max(1, recycle_after))
         # One piece per process (max_tasks_per_child=1): a fresh process, and kernel, for each piece.
         # Exactly 1: a larger limit can hang Python 3.11-3.13's pool (CPython gh-115634).
         with ProcessPoolExecutor(max_workers=min(max(1, workers), len(pieces)), mp_context=ctx,
