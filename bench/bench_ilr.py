@@ -20,7 +20,7 @@ import pandas as pd
 
 READ = """
 import json, re, sys, time
-from fjaaqa.ilr import read_ilr
+from fjaaqa.inputs.ilr import read_ilr
 def hwm():  # peak resident memory of this process (VmHWM resets at exec, unlike ru_maxrss)
     return int(re.search(r"VmHWM:\s+(\d+)", open("/proc/self/status").read()).group(1))
 base = hwm()
@@ -60,7 +60,7 @@ def tables(n: int) -> dict[str, pd.DataFrame]:
 
 
 def main() -> None:
-    from fjaaqa.ilr import write_ilr
+    from fjaaqa.inputs.ilr import write_ilr
 
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     work = Path(tempfile.mkdtemp(prefix="fjaaqa-bench-ilr-"))

@@ -18,17 +18,17 @@ from _timing import timed
 
 def main() -> None:
     t = time.perf_counter()
-    import fjaaqa.results  # noqa: F401  (pandas, pandera, pydantic)
+    import fjaaqa.quality.results  # noqa: F401  (pandas, pandera, pydantic)
 
-    print(f"import fjaaqa.results        {time.perf_counter() - t:7.3f} s")
-    from fjaaqa import sections
-    from fjaaqa.cache import load_or_compute
-    from fjaaqa.packs import Runner, export_html, write_pdf
-    from fjaaqa.params import load_thresholds
+    print(f"import fjaaqa.quality.results        {time.perf_counter() - t:7.3f} s")
+    from fjaaqa.reports import pack_sections as sections
+    from fjaaqa.store.results import load_or_compute
+    from fjaaqa.render.engine import Runner, export_html, write_pdf
+    from fjaaqa.quality.thresholds import load_thresholds
     from fjaaqa.periods import make_period
-    from fjaaqa.results import compute
-    from fjaaqa.sources import load_dataset
-    from fjaaqa.synth import write_dataset
+    from fjaaqa.quality.results import compute
+    from fjaaqa.inputs.sources import load_dataset
+    from fjaaqa.synth.demo import write_dataset
 
     work = Path(tempfile.mkdtemp(prefix="fjaaqa-bench-"))
     data = work / "data"

@@ -118,10 +118,10 @@ def _count(rows: list[dict], kind: str) -> int:
 
 
 def packs_phase(tmp: Path, agencies: int, sampler: Sampler) -> dict:
-    from fjaaqa.cache import load_or_compute
-    from fjaaqa.packs import build_packs
-    from fjaaqa.synth import write_dataset
-    from fjaaqa.workers import default_workers
+    from fjaaqa.store.results import load_or_compute
+    from fjaaqa.render.engine import build_packs
+    from fjaaqa.synth.demo import write_dataset
+    from fjaaqa.render.executors import default_workers
 
     data = tmp / "packs-data"
     t0 = time.perf_counter()
@@ -142,12 +142,13 @@ def packs_phase(tmp: Path, agencies: int, sampler: Sampler) -> dict:
 def frm_phase(tmp: Path, copies: int, sampler: Sampler) -> dict:
     import math
 
-    from fjaaqa import national
-    from fjaaqa.executors import LocalExecutor
-    from fjaaqa.frm_cache import store
-    from fjaaqa.frm_reports import build_frm_reports
+    from fjaaqa.frm import partitioned as national
+from fjaaqa.synth.national import write_national
+    from fjaaqa.render.executors import LocalExecutor
+    from fjaaqa.store.frm_runs import store
+    from fjaaqa.reports.frm import build_frm_reports
     from fjaaqa.periods import make_period
-    from fjaaqa.workers import default_workers
+    from fjaaqa.render.executors import default_workers
 
     period = make_period("2223", "R14")
     data, parts_dir = tmp / "national", tmp / "parts"

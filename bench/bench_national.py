@@ -49,16 +49,17 @@ def fresh(fn, *args):
 
 
 def _with_peak(fn, *args):
-    from fjaaqa.national import peak_rss_mb
+    from fjaaqa.frm.partitioned import peak_rss_mb
 
     out = fn(*args)
     return out, peak_rss_mb()
 
 
 def one_scale(copies: int, tmp: Path) -> dict:
-    from fjaaqa import national
-    from fjaaqa.executors import LocalExecutor
-    from fjaaqa.workers import default_workers
+    from fjaaqa.frm import partitioned as national
+from fjaaqa.synth.national import write_national
+    from fjaaqa.render.executors import LocalExecutor
+    from fjaaqa.render.executors import default_workers
 
     data, parts_dir = tmp / f"data{copies}", tmp / f"parts{copies}"
     t0 = time.perf_counter()

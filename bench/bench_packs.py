@@ -32,9 +32,9 @@ YEAR, RETURN = "2324", "R14"
 
 def floor_chunk(data: str, agencies: list[str], out: str) -> float:
     """Render packs as plain Python in one process (started fresh: imports included)."""
-    from fjaaqa.cache import load_or_compute
-    from fjaaqa.packs import _page, write_pdf
-    from fjaaqa.sections import pack
+    from fjaaqa.store.results import load_or_compute
+    from fjaaqa.render.engine import _page, write_pdf
+    from fjaaqa.reports.pack_sections import pack
 
     pr = load_or_compute(data, YEAR, RETURN)
     for a in agencies:
@@ -57,8 +57,8 @@ def floor(data: Path, agencies: list[str], workers: int, out: Path) -> float:
 
 
 def naive_one(data: Path, agency: str, out: Path) -> None:
-    from fjaaqa.packs import NOTEBOOK
-    from fjaaqa.paths import repo_path
+    from fjaaqa.render.engine import NOTEBOOK
+    from fjaaqa.paths import resource as repo_path
 
     nb = out / f"{agency}.ipynb"
     params = {"agency_id": agency, "year": YEAR, "return_code": RETURN, "data_dir": str(data), "audience": "dfe"}
@@ -87,10 +87,10 @@ def line(label: str, value: str, goal: str = "", met: bool | None = None) -> Non
 
 
 def main() -> None:
-    from fjaaqa.cache import load_or_compute
-    from fjaaqa.packs import build_packs, write_pdf
-    from fjaaqa.synth import write_dataset
-    from fjaaqa.workers import default_workers
+    from fjaaqa.store.results import load_or_compute
+    from fjaaqa.render.engine import build_packs, write_pdf
+    from fjaaqa.synth.demo import write_dataset
+    from fjaaqa.render.executors import default_workers
 
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 30
     sample = int(sys.argv[2]) if len(sys.argv) > 2 else 4

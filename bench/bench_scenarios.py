@@ -17,10 +17,10 @@ from _timing import timed
 def main() -> None:
     import os
 
-    from fjaaqa import scenarios
-    from fjaaqa.cache import load_or_compute
-    from fjaaqa.params import load_thresholds
-    from fjaaqa.synth import write_dataset
+    from fjaaqa.quality import scenarios
+    from fjaaqa.store.results import load_or_compute
+    from fjaaqa.quality.thresholds import load_thresholds
+    from fjaaqa.synth.demo import write_dataset
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["FJAAQA_CACHE"] = str(Path(tmp) / "cache")

@@ -1,16 +1,34 @@
-"""The one exception type for a user's mistake.
+"""One exception hierarchy for the whole package.
 
-Anything the user can fix (a missing file, a missing column, a bad option)
-raises :class:`InputError`; the CLI prints its message on one line and exits
-with status 2 instead of showing a traceback.
+Everything a user can fix derives from :class:`FjaaqaError`; the command
+line prints its message on one line and exits with status 2, never a
+traceback. The subclasses say which stage found the problem, so a caller
+that wants to treat one kind differently can.
 """
 
 from __future__ import annotations
 
 
-class InputError(Exception):
-    """A fault in the user's input that stops the run (exit status 2)."""
+class FjaaqaError(Exception):
+    """A fault the user can fix: the run stops with one line and exit status 2."""
 
     def __init__(self, message: str, file: str | None = None):
         self.file = file
         super().__init__(f"{file}: {message}" if file else message)
+
+
+class InputError(FjaaqaError):
+    """A fault in an input file, a parameter or an option."""
+
+
+class AssessmentError(FjaaqaError):
+    """A self-assessment that cannot be scored; ``problems`` lists every fault found, one per line."""
+
+    def __init__(self, problems: list[str], file: str | None = None):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems), file=None)
+        self.file = file
+
+
+class RenderError(FjaaqaError):
+    """A report that could not be rendered (the notebook failed, or its kernel died)."""

@@ -1,17 +1,73 @@
-"""Where the repository's own files are.
+"""Where things are: the package's own resources, the outputs and the caches.
 
-The package is installed editable, so notebooks, templates and params are
-found next to the package, never relative to the current directory: the
-``fjaaqa`` command works from any folder.
+Notebooks, templates and parameter files are edited in the repository's
+top-level folders (``notebooks/``, ``templates/``, ``params/``); a wheel
+ships copies inside the package (``fjaaqa/resources/``), so an installed
+``fjaaqa`` works in any folder without the repository. :func:`resource`
+finds them either way, through :mod:`importlib.resources`.
+
+Nothing is ever written inside the install: outputs go to ``./outputs`` of
+the current folder unless told otherwise, and caches to ``FJAAQA_CACHE`` or
+the user's cache folder.
 """
 
 from __future__ import annotations
 
+import os
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+import yaml
+
+RESOURCE_FOLDERS = ("notebooks", "templates", "params")
 
 
-def repo_path(*parts: str) -> Path:
-    """A path inside the repository (params, notebooks, templates, outputs)."""
-    return REPO_ROOT.joinpath(*parts)
+@lru_cache(maxsize=1)
+def source_root() -> Path | None:
+    """The repository checkout the package runs from (an editable install), or None when installed."""
+    root = Path(__file__).resolve().parent.parent
+    return root if all((root / f).is_dir() for f in RESOURCE_FOLDERS) and (root / "pyproject.toml").is_file() else None
+
+
+@lru_cache(maxsize=1)
+def resource_root() -> Path:
+    """The folder holding ``notebooks/``, ``templates/`` and ``params/``."""
+    shipped = Path(str(resources.files("fjaaqa") / "resources"))
+    if shipped.is_dir():
+        return shipped
+    root = source_root()
+    if root is None:
+        raise RuntimeError("fjaaqa is installed without its resources (notebooks, templates, params)")
+    return root
+
+
+def resource(*parts: str) -> Path:
+    """A notebook, template or parameter file shipped with the package."""
+    return resource_root().joinpath(*parts)
+
+
+@lru_cache(maxsize=None)
+def params_yaml(name: str) -> dict:
+    """A parameter file from ``params/`` (read once per process)."""
+    return yaml.safe_load(resource("params", name).read_text(encoding="utf-8"))
+
+
+def default_out() -> Path:
+    """Outputs go to ``./outputs`` of the current folder unless ``--out`` says otherwise."""
+    return Path.cwd() / "outputs"
+
+
+def default_data() -> Path:
+    """Where ``fjaaqa demo`` writes its synthetic data unless ``--data`` says otherwise."""
+    return Path.cwd() / "data" / "synthetic"
+
+
+def cache_dir(*parts: str) -> Path:
+    """The cache folder: ``FJAAQA_CACHE`` when set, else the user's cache folder (never the install)."""
+    base = os.environ.get("FJAAQA_CACHE")
+    if not base:
+        import platformdirs
+
+        base = platformdirs.user_cache_dir("fjaaqa", appauthor=False)
+    return Path(base).joinpath(*parts)

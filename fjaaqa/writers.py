@@ -1,23 +1,22 @@
-"""Writers: JSON, CSV and text tables. Computation modules write no files.
+"""Writing files: atomic writes, the one protected CSV writer, and the one round-half-up.
 
 Writes are atomic (a temporary name in the same folder, then a rename), so
 an interrupted run never leaves a half-written file that looks complete.
-Floats are written unrounded in JSON and CSV; missing values are empty.
+Every CSV goes through :func:`csv_text`, which makes formula-like text inert
+before a spreadsheet can run it. Floats are written unrounded in JSON and
+CSV; missing values are empty. Numbers shown to people are rounded half up
+by :func:`round_half_up`, never by Python's banker's ``round``.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import tempfile
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pandas as pd
-
-JSON_FIELDS = ["agency_id", "year", "return", "indicator", "numerator", "denominator", "value", "status",
-               "threshold_set"]
-CSV_FIELDS = JSON_FIELDS[:-1] + ["threshold", "distance", "measure", "note", "threshold_set"]
 
 
 def atomic_write(path: str | Path, data: bytes | str) -> Path:
@@ -76,11 +75,6 @@ def records(df: pd.DataFrame, fields: list[str]) -> list[dict]:
     return [{f: _clean(r[f]) for f in fields} for r in df[fields].to_dict("records")]
 
 
-def indicators_json(results: pd.DataFrame) -> str:
-    """The CLI contract: a JSON list, one record per agency x indicator."""
-    return json.dumps(records(results, JSON_FIELDS), indent=2, ensure_ascii=False) + "\n"
-
-
 # A spreadsheet reads a cell starting with one of these as a formula ("CSV injection").
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -108,15 +102,11 @@ def csv_text(df: pd.DataFrame, fields: list[str] | None = None) -> str:
     return out.to_csv(index=False, lineterminator="\n", float_format=None)
 
 
-def indicators_csv(results: pd.DataFrame) -> str:
-    return csv_text(results, CSV_FIELDS)
+def round_half_up(value: float, dp: int) -> Decimal:
+    """``value`` rounded half up to ``dp`` decimal places (2.45 -> 2.5, 0.125 -> 0.13 at 2 dp).
 
-
-def fmt_pct(value, dp: int = 1) -> str:
-    """A percentage for people: rounded half up (never banker's rounding), with a % sign; a dash for no value."""
-    from decimal import ROUND_HALF_UP, Decimal
-
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return "–"
-    q = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-dp), rounding=ROUND_HALF_UP)
-    return f"{q}%"
+    The decimal representation Python prints for a float is what is rounded,
+    so 2.675 becomes 2.68 as a reader expects, not 2.67 as binary floating
+    point would give.
+    """
+    return Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-dp), rounding=ROUND_HALF_UP)

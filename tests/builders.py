@@ -13,12 +13,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from fjaaqa.params import load_thresholds
+from fjaaqa.quality.thresholds import load_thresholds
 from fjaaqa.periods import make_period
-from fjaaqa.results import compute
-from fjaaqa.sources import load_dataset
+from fjaaqa.quality.results import compute
+from fjaaqa.inputs.sources import load_dataset
 
 CENSUS_2324 = date(2024, 7, 31)
+REPO = Path(__file__).resolve().parent.parent
+
+
+def repo_path(*parts: str) -> Path:
+    """A path in the repository checkout (test fixtures, notebooks, params)."""
+    return REPO.joinpath(*parts)
 
 
 def valid_uln(n: int) -> str:

@@ -57,7 +57,7 @@ class World:
             prior_df = pd.DataFrame(prior, columns=["ULN", "LearnAimRef", "AchDate", "OutGrade", "ProgType",
                                                     "AimType"])
             prior_df["AchDate"] = pd.to_datetime(prior_df["AchDate"])
-            prior_df = frm._with_lars(prior_df, lars_df)
+            prior_df = frm.with_lars(prior_df, lars_df)
         return frm.FrmInputs(
             period=self.period, aims=aims, students=frm.prepare_students(aims, fams, S), fams=fams,
             workplacements=None if workplacements is None else pd.DataFrame(workplacements), lars=lars_df,

@@ -12,13 +12,14 @@ import pytest
 from a11y_check import axe_violations, require_browser, serious
 from openpyxl import load_workbook
 
-from fjaaqa import frm, frm_sections
-from fjaaqa.frm_cache import load_or_run
-from fjaaqa.frm_reports import build_frm_reports
-from fjaaqa.frm_workbook import NOTES_HEADER, QUERY_HEADER, read_notes, workbook_bytes, write_workbook
-from fjaaqa.paths import repo_path
+from fjaaqa import frm
+from fjaaqa.reports import frm_sections
+from fjaaqa.store.frm_runs import load_or_run
+from fjaaqa.reports.frm import build_frm_reports
+from fjaaqa.reports.frm_workbook import NOTES_HEADER, QUERY_HEADER, read_notes, workbook_bytes, write_workbook
+from builders import repo_path
 from fjaaqa.periods import make_period
-from fjaaqa.synth_frm import COLLEGE, SUBCONTRACTOR
+from fjaaqa.synth.frm import COLLEGE, SUBCONTRACTOR
 
 DATA = repo_path("tests", "fixtures", "frm_data")
 UK = "10000009"
@@ -166,8 +167,9 @@ def test_build_reports_index_and_accessibility(tmp_path):
 
 
 def test_agency_pack_shows_frm_counts_and_the_dfe_annex_the_rows():
-    from fjaaqa import sections
-    from fjaaqa.cache import FRM_COLUMNS, PackResults
+    from fjaaqa.reports import pack_sections as sections
+    from fjaaqa.quality.results import PackResults
+    from fjaaqa.store.results import FRM_COLUMNS
 
     frm_rows = pd.DataFrame([
         ["FJAA0001", "FRM37", "Apprenticeship off-the-job training hours below the minimum", "FRM37-1111", "10000001",
@@ -211,7 +213,7 @@ def test_a_report_kernel_reads_the_batchs_run_by_key_without_hashing_the_inputs(
     At national scale each report kernel spent 0.2 s hashing the return's 185 MB
     and 0.5 s reading the run. The key names the run; its folder never changes.
     """
-    from fjaaqa import frm_cache
+    from fjaaqa.store import frm_runs as frm_cache
     from fjaaqa.errors import InputError
 
     run = load_or_run(DATA, "2223", "R14")

@@ -8,8 +8,10 @@ import sys
 
 import pytest
 
-from fjaaqa import frm, synth, synth_frm
-from fjaaqa.sources import load_dataset
+from fjaaqa import frm
+from fjaaqa.synth import demo as synth
+from fjaaqa.synth import frm as synth_frm
+from fjaaqa.inputs.sources import load_dataset
 
 
 @pytest.fixture(scope="module")

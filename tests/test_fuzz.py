@@ -10,10 +10,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from fjaaqa import ilr
+from fjaaqa.inputs import ilr
 from fjaaqa.errors import InputError
-from fjaaqa.paths import repo_path
-from fjaaqa.sources import load_dataset
+from builders import repo_path
+from fjaaqa.inputs.sources import load_dataset
 
 SAMPLE = repo_path("tests", "fixtures", "ilr", "ILR-99999999-2526-20250108-094401.xml")  # the official sample
 REGISTER = repo_path("tests", "fixtures", "pack_data", "register.csv")

@@ -7,11 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from fjaaqa import builds
-from fjaaqa.cache import load_or_compute
-from fjaaqa.packs import build_packs, write_manifest
-from fjaaqa.sections import pack_digests
-from fjaaqa.paths import repo_path
+from fjaaqa.render import builds
+from fjaaqa.store.results import load_or_compute
+from fjaaqa.render.engine import build_packs, write_manifest
+from fjaaqa.reports.pack_sections import pack_digests
+from builders import repo_path
 
 DATA = repo_path("tests", "fixtures", "pack_data")
 AGENCIES = ["FJAA0002", "FJAA0003"]

@@ -408,10 +408,10 @@ def test_ern_fallback_links_an_aim_without_commitment(tmp_path):
 
     pd.DataFrame([{"UKPRN": "10000001", "LearnRefNumber": ref, "EmpStat": "10", "DateEmpStatApp": "2022-12-31",
                    "EmpId": "123456789"}]).to_csv(tmp_path / "ilr" / "2324" / "R14" / "employment.csv", index=False)
-    from fjaaqa.params import load_thresholds
+    from fjaaqa.quality.thresholds import load_thresholds
     from fjaaqa.periods import make_period
-    from fjaaqa.results import compute
-    from fjaaqa.sources import load_dataset
+    from fjaaqa.quality.results import compute
+    from fjaaqa.inputs.sources import load_dataset
 
     res = compute(load_dataset(tmp_path), make_period("2324", "R14"), load_thresholds())
     assert result(res, "A1", "withdrawals")["denominator"] == 1
@@ -501,10 +501,10 @@ def test_dated_approvals_placements_and_postcode_lookup(tmp_path):
     pd.DataFrame([{"apprenticeship_id": "PLACED1", "host_employer": "Leeds Co", "postcode": "LS1 4AP",
                    "from": "2023-01-01", "to": ""}]).to_csv(root / "placements.csv", index=False)
     pd.DataFrame([{"district": "CH5", "region": "Wales"}]).to_csv(root / "postcodes.csv", index=False)
-    from fjaaqa.params import load_thresholds
+    from fjaaqa.quality.thresholds import load_thresholds
     from fjaaqa.periods import make_period
-    from fjaaqa.results import compute
-    from fjaaqa.sources import load_dataset
+    from fjaaqa.quality.results import compute
+    from fjaaqa.inputs.sources import load_dataset
 
     res = compute(load_dataset(root), make_period("2324", "R14"), load_thresholds())
     app = res.apprentices.set_index("ULN")
@@ -518,8 +518,8 @@ def test_dated_approvals_placements_and_postcode_lookup(tmp_path):
 def test_national_2021_22_arithmetic():
     import pandas as pd
 
-    from fjaaqa.indicators import classify_achievement
-    from fjaaqa.params import load_thresholds
+    from fjaaqa.quality.indicators import classify_achievement
+    from fjaaqa.quality.thresholds import load_thresholds
 
     # 2021/22 national, all apprenticeships: 263,550 leavers, 144,350 completers, 140,800 achievers
     r = classify_achievement(pd.Series({"numerator": 140800, "denominator": 263550, "completers": 144350}),

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from builders import valid_uln
-from fjaaqa import ilr
+from fjaaqa.inputs import ilr
 from fjaaqa.errors import InputError
-from fjaaqa.sources import load_dataset
+from fjaaqa.inputs.sources import load_dataset
 
 FIX = Path(__file__).parent / "fixtures"
 REF = FIX / "ilr"
@@ -258,9 +258,9 @@ def test_round_trip_tables_xml_tables(tmp_path, tables, layout):
 
 
 def test_synth_xml_gives_the_same_results_and_packs_as_flat(tmp_path):
-    from fjaaqa import sections
-    from fjaaqa.cache import load_or_compute
-    from fjaaqa.synth import write_dataset
+    from fjaaqa.reports import pack_sections as sections
+    from fjaaqa.store.results import load_or_compute
+    from fjaaqa.synth.demo import write_dataset
 
     flat = write_dataset(tmp_path / "flat", agencies=3, seed=11)
     xml = write_dataset(tmp_path / "xml", agencies=3, seed=11, fmt="xml")

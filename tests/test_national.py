@@ -10,13 +10,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fjaaqa import national
-from fjaaqa.executors import DaskExecutor, LocalExecutor, make_executor
+from fjaaqa.frm import partitioned as national
+from fjaaqa.synth.national import write_national
+from fjaaqa.render.executors import DaskExecutor, LocalExecutor, make_executor
 from fjaaqa.errors import InputError
-from fjaaqa.frm import run_frm
-from fjaaqa.paths import repo_path
+from fjaaqa.frm.run import run_frm
+from builders import repo_path
 from fjaaqa.periods import make_period
-from fjaaqa.sources import load_dataset
+from fjaaqa.inputs.sources import load_dataset
 
 BASE = repo_path("tests", "fixtures", "frm_data")  # the FRM providers' planted cases, every funding stream
 R14 = make_period("2223", "R14")
@@ -26,7 +27,7 @@ COPIES, PARTS = 3, 3
 @pytest.fixture(scope="module")
 def nat(tmp_path_factory):
     root = tmp_path_factory.mktemp("national")
-    info = national.write_national(root / "data", copies=COPIES, base=BASE)
+    info = write_national(root / "data", copies=COPIES, base=BASE)
     counts = national.partition_dataset(root / "data", root / "parts", PARTS)
     return root, info, counts
 
@@ -91,7 +92,7 @@ def test_part_by_part_gives_the_whole_runs_flags(nat, base_flags):
 
 def test_joined_run_is_kept_as_the_returns_frm_run(nat, tmp_path):
     """What the national path stores is read back by every report as that return's FRM run."""
-    from fjaaqa.frm_cache import is_cached, load_or_run, store
+    from fjaaqa.store.frm_runs import is_cached, load_or_run, store
 
     root, _, _ = nat
     _, _, _, parts = national.run_partitioned(root / "parts", "2223", "R14", LocalExecutor(1))
@@ -121,7 +122,7 @@ def test_dask_local_cluster_gives_the_same_flags_and_packs(nat, tmp_path):
         flags, _, _, parts = national.run_partitioned(root / "parts", "2223", "R14", ex)
         assert keyset(flags) == keyset(local) and len(parts) == PARTS
 
-        from fjaaqa.packs import build_packs
+        from fjaaqa.render.engine import build_packs
 
         data = repo_path("tests", "fixtures", "pack_data")
         on_dask = build_packs(data, "2324", "R14", ["FJAA0002", "FJAA0003"], ["agency"], "quality-framework-2023",

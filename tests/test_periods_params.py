@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fjaaqa.errors import InputError
-from fjaaqa.indicators import share_above, share_below
-from fjaaqa.params import deep_merge, load_thresholds
+from fjaaqa.quality.indicators import share_above, share_below
+from fjaaqa.quality.thresholds import deep_merge, load_thresholds
 from fjaaqa.periods import census_date, make_period, parse_year
 
 

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from fjaaqa import reference
+from fjaaqa.inputs import reference
 
 
 def test_fifteen_routes():

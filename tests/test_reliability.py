@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fjaaqa import builds
-from fjaaqa.packs import RenderJob, run_jobs
-from fjaaqa.paths import repo_path
+from fjaaqa.render import builds
+from fjaaqa.render.engine import RenderJob, run_jobs
+from builders import repo_path
 
 NOTEBOOK = repo_path("tests", "fixtures", "notebooks", "failing.ipynb")
 
@@ -160,7 +160,7 @@ def test_hostile_text_is_inert_and_unsafe_ids_never_become_paths(tmp_path, monke
 
     import pandas as pd
 
-    from fjaaqa.packs import build_packs
+    from fjaaqa.render.engine import build_packs
 
     monkeypatch.setenv("FJAAQA_CACHE", str(tmp_path / "cache"))
     data = tmp_path / "data"
@@ -182,7 +182,7 @@ def test_hostile_text_is_inert_and_unsafe_ids_never_become_paths(tmp_path, monke
     assert "A" * 10_000 in pack
     assert (out / "2324/R14/packs/dfe/FJAA0002.pdf").read_bytes()[:5] == b"%PDF-"
     # the unsafe ids were quarantined with a reason, and nothing was written outside the output folder
-    from fjaaqa.sources import load_dataset
+    from fjaaqa.inputs.sources import load_dataset
 
     rejected = load_dataset(data).rejected
     hits = rejected[rejected["field"] == "agency_id"]
@@ -212,7 +212,7 @@ def test_a_warm_kernel_holds_no_more_resources_after_many_outputs():
     """
     import psutil
 
-    from fjaaqa.packs import Runner
+    from fjaaqa.render.engine import Runner
 
     me = psutil.Process()
     runner = Runner()
@@ -241,7 +241,7 @@ def test_printing_many_pdfs_in_one_process_keeps_memory_flat(tmp_path):
 
     import psutil
 
-    from fjaaqa import packs
+    from fjaaqa.render import engine as packs
 
     rows = "".join(f"<tr><td>Provider {i}</td><td>{i * 3.5:.1f}%</td><td>£{i * 1234:,}</td></tr>" for i in range(20))
     page = packs._page("Memory check", f'<main id="main" class="page"><h1>A report</h1><p>Text <b>bold</b> '

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from fjaaqa import context, review
-from fjaaqa.context import Fact
+from fjaaqa.quality import context
+from fjaaqa.quality import review
+from fjaaqa.quality.context import Fact
 
 ON = {k: "on_track" for k in ("withdrawals", "achievement_rate", "breaks_in_learning", "past_planned_end_date",
                                "outside_approved_areas")}
@@ -110,8 +111,8 @@ def test_concentration_threshold():
 
 
 def test_changes_since_the_previous_return():
-    from fjaaqa.cache import PackResults
-    from fjaaqa.sections import changes
+    from fjaaqa.quality.results import PackResults
+    from fjaaqa.reports.pack_sections import changes
 
     trend = pd.DataFrame([
         {"agency_id": "A", "period": "2023-24 R06", "period_order": 0, "indicator": "withdrawals", "status": "on_track"},

@@ -10,15 +10,20 @@ import pytest
 import yaml
 from openpyxl import load_workbook
 
-from fjaaqa import self_assessment as sa
-from fjaaqa.cache import PackResults
-from fjaaqa.paths import repo_path
+from fjaaqa.selfassess import reading
+from fjaaqa.selfassess.frameworks import frameworks
+from fjaaqa.selfassess.plan import action_plan
+from fjaaqa.selfassess.reading import read_assessment
+from fjaaqa.selfassess.scoring import component_scores, disagreements, partnership_profile, progress
+from fjaaqa.selfassess.template import fill_programmatically, template_bytes
+from fjaaqa.quality.results import PackResults
+from builders import repo_path
 
-N_ELEMENTS = sum(len(c.elements) for c in sa.frameworks().qif.components)
+N_ELEMENTS = sum(len(c.elements) for c in frameworks().qif.components)
 
 
 def test_frameworks_as_data():
-    fw = sa.frameworks()
+    fw = frameworks()
     assert [c.title for c in fw.qif.components] == [
         "Commitment to Quality", "Capacity for Improvement",
         "Engaging the Local Labour Market & Supporting People Into 'Good' Jobs",
@@ -51,16 +56,16 @@ def fill_workbook(path, ratings: dict, answers: dict, owners: dict | None = None
 
 
 def all_elements(rating=3, **overrides):
-    ids = [e.id for _, e in sa.frameworks().qif.elements()]
+    ids = [e.id for _, e in frameworks().qif.elements()]
     return {**{i: rating for i in ids}, **overrides}
 
 
 def all_statements(answer="B", **overrides):
-    return {**{s.id: answer for s in sa.frameworks().partnership.statements}, **overrides}
+    return {**{s.id: answer for s in frameworks().partnership.statements}, **overrides}
 
 
 def test_template_is_accessible_and_byte_stable(tmp_path):
-    a, b = sa.template_bytes("FJAA0001"), sa.template_bytes("FJAA0001")
+    a, b = template_bytes("FJAA0001"), template_bytes("FJAA0001")
     assert a == b
     path = tmp_path / "t.xlsx"
     path.write_bytes(a)
@@ -75,17 +80,17 @@ def test_template_is_accessible_and_byte_stable(tmp_path):
 
 def test_template_filled_programmatically_scores(tmp_path):
     path = tmp_path / "t.xlsx"
-    path.write_bytes(sa.template_bytes("FJAA0001"))
+    path.write_bytes(template_bytes("FJAA0001"))
     fill_workbook(path, all_elements(3, **{"1.1": 4, "1.2": 4, "1.3": 2, "1.4": 1, "1.5": 4}),
                   all_statements("C", P03="A"), owners={"1.4": "Partnerships lead"})
-    a = sa.read_assessment(path)
+    a = read_assessment(path)
     assert a.problems == [] and a.agency_id == "FJAA0001" and a.assessment_date.isoformat() == "2024-06-28"
-    scores = sa.component_scores(a).set_index("component")
+    scores = component_scores(a).set_index("component")
     assert scores.loc["1", "score"] == 3.0  # (4+4+2+1+4)/5
     assert scores.loc["1", "score_percent"] == 75.0
     assert scores.loc["2", "score"] == 3.0 and scores.loc["1", "evidence_coverage"] == 100.0
-    assert sa.partnership_profile(a) == {"A": 1, "B": 0, "C": 11}
-    plan = sa.action_plan(a)
+    assert partnership_profile(a) == {"A": 1, "B": 0, "C": 11}
+    plan = action_plan(a)
     assert list(plan["item"].str.split().str[0]) == ["1.3", "1.4", "P03"]  # rated 2 or 1, and "not sure"
     assert plan.loc[plan["item"].str.startswith("1.4"), "owner"].iloc[0] == "Partnerships lead"
     assert plan.loc[plan["item"].str.startswith("1.3"), "owner"].iloc[0] == "to be agreed"
@@ -93,16 +98,16 @@ def test_template_filled_programmatically_scores(tmp_path):
 
 
 def test_boundary_of_a_weak_element():
-    doc = sa.fill_programmatically("X1", all_elements(3, **{"2.1": 2, "2.2": 3}), all_statements("B"), 1.0,
+    doc = fill_programmatically("X1", all_elements(3, **{"2.1": 2, "2.2": 3}), all_statements("B"), 1.0,
                                    "2024-01-31")
-    a = sa._build("X1", pd.Timestamp("2024-01-31").date(),
+    a = reading._build("X1", pd.Timestamp("2024-01-31").date(),
                   [(i, {"id": e["id"], "rating": e["rating"], "strengths": None, "areas": None, "owner": None,
                         "target_date": None}) for i, e in enumerate(doc["elements"])],
                   [(i, {"element": e["element"], "evidence": e["evidence"], "held": e["held"]})
                    for i, e in enumerate(doc["evidence"])],
                   [(i, {"id": s["id"], "answer": s["answer"], "owner": None, "target_date": None, "notes": None})
                    for i, s in enumerate(doc["partnership"])], "x", [])
-    items = list(sa.action_plan(a)["item"].str.split().str[0])
+    items = list(action_plan(a)["item"].str.split().str[0])
     assert items == ["2.1"]  # 2 (developing) needs an action; 3 (established) does not; B needs none
 
 
@@ -117,12 +122,12 @@ def test_boundary_of_a_weak_element():
 ])
 def test_every_validation_error_is_one_clear_line(tmp_path, mutate, expected):
     path = tmp_path / "t.xlsx"
-    path.write_bytes(sa.template_bytes("FJAA0001"))
+    path.write_bytes(template_bytes("FJAA0001"))
     fill_workbook(path, all_elements(3), all_statements("B"))
     wb = load_workbook(path)
     mutate(wb)
     wb.save(path)
-    problems = sa.read_assessment(path).problems
+    problems = read_assessment(path).problems
     assert any(expected in p for p in problems), problems
     assert all("\n" not in p and "sheet" in p for p in problems)
 
@@ -142,7 +147,7 @@ def test_cli_lists_every_problem_and_exits_non_zero(tmp_path):
 
 def test_progress_against_a_previous_assessment_and_owners_carried(tmp_path):
     before, now = tmp_path / "2023.xlsx", tmp_path / "2024.xlsx"
-    before.write_bytes(sa.template_bytes("FJAA0001"))
+    before.write_bytes(template_bytes("FJAA0001"))
     fill_workbook(before, all_elements(3, **{"3.5": 1, "5.2": 2}), all_statements("B", P12="A"),
                   owners={"3.5": "Employer team lead"}, date="2023-06-30")
     wb = load_workbook(before)
@@ -151,17 +156,17 @@ def test_progress_against_a_previous_assessment_and_owners_carried(tmp_path):
             row[3].value = "Operations director"
             row[4].value = "2023-12-31"
     wb.save(before)
-    now.write_bytes(sa.template_bytes("FJAA0001"))
+    now.write_bytes(template_bytes("FJAA0001"))
     fill_workbook(now, all_elements(3, **{"3.5": 2, "5.2": 2, "1.1": 4}), all_statements("B", P12="A"))
-    a, b = sa.read_assessment(now), sa.read_assessment(before)
-    plan = sa.action_plan(a, b).set_index(plan_key := "item")
+    a, b = read_assessment(now), read_assessment(before)
+    plan = action_plan(a, b).set_index(plan_key := "item")
     row = plan.loc[[i for i in plan.index if i.startswith("3.5")][0]]
     assert row["owner"] == "Employer team lead" and row["progress"] == "up from 1"
     assert plan.loc[[i for i in plan.index if i.startswith("5.2")][0], "progress"] == "unchanged at 2"
     p12 = plan.loc[[i for i in plan.index if i.startswith("P12")][0]]
     assert p12["owner"] == "Operations director" and p12["target_date"] == "2023-12-31"
     assert p12["progress"] == "A then, A now"
-    ch = sa.progress(a, b).set_index("component")
+    ch = progress(a, b).set_index("component")
     assert ch.loc["3", "change"] == round((3 * 5 + 2) / 6 - (3 * 5 + 1) / 6, 2)
     assert ch.loc["1", "change"] == 0.2
 
@@ -172,14 +177,14 @@ def test_disagreement_flag_when_strong_self_rating_meets_data_at_risk():
     results = pd.DataFrame({"agency_id": ["A", "A", "B"], "indicator": ["withdrawals", "achievement_rate",
                                                                          "withdrawals"],
                             "status": ["at_risk", "on_track", "on_track"]})
-    notes = sa.disagreements(scores, results, "A")
+    notes = disagreements(scores, results, "A")
     assert notes == ["Self-rated strong on 'Commitment to Quality' (3.0 of 4) while the data show the agency at "
                      "risk on withdrawals."]  # exactly 3.0 is strong; 2.99 is not
-    assert sa.disagreements(scores, results, "B") == []
+    assert disagreements(scores, results, "B") == []
 
 
 def test_pack_section_only_for_agencies_with_a_self_assessment():
-    from fjaaqa import sections
+    from fjaaqa.reports import pack_sections as sections
 
     table = pd.DataFrame({"agency_id": ["A", "A"], "file": ["A.yaml"] * 2, "problems": [0, 0], "first_problem": "",
                           "assessment_date": "2024-06-28", "component": ["1", "2"],

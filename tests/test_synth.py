@@ -13,11 +13,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fjaaqa.params import load_thresholds
+from fjaaqa.quality.thresholds import load_thresholds
 from fjaaqa.periods import make_period
-from fjaaqa.results import compute
-from fjaaqa.sources import load_dataset
-from fjaaqa.synth import write_dataset
+from fjaaqa.quality.results import compute
+from fjaaqa.inputs.sources import load_dataset
+from fjaaqa.synth.demo import write_dataset
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,602 @@
+"""Declared schemas for every input table, as data, checked with pandera.
+
+Each table lists its columns with a kind (``date``, ``code``, ``int``, ``id``
+…) and whether it is required. Row rules that tie fields together (the ILR's
+coupling rules, date order, duplicate keys) are listed beside the columns,
+each with the field it blames and a message in words. :func:`validate`
+runs everything lazily, so every failure in a file is reported at once, and
+returns the failing rows in the shape of ``rejected.csv``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pandas as pd
+import pandera.pandas as pa
+
+# Value patterns. Codes stay strings: "034" must not become 34.
+PATTERNS = {
+    "date": r"\d{4}-\d{2}-\d{2}",
+    "code": r"[0-9A-Za-z]{1,30}",
+    "int": r"-?\d+",
+    "number": r"-?\d+(\.\d+)?",
+    "ukprn": r"[1-9]\d{7}",
+    "uln": r"\d{10}",
+    "learnref": r"[A-Za-z0-9 ]{1,12}",
+    # safe identifiers: no path separators, no dot-dot, no control characters
+    "id": r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}",
+    "text": r"[^\x00]*",
+}
+
+
+@dataclass(frozen=True)
+class Col:
+    """One column: its kind, whether the table needs it, allowed codes."""
+
+    name: str
+    kind: str = "text"
+    required: bool = False
+    allowed: tuple[str, ...] | None = None
+    nonempty: bool | None = None  # value needed on every row; defaults to ``required``
+    codes: str | None = None  # name of the shipped ILR code list the value must be in
+
+    @property
+    def must_have_value(self) -> bool:
+        return self.required if self.nonempty is None else self.nonempty
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """A rule over several fields; ``fails(df)`` is True on the rows that break it."""
+
+    name: str
+    field: str
+    message: str
+    fails: Callable[[pd.DataFrame], pd.Series]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    columns: tuple[Col, ...]
+    key: tuple[str, ...] = ()
+    rules: tuple[RowRule, ...] = field(default_factory=tuple)
+
+    @property
+    def required(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+def _has(df: pd.DataFrame, *cols: str) -> bool:
+    return all(c in df.columns for c in cols)
+
+
+def _blank(s: pd.Series) -> pd.Series:
+    return s.isna() | (s.astype("str") == "")
+
+
+def _dates(s: pd.Series) -> pd.Series:
+    return pd.to_datetime(s, format="%Y-%m-%d", errors="coerce")
+
+
+def _rule_if(cols: tuple[str, ...], fn: Callable[[pd.DataFrame], pd.Series]):
+    """Apply a rule only when its columns are present (absent means empty)."""
+
+    def fails(df: pd.DataFrame) -> pd.Series:
+        if not _has(df, *cols):
+            return pd.Series(False, index=df.index)
+        return fn(df).fillna(False).astype(bool)
+
+    return fails
+
+
+def _before(later: str, earlier: str) -> Callable[[pd.DataFrame], pd.Series]:
+    return _rule_if((later, earlier), lambda d: _dates(d[later]) < _dates(d[earlier]))
+
+
+YN = ("0", "1")
+
+LEARNERS = TableSpec(
+    "learners",
+    (
+        Col("UKPRN", "ukprn", True),
+        Col("LearnRefNumber", "learnref", True),
+        Col("ULN", "uln", True),
+        Col("DateOfBirth", "date"),
+        Col("Ethnicity", "code", codes="Ethnicity"),
+        Col("Sex", "code", codes="Sex"),
+        Col("LLDDHealthProb", "code", codes="LLDDHealthProb"),
+        Col("PriorAttain", "code"),
+        Col("PlanLearnHours", "int"),
+        Col("PlanEEPHours", "int"),
+        Col("MathGrade", "text"),
+        Col("EngGrade", "text"),
+    ),
+    key=("UKPRN", "LearnRefNumber"),
+)
+
+
+DELIVERIES = TableSpec(
+    "deliveries",
+    (
+        Col("UKPRN", "ukprn", True),
+        Col("LearnRefNumber", "learnref", True),
+        Col("AimSeqNumber", "int", True),
+        Col("LearnAimRef", "code", True),
+        Col("AimType", "code", True, codes="AimType"),
+        Col("FundModel", "code", True, codes="FundModel"),
+        Col("LearnStartDate", "date", True),
+        Col("LearnPlanEndDate", "date", True),
+        Col("CompStatus", "code", True, codes="CompStatus"),
+        Col("ProgType", "code", codes="ProgType"),
+        Col("StdCode", "int"),
+        Col("OrigLearnStartDate", "date"),
+        Col("LearnActEndDate", "date"),
+        Col("Outcome", "code", codes="Outcome"),
+        Col("WithdrawReason", "code", codes="WithdrawReason"),
+        Col("AchDate", "date"),
+        Col("DelLocPostCode", "text"),
+        Col("PartnerUKPRN", "ukprn"),
+        Col("PHours", "int"),
+        Col("OTJActHours", "int"),
+        Col("EPAOrgID", "code"),
+        Col("SWSupAimId", "text"),
+        Col("FAM_RES", "text"),
+        Col("FAM_ACT", "text"),
+    ),
+    key=("UKPRN", "LearnRefNumber", "AimSeqNumber"),
+    rules=(
+        RowRule(
+            "withdrawn_needs_reason",
+            "WithdrawReason",
+            "a withdrawal (CompStatus 3) must give WithdrawReason",
+            lambda d: (d["CompStatus"] == "3")
+            & (_blank(d["WithdrawReason"]) if "WithdrawReason" in d else True),
+        ),
+        RowRule(
+            "withdrawn_outcome_3",
+            "Outcome",
+            "a withdrawal (CompStatus 3) must have Outcome 3",
+            _rule_if(("Outcome",), lambda d: (d["CompStatus"] == "3") & (d["Outcome"] != "3")),
+        ),
+        RowRule(
+            "reason_only_when_withdrawn",
+            "WithdrawReason",
+            "WithdrawReason is given but the aim is not withdrawn (CompStatus 3)",
+            _rule_if(("WithdrawReason",), lambda d: (d["CompStatus"] != "3") & ~_blank(d["WithdrawReason"])),
+        ),
+        RowRule(
+            "continuing_has_no_end",
+            "LearnActEndDate",
+            "a continuing aim (CompStatus 1) cannot have LearnActEndDate",
+            _rule_if(("LearnActEndDate",), lambda d: (d["CompStatus"] == "1") & ~_blank(d["LearnActEndDate"])),
+        ),
+        RowRule(
+            "ended_needs_end_date",
+            "LearnActEndDate",
+            "a completed, withdrawn or break aim (CompStatus 2, 3, 6) needs LearnActEndDate",
+            lambda d: d["CompStatus"].isin(["2", "3", "6"])
+            & (_blank(d["LearnActEndDate"]) if "LearnActEndDate" in d else True),
+        ),
+        RowRule(
+            "achdate_needs_outcome_1",
+            "AchDate",
+            "AchDate is given but Outcome is not 1 (achieved)",
+            _rule_if(("AchDate",), lambda d: ~_blank(d["AchDate"]) & (d["Outcome"] != "1") if "Outcome" in d else ~_blank(d["AchDate"])),
+        ),
+        RowRule(
+            "orig_start_needs_res",
+            "OrigLearnStartDate",
+            "OrigLearnStartDate is given but the aim has no restart FAM (RES 1)",
+            _rule_if(("OrigLearnStartDate", "FAM_RES"), lambda d: ~_blank(d["OrigLearnStartDate"]) & (d["FAM_RES"] != "1")),
+        ),
+        RowRule("plan_end_before_start", "LearnPlanEndDate", "LearnPlanEndDate is before LearnStartDate",
+                _before("LearnPlanEndDate", "LearnStartDate")),
+        RowRule("end_before_start", "LearnActEndDate", "LearnActEndDate is before LearnStartDate",
+                _before("LearnActEndDate", "LearnStartDate")),
+        RowRule("orig_start_after_start", "OrigLearnStartDate", "OrigLearnStartDate is after LearnStartDate",
+                _before("LearnStartDate", "OrigLearnStartDate")),
+        RowRule("achdate_before_start", "AchDate", "AchDate is before LearnStartDate",
+                _before("AchDate", "LearnStartDate")),
+        RowRule(
+            "programme_needs_standard",
+            "StdCode",
+            "an apprenticeship standard aim (ProgType 25) needs StdCode",
+            _rule_if(("ProgType",), lambda d: (d["ProgType"] == "25") & (_blank(d["StdCode"]) if "StdCode" in d else True)),
+        ),
+    ),
+)
+
+def _bad_esm(d: pd.DataFrame) -> pd.Series:
+    """Employment monitoring (``ESM_<type>`` columns) with a code not in that type's shipped list.
+
+    Types the list does not know are not checked (the column is simply unused).
+    """
+    from .reference import ilr_codes
+
+    lists = ilr_codes().get("esm", {})
+    bad = pd.Series(False, index=d.index)
+    for col in [c for c in d.columns if c.startswith("ESM_")]:
+        codes = set((lists.get(col[4:]) or {}).get("codes", {}))
+        if codes:
+            values = d[col].dropna().astype(str).str.split(";")
+            bad |= values.map(lambda v: any(x not in codes for x in v)).reindex(d.index, fill_value=False)
+    return bad
+
+
+EMPLOYMENT = TableSpec(
+    "employment",
+    (
+        Col("UKPRN", "ukprn", True),
+        Col("LearnRefNumber", "learnref", True),
+        Col("EmpStat", "code", True, codes="EmpStat"),
+        Col("DateEmpStatApp", "date", True),
+        Col("EmpId", "int"),
+    ),
+    key=("UKPRN", "LearnRefNumber", "DateEmpStatApp"),
+    rules=(RowRule("esm_code", "ESM", "an employment monitoring code is not in its type's ILR code list", _bad_esm),),
+)
+
+FAMS = TableSpec(
+    "fams",
+    (
+        Col("UKPRN", "ukprn", True),
+        Col("LearnRefNumber", "learnref", True),
+        Col("AimSeqNumber", "int"),
+        Col("FAMType", "code", True, codes="FAMType"),
+        Col("FAMCode", "code", True),
+        Col("DateFrom", "date"),
+        Col("DateTo", "date"),
+    ),
+    rules=(RowRule("fam_dates_order", "DateTo", "DateTo is before DateFrom", _before("DateTo", "DateFrom")),),
+)
+
+REGISTER = TableSpec(
+    "register",
+    (
+        Col("agency_id", "id", True),
+        Col("agency_name", "text", True),
+        Col("registered_on", "date"),
+        Col("removed_on", "date"),
+        Col("approved_routes", "text"),
+        Col("approved_regions", "text"),
+        Col("ern", "text"),
+    ),
+    key=("agency_id",),
+    rules=(
+        RowRule("name_needed", "agency_name", "agency_name is empty", lambda d: _blank(d["agency_name"])),
+        RowRule("removed_before_registered", "removed_on", "removed_on is before registered_on",
+                _before("removed_on", "registered_on")),
+    ),
+)
+
+DELIVERY_MODELS = ("Regular", "PortableFlexiJob", "FlexiJobAgency")
+COMMITMENT_STATUS = ("Live", "Paused", "Stopped", "Completed", "WaitingToStart")
+
+COMMITMENTS = TableSpec(
+    "commitments",
+    (
+        Col("apprenticeship_id", "id"),
+        Col("ULN", "uln", True),
+        Col("agency_id", "id", True, nonempty=False),
+        Col("UKPRN", "ukprn", True),
+        Col("StdCode", "int", True),
+        Col("delivery_model", "code", True, allowed=DELIVERY_MODELS),
+        Col("start_date", "date"),
+        Col("planned_end_date", "date"),
+        Col("status", "code", allowed=COMMITMENT_STATUS),
+        Col("stop_date", "date"),
+        Col("host_employer", "text"),
+        Col("continuation_of_id", "id"),
+    ),
+    key=("apprenticeship_id",),
+    rules=(
+        RowRule("agency_needs_id", "agency_id", "a FlexiJobAgency commitment needs agency_id",
+                lambda d: (d["delivery_model"] == "FlexiJobAgency") & _blank(d["agency_id"])),
+        RowRule("stopped_needs_date", "stop_date", "a Stopped commitment needs stop_date",
+                _rule_if(("status",), lambda d: (d["status"] == "Stopped") & (_blank(d["stop_date"]) if "stop_date" in d else True))),
+        RowRule("planned_end_before_start", "planned_end_date", "planned_end_date is before start_date",
+                _before("planned_end_date", "start_date")),
+    ),
+)
+
+APPROVALS = TableSpec(
+    "approvals",
+    (
+        Col("agency_id", "id", True),
+        Col("kind", "code", True, allowed=("sector", "region")),
+        Col("value", "text", True),
+        Col("from", "date"),
+        Col("to", "date"),
+    ),
+    rules=(RowRule("approval_dates_order", "to", "'to' is before 'from'", _before("to", "from")),),
+)
+
+PLACEMENTS = TableSpec(
+    "placements",
+    (
+        Col("apprenticeship_id", "id", True),
+        Col("host_employer", "text"),
+        Col("postcode", "text"),
+        Col("from", "date"),
+        Col("to", "date"),
+    ),
+    rules=(RowRule("placement_dates_order", "to", "'to' is before 'from'", _before("to", "from")),),
+)
+
+def _intervention_ids() -> tuple[str, ...]:
+    from ..paths import params_yaml
+
+    return tuple(params_yaml("review.yaml")["interventions"])
+
+
+REVIEWS = TableSpec(
+    "reviews",
+    (
+        Col("agency_id", "id", True),
+        Col("review_date", "date", True),
+        Col("intervention", "code", True, allowed=_intervention_ids()),
+        Col("scope", "text"),
+        Col("note", "text"),
+    ),
+)
+
+COLLECTION_FORM = TableSpec(
+    "collection_form",
+    (
+        Col("agency_id", "id", True),
+        Col("ULN", "uln", True),
+        Col("item", "text", True, allowed=("break_initiated_by",)),
+        Col("value", "code", True),
+        Col("StdCode", "int"),
+        Col("date", "date"),
+    ),
+    rules=(RowRule("break_initiator", "value", "break_initiated_by must be apprentice, employer, provider or agency",
+                   lambda d: (d["item"] == "break_initiated_by")
+                   & ~d["value"].isin(["apprentice", "employer", "provider", "agency"])),),
+)
+
+FEEDBACK = TableSpec(
+    "feedback",
+    (
+        Col("agency_id", "id", True),
+        Col("rating", "number", True),
+        Col("responses", "int", True),
+        Col("period", "text"),
+    ),
+    rules=(RowRule("rating_range", "rating", "rating must be between 1 and 5",
+                   lambda d: ~pd.to_numeric(d["rating"], errors="coerce").between(1, 5)),),
+)
+
+STANDARDS = TableSpec(
+    "standards",
+    (
+        Col("StdCode", "int", True),
+        Col("title", "text", True),
+        Col("level", "int", True),
+        Col("route", "text", True),
+    ),
+    key=("StdCode",),
+)
+
+POSTCODES = TableSpec(
+    "postcodes",
+    (Col("postcode", "text"), Col("district", "text"), Col("region", "text", True)),
+)
+
+WORKPLACEMENTS = TableSpec(
+    "workplacements",
+    (
+        Col("UKPRN", "ukprn", True),
+        Col("LearnRefNumber", "learnref", True),
+        Col("AimSeqNumber", "int", True),
+        Col("WorkPlaceStartDate", "date", True),
+        Col("WorkPlaceEndDate", "date"),
+        Col("WorkPlaceHours", "int"),
+        Col("WorkPlaceMode", "code"),
+        Col("WorkPlaceEmpId", "int"),
+    ),
+    rules=(RowRule("workplace_dates_order", "WorkPlaceEndDate", "WorkPlaceEndDate is before WorkPlaceStartDate",
+                   _before("WorkPlaceEndDate", "WorkPlaceStartDate")),),
+)
+
+ILR_TABLES = {"learners": LEARNERS, "deliveries": DELIVERIES, "employment": EMPLOYMENT, "fams": FAMS,
+              "workplacements": WORKPLACEMENTS}
+
+YES_NO = ("Y", "N")
+
+# Learning aim reference data: the LARS fields the FRM rules read (docs/reference-data.md).
+LARS = TableSpec(
+    "lars",
+    (
+        Col("LearnAimRef", "code", True),
+        Col("title", "text"),
+        Col("level", "code", allowed=("E", "1", "2", "3", "4", "5", "6", "7", "8", "X")),
+        Col("aim_type", "text", allowed=("gcse", "functional_skills", "stepping_stone", "work_experience",
+                                         "tlevel_tq", "other")),
+        Col("subject", "code", allowed=("english", "maths")),
+        Col("regulated", "code", allowed=YES_NO),
+        Col("approved_16_19", "code", allowed=YES_NO),
+        Col("full_level_2", "code", allowed=YES_NO),
+        Col("full_level_3", "code", allowed=YES_NO),
+        Col("glh", "int"),
+        Col("tlevel_band", "code"),
+        Col("early_years", "code", allowed=YES_NO),
+    ),
+    key=("LearnAimRef",),
+)
+
+# Achievements from outside the data directory's ILR years (e.g. a learner
+# record extract); earlier years' R14 in DATA are read as well.
+PRIOR_ACHIEVEMENTS = TableSpec(
+    "prior_achievements",
+    (
+        Col("ULN", "uln", True),
+        Col("LearnAimRef", "code", True),
+        Col("AchDate", "date", True),
+        Col("OutGrade", "text"),
+        Col("ProgType", "code"),
+        Col("AimType", "code"),
+    ),
+)
+
+# Student Loans Company records for one return (our schema: docs/reference-data.md).
+LOANS = TableSpec(
+    "loans",
+    (
+        Col("UKPRN", "ukprn", True),
+        Col("ULN", "uln", True),
+        Col("LearnAimRef", "code", True),
+        Col("course_start_date", "date", True),
+        Col("loan_status", "code", True, allowed=("approved", "cancelled", "withdrawn")),
+        Col("liability_passed", "code", True, allowed=YES_NO),
+        Col("LearnRefNumber", "learnref"),
+        Col("amount_paid", "number"),
+    ),
+)
+
+# Funding earned per aim (AimSeqNumber given) or per learner (empty), for funding impact.
+EARNINGS = TableSpec(
+    "earnings",
+    (
+        Col("UKPRN", "ukprn", True),
+        Col("LearnRefNumber", "learnref", True),
+        Col("amount", "number", True),
+        Col("AimSeqNumber", "int"),
+    ),
+)
+
+
+def _check_message(col: Col, rule: str) -> str:
+    """Words for a failed column check (pandera reports the check's name)."""
+    if rule == "allowed_code" and col.codes:
+        return f"{col.name} is not a code of the ILR {col.codes} list"
+    if rule == "allowed_code" and col.allowed:
+        return f"{col.name} must be one of {', '.join(col.allowed)}"
+    if rule == "real_date":
+        return f"{col.name} is not a real calendar date"
+    if col.kind == "date":
+        return f"{col.name} must be a date written YYYY-MM-DD"
+    return f"{col.name} is not a valid {KIND_WORDS.get(col.kind, col.kind)}"
+
+
+KIND_WORDS = {
+    "code": "code (letters and digits)", "int": "whole number", "number": "number", "ukprn": "UKPRN (8 digits)",
+    "uln": "ULN (10 digits)", "learnref": "LearnRefNumber (up to 12 letters, digits or spaces)",
+    "id": "identifier (letters, digits, '.', '_' or '-'; no path characters)", "text": "text (no NUL characters)",
+}
+
+
+def code_list(name: str) -> tuple[str, ...]:
+    """Codes of a shipped ILR code list (``fjaaqa/reference/data/ilr_codes.yaml``)."""
+    from .reference import ilr_codes
+
+    lists = ilr_codes()
+    entry = lists["fields"].get(name) or {}
+    return tuple(entry.get("codes", {}))
+
+
+def allowed_values(col: Col) -> tuple[str, ...] | None:
+    return col.allowed or (code_list(col.codes) if col.codes else None)
+
+
+def _column_checks(col: Col) -> list[pa.Check]:
+    checks = [pa.Check.str_matches(rf"(?:{PATTERNS[col.kind]})\Z", name=f"{col.kind}_format")]
+    if col.kind == "date":
+        checks.append(pa.Check(lambda s: _dates(s).notna(), name="real_date"))
+    allowed = allowed_values(col)
+    if allowed:
+        checks.append(pa.Check.isin(list(allowed), name="allowed_code"))
+    return checks
+
+
+def pandera_schema(spec: TableSpec, present: list[str]) -> pa.DataFrameSchema:
+    """Build the pandera schema for the columns a file actually has."""
+    columns = {
+        c.name: pa.Column(str, checks=_column_checks(c), nullable=True, required=False)
+        for c in spec.columns
+        if c.name in present
+    }
+    return pa.DataFrameSchema(columns, coerce=False, strict=False)
+
+
+def validate(df: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    """Every failing cell of ``df`` as rows ``index, field, value, rule, message``.
+
+    Column formats run through pandera (lazily: all failures at once); row
+    rules, duplicate keys and required-but-empty cells are added after.
+    ``df`` holds strings with missing values as NA.
+    """
+    problems: list[pd.DataFrame] = []
+    schema = pandera_schema(spec, list(df.columns))
+    try:
+        schema.validate(df, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        fc = exc.failure_cases
+        fc = fc[fc["index"].notna() & fc["column"].notna()]
+        cols = {c.name: c for c in spec.columns}
+        kinds = {c.name: c.kind for c in spec.columns}
+        builtin = fc["check"].astype(str).str.replace(r"\(.*$", "", regex=True)
+        # pandera reports built-in checks by their own names: use ours
+        rule = pd.Series([{"str_matches": f"{kinds.get(c, 'text')}_format", "isin": "allowed_code"}.get(r, r)
+                          for c, r in zip(fc["column"].astype(str), builtin)], index=fc.index)
+        messages = {(c, r): _check_message(cols[c], r) for c, r in zip(fc["column"].astype(str), rule) if c in cols}
+        problems.append(
+            pd.DataFrame(
+                {
+                    "index": fc["index"].astype("int64").to_numpy(),
+                    "field": fc["column"].astype(str).to_numpy(),
+                    "value": fc["failure_case"].astype(str).to_numpy(),
+                    "rule": rule.to_numpy(),
+                    "message": [
+                        messages.get((c, r), "failed check " + r)
+                        for c, r in zip(fc["column"].astype(str), rule)
+                    ],
+                }
+            )
+        )
+    for col in spec.columns:
+        if col.must_have_value and col.name in df:
+            empty = _blank(df[col.name])
+            if empty.any():
+                problems.append(_rows(df, empty, col.name, "required_value", f"{col.name} is empty"))
+    for rule in spec.rules:
+        try:
+            mask = rule.fails(df)
+        except KeyError:
+            continue
+        if isinstance(mask, bool):
+            continue
+        mask = mask.fillna(False).astype(bool)
+        if mask.any():
+            problems.append(_rows(df, mask, rule.field, rule.name, rule.message))
+    if spec.key and all(k in df for k in spec.key):
+        keyed = df[list(spec.key)]
+        dup = keyed.notna().all(axis=1) & keyed.duplicated(keep="first")
+        if dup.any():
+            problems.append(
+                _rows(df, dup, spec.key[-1], "duplicate_key",
+                      f"duplicate of an earlier row on ({', '.join(spec.key)})")
+            )
+    if not problems:
+        return pd.DataFrame(columns=["index", "field", "value", "rule", "message"])
+    return pd.concat(problems, ignore_index=True)
+
+
+def _rows(df: pd.DataFrame, mask: pd.Series, field: str, rule: str, message: str) -> pd.DataFrame:
+    values = df.loc[mask, field].astype(str) if field in df else pd.Series("", index=df.index[mask])
+    return pd.DataFrame(
+        {
+            "index": df.index[mask].astype("int64"),
+            "field": field,
+            "value": values.fillna("").to_numpy(),
+            "rule": rule,
+            "message": message,
+        }
+    )

@@ -1,0 +1,124 @@
+"""The self-assessment report and action plan: sections for the notebook, and the files ``selfassess score`` writes.
+
+Outputs go to ``<out>/selfassessment/<agency_id>/``: ``action_plan.xlsx``
+(accessible, byte-stable), ``action_plan.csv``, ``component_scores.csv`` and
+``self_assessment.html|pdf`` rendered from ``notebooks/self_assessment.ipynb``.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+
+from ..digests import digest, sha256_file
+from ..errors import AssessmentError, RenderError
+from ..render.charts import AF_CATEGORICAL, figure
+from ..render.engine import run_jobs
+from ..render.templating import render
+from ..selfassess.frameworks import frameworks, params
+from ..selfassess.plan import action_plan
+from ..selfassess.reading import Assessment, read_assessment
+from ..selfassess.scoring import component_scores, partnership_profile, progress
+from ..writers import atomic_write, csv_text
+from .registry import job
+
+
+@dataclass
+class Scored:
+    a: Assessment
+    previous: Assessment | None
+    scores: pd.DataFrame
+    plan: pd.DataFrame
+    profile: dict
+    change: pd.DataFrame | None
+
+
+def score_files(path: str, previous: str = "") -> Scored:
+    """Read, validate and score; a file with problems raises an AssessmentError listing every problem."""
+    a = read_assessment(path)
+    prev = read_assessment(previous) if previous else None
+    problems = a.problems + (prev.problems if prev else [])
+    if problems:
+        raise AssessmentError(problems, file=path)
+    return Scored(a, prev, component_scores(a), action_plan(a, prev), partnership_profile(a),
+                  progress(a, prev) if prev else None)
+
+
+def cover(s: Scored, run_date: str) -> str:
+    return render("selfassess_cover.html.j2", s=s, run_date=run_date, fw=frameworks(), p=params())
+
+
+def scores(s: Scored) -> str:
+    data = s.scores.dropna(subset=["score"])
+    chart = alt.Chart(data).mark_bar(color=AF_CATEGORICAL[0]).encode(
+        y=alt.Y("title:N", sort=list(data["title"]), title=None),
+        x=alt.X("score:Q", scale=alt.Scale(domain=[0, max(params().rating_scale)]), title="Mean rating"),
+    ).properties(width=520, height=180)
+    desc = "; ".join(f"{r.title}: {r.score:.1f}" for r in data.itertuples())
+    return render("selfassess_scores.html.j2", s=s, chart=figure(chart, "sa-scores", "Component scores", desc + "."),
+                  p=params(), fw=frameworks())
+
+
+def plan(s: Scored) -> str:
+    return render("selfassess_plan.html.j2", s=s, rows=s.plan.to_dict("records"))
+
+
+def report(s: Scored, run_date: str) -> list[str]:
+    return [cover(s, run_date), scores(s), plan(s)]
+
+
+def plan_workbook_bytes(s: Scored) -> bytes:
+    """The action plan as an accessible Excel workbook (created = the assessment date, so byte-stable)."""
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
+    d = s.a.assessment_date
+    wb.set_properties({"title": f"Improvement action plan, {s.a.agency_id}", "author": "fjaaqa",
+                       "language": "en-GB", "created": datetime(d.year, d.month, d.day)})
+    title = wb.add_format({"bold": True, "font_size": 14})
+    wrap = wb.add_format({"text_wrap": True, "valign": "top"})
+    for name, df, heading in (("Action plan", s.plan, f"Improvement action plan for {s.a.agency_id}, from the "
+                               f"self-assessment of {d.isoformat()} (the agency's own plan, not a DfE quality "
+                               "improvement plan)"),
+                              ("Component scores", s.scores, "Component scores and evidence coverage")):
+        ws = wb.add_worksheet(name)
+        ws.write_string(0, 0, heading, title)
+        headers = [c.replace("_", " ").capitalize() for c in df.columns]
+        ws.add_table(2, 0, 2 + max(1, len(df)), len(headers) - 1, {
+            "name": name.replace(" ", "_"), "style": "Table Style Light 1", "columns": [{"header": h} for h in headers]})
+        for r, rec in enumerate(df.itertuples(index=False), start=3):
+            for c, v in enumerate(rec):
+                if v is None or (not isinstance(v, str) and pd.isna(v)):
+                    continue
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    ws.write_number(r, c, float(v))
+                else:
+                    ws.write_string(r, c, str(v), wrap)
+        for c in range(len(headers)):
+            ws.set_column(c, c, 40 if c in (1, 4) else 16)
+        ws.freeze_panes(3, 0)
+    wb.close()
+    return buf.getvalue()
+
+
+def write_outputs(s: Scored, out: Path, path: str, previous: str = "", pdf: bool = True,
+                  run_date: str = "", force: bool = False) -> list[Path]:
+    folder = Path(out) / "selfassessment" / s.a.agency_id
+    written = [atomic_write(folder / "action_plan.xlsx", plan_workbook_bytes(s)),
+               atomic_write(folder / "action_plan.csv", csv_text(s.plan)),
+               atomic_write(folder / "component_scores.csv", csv_text(s.scores))]
+    params = {"assessment": str(Path(path).resolve()), "previous": str(Path(previous).resolve()) if previous else "",
+              "run_date": run_date or s.a.assessment_date.isoformat()}
+    data = digest(sha256_file(path), sha256_file(previous) if previous else "")
+    result = run_jobs([job("self_assessment", params, folder / "self_assessment.html", {"agency": s.a.agency_id},
+                           data)], pdf, force=force)
+    if result.failed:
+        raise RenderError(result.failed[0]["error"], file=str(folder / "self_assessment.html"))
+    written.append(folder / "self_assessment.html")
+    return written

@@ -1,0 +1,68 @@
+"""Scoring a self-assessment: component means, evidence coverage, the partnership profile, progress.
+
+Scores are plain means of the element ratings on the framework's scale;
+where the agency's own view disagrees with its indicator statuses, the
+pack says so.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .frameworks import frameworks, params
+from .reading import Assessment
+
+
+def component_scores(a: Assessment) -> pd.DataFrame:
+    """Per component: mean rating, as a share of the top of the scale, and evidence coverage."""
+    fw, p = frameworks(), params()
+    top = max(p.rating_scale)
+    rows = []
+    for c in fw.qif.components:
+        ids = [e.id for e in c.elements]
+        r = a.elements[a.elements["id"].isin(ids)]["rating"].dropna().astype(float)
+        ev = a.evidence[a.evidence["element"].isin(ids)]
+        total = sum(len(e.evidence) for e in c.elements)
+        rows.append({"component": c.id, "title": c.title, "elements": len(ids), "rated": len(r),
+                     "score": round(float(r.mean()), 2) if len(r) else None,
+                     "score_percent": round(100.0 * float(r.mean()) / top, 1) if len(r) else None,
+                     "evidence_held": int(ev["held"].sum()), "evidence_types": total,
+                     "evidence_coverage": round(100.0 * int(ev["held"].sum()) / total, 1) if total else None})
+    return pd.DataFrame(rows)
+
+
+def partnership_profile(a: Assessment) -> dict[str, int]:
+    return {k: int((a.partnership["answer"] == k).sum()) for k in frameworks().partnership.choices}
+
+
+def progress(a: Assessment, previous: Assessment) -> pd.DataFrame:
+    """Component scores now and at the previous assessment."""
+    now, before = component_scores(a), component_scores(previous)
+    m = now[["component", "title", "score"]].merge(before[["component", "score"]], on="component",
+                                                   suffixes=("", "_previous"))
+    # the change comes from unrounded means, not from the rounded scores shown
+    m["change"] = (m["component"].map(_means(a)) - m["component"].map(_means(previous))).round(2)
+    return m
+
+
+def _means(a: Assessment) -> dict[str, float]:
+    out = {}
+    for c in frameworks().qif.components:
+        r = a.elements[a.elements["id"].isin([e.id for e in c.elements])]["rating"].dropna().astype(float)
+        out[c.id] = float(r.mean()) if len(r) else float("nan")
+    return out
+
+
+def disagreements(scores: pd.DataFrame, results: pd.DataFrame, agency_id: str) -> list[str]:
+    """Where the agency rates itself strong but its data show it at risk: one sentence each."""
+    p = params()
+    at_risk = results[(results["agency_id"] == agency_id) & (results["status"] == "at_risk")]
+    if at_risk.empty:
+        return []
+    from ..quality.indicators import BY_ID
+
+    names = [BY_ID[i].title.lower() for i in at_risk["indicator"]]
+    risky = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    strong = scores[scores["score"].fillna(0) >= p.strong_at_least]
+    return [f"Self-rated strong on '{r.title}' ({r.score:.1f} of {max(p.rating_scale)}) while the data show the "
+            f"agency at risk on {risky}." for r in strong.itertuples()]
