@@ -5,9 +5,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install bench bench-load clean a11y-deps
+.PHONY: demo test test-unit lint install bench bench-load clean a11y-deps
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml setup.py constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
@@ -22,8 +22,20 @@ demo: $(STAMP)
 a11y-deps:
 	bash tests/a11y/install.sh
 
-test: $(STAMP) a11y-deps
-	$(BIN)/python -m pytest tests --nbval-lax notebooks/review_pack.ipynb notebooks/frm_report.ipynb notebooks/threshold_scenarios.ipynb notebooks/quality_summary.ipynb notebooks/self_assessment.ipynb
+NOTEBOOKS := notebooks/review_pack.ipynb notebooks/frm_report.ipynb notebooks/threshold_scenarios.ipynb \
+             notebooks/quality_summary.ipynb notebooks/self_assessment.ipynb
+
+lint: $(STAMP)
+	$(BIN)/ruff check fjaaqa tests bench
+
+# Everything: style, unit and integration tests, the notebooks (nbval), and the end-to-end build (the wheel
+# installed in a fresh venv outside the repository runs the demo; tests/e2e read that one build).
+test: $(STAMP) a11y-deps lint
+	$(BIN)/python -m pytest tests --nbval-lax $(NOTEBOOKS)
+
+# The quick loop while working: everything but the end-to-end build.
+test-unit: $(STAMP) lint
+	$(BIN)/python -m pytest tests --ignore=tests/e2e --nbval-lax $(NOTEBOOKS)
 
 # Every figure with its goal (issue 10). The national run writes ~1 GB of Parquet to /tmp and takes a while.
 bench: $(STAMP)
@@ -39,5 +51,5 @@ bench-load: $(STAMP)
 	$(BIN)/python bench/bench_load.py 300 1000 bench/load.json
 
 clean:
-	rm -rf $(VENV) .fjaaqa-cache outputs/* data/synthetic
+	rm -rf $(VENV) build dist fjaaqa/resources outputs/* data/synthetic
 	touch outputs/.gitkeep

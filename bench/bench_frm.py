@@ -16,8 +16,8 @@ from _timing import timed
 
 def main() -> None:
     from fjaaqa import frm
-    from fjaaqa.synth import frm as synth_frm
     from fjaaqa.inputs.sources import load_dataset
+    from fjaaqa.synth import frm as synth_frm
     from fjaaqa.synth.demo import write_dataset
 
     agencies = int(sys.argv[1]) if len(sys.argv) > 1 else 30

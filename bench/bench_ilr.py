@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-READ = """
+READ = r"""
 import json, re, sys, time
 from fjaaqa.inputs.ilr import read_ilr
 def hwm():  # peak resident memory of this process (VmHWM resets at exec, unlike ru_maxrss)

@@ -48,7 +48,7 @@ class Sampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def start(self) -> "Sampler":
+    def start(self) -> Sampler:
         self._thread.start()
         return self
 
@@ -118,10 +118,10 @@ def _count(rows: list[dict], kind: str) -> int:
 
 
 def packs_phase(tmp: Path, agencies: int, sampler: Sampler) -> dict:
-    from fjaaqa.store.results import load_or_compute
-    from fjaaqa.render.engine import build_packs
-    from fjaaqa.synth.demo import write_dataset
+    from fjaaqa.reports.pack import build_packs
     from fjaaqa.render.executors import default_workers
+    from fjaaqa.store.results import load_or_compute
+    from fjaaqa.synth.demo import write_dataset
 
     data = tmp / "packs-data"
     t0 = time.perf_counter()
@@ -143,18 +143,17 @@ def frm_phase(tmp: Path, copies: int, sampler: Sampler) -> dict:
     import math
 
     from fjaaqa.frm import partitioned as national
-from fjaaqa.synth.national import write_national
-    from fjaaqa.render.executors import LocalExecutor
-    from fjaaqa.store.frm_runs import store
-    from fjaaqa.reports.frm import build_frm_reports
     from fjaaqa.periods import make_period
-    from fjaaqa.render.executors import default_workers
+    from fjaaqa.render.executors import LocalExecutor, default_workers
+    from fjaaqa.reports.frm import build_frm_reports
+    from fjaaqa.store.frm_runs import store
+    from fjaaqa.synth.national import write_national
 
     period = make_period("2223", "R14")
     data, parts_dir = tmp / "national", tmp / "parts"
     sampler.begin("national-data")
     t0 = time.perf_counter()
-    info = national.write_national(data, copies)
+    info = write_national(data, copies)
     t_write = time.perf_counter() - t0
     sampler.begin("national-frm")
     t0 = time.perf_counter()

@@ -57,13 +57,12 @@ def _with_peak(fn, *args):
 
 def one_scale(copies: int, tmp: Path) -> dict:
     from fjaaqa.frm import partitioned as national
-from fjaaqa.synth.national import write_national
-    from fjaaqa.render.executors import LocalExecutor
-    from fjaaqa.render.executors import default_workers
+    from fjaaqa.render.executors import LocalExecutor, default_workers
+    from fjaaqa.synth.national import write_national
 
     data, parts_dir = tmp / f"data{copies}", tmp / f"parts{copies}"
     t0 = time.perf_counter()
-    info, _ = fresh(national.write_national, data, copies)
+    info, _ = fresh(write_national, data, copies)
     t_write = time.perf_counter() - t0
     t_scan = min(bare_scan(data) for _ in range(3))
     parts = max(1, math.ceil(copies / COPIES_PER_PART))

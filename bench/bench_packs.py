@@ -32,16 +32,17 @@ YEAR, RETURN = "2324", "R14"
 
 def floor_chunk(data: str, agencies: list[str], out: str) -> float:
     """Render packs as plain Python in one process (started fresh: imports included)."""
-    from fjaaqa.store.results import load_or_compute
-    from fjaaqa.render.engine import _page, write_pdf
+    from fjaaqa.render.export import css, write_pdf
     from fjaaqa.reports.pack_sections import pack
+    from fjaaqa.store.results import load_or_compute
 
     pr = load_or_compute(data, YEAR, RETURN)
     for a in agencies:
         main = "\n".join(pack(pr, a, "dfe", pr.meta["census"]))
-        page = _page(f"Quality review pack: {a}", f'<main id="main" class="page">{main}</main>', pr.meta["census"])
+        page = (f'<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8"><title>Quality review pack: {a}'
+                f'</title><style>{css()}</style></head><body><main id="main" class="page">{main}</main></body></html>')
         (Path(out) / f"{a}.html").write_text(page)
-        write_pdf(page, Path(out) / f"{a}.pdf")
+        write_pdf(page, Path(out) / f"{a}.pdf", pr.meta["census"])
     return 0.0
 
 
@@ -57,12 +58,13 @@ def floor(data: Path, agencies: list[str], workers: int, out: Path) -> float:
 
 
 def naive_one(data: Path, agency: str, out: Path) -> None:
-    from fjaaqa.render.engine import NOTEBOOK
-    from fjaaqa.paths import resource as repo_path
+    from fjaaqa.render.engine import working_folder
+    from fjaaqa.reports.registry import REGISTRY
 
+    NOTEBOOK = REGISTRY["pack"].notebook_path()
     nb = out / f"{agency}.ipynb"
     params = {"agency_id": agency, "year": YEAR, "return_code": RETURN, "data_dir": str(data), "audience": "dfe"}
-    args = [str(BIN / "papermill"), str(NOTEBOOK), str(nb), "--cwd", str(repo_path()), "--no-progress-bar"]
+    args = [str(BIN / "papermill"), str(NOTEBOOK), str(nb), "--cwd", str(working_folder()), "--no-progress-bar"]
     for k, v in params.items():
         args += ["-r", k, v]  # raw strings: papermill would read 2324 as a number
     subprocess.run(args, check=True, capture_output=True)
@@ -87,10 +89,11 @@ def line(label: str, value: str, goal: str = "", met: bool | None = None) -> Non
 
 
 def main() -> None:
-    from fjaaqa.store.results import load_or_compute
-    from fjaaqa.render.engine import build_packs, write_pdf
-    from fjaaqa.synth.demo import write_dataset
+    from fjaaqa.render.export import write_pdf
+    from fjaaqa.reports.pack import build_packs
     from fjaaqa.render.executors import default_workers
+    from fjaaqa.store.results import load_or_compute
+    from fjaaqa.synth.demo import write_dataset
 
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 30
     sample = int(sys.argv[2]) if len(sys.argv) > 2 else 4
@@ -124,7 +127,7 @@ def main() -> None:
         pages = [(out / YEAR / RETURN / "packs" / "dfe" / f"{a}.html").read_text() for a in agencies[:5]]
         t0 = time.perf_counter()
         for page in pages:
-            write_pdf(page, tmp / "x.pdf")
+            write_pdf(page, tmp / "x.pdf", "2024-07-31")
         t_pdf = (time.perf_counter() - t0) / len(pages)
 
     per, per_floor, per_naive = t_ours / n, t_floor / n, t_naive / sample

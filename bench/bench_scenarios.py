@@ -18,8 +18,8 @@ def main() -> None:
     import os
 
     from fjaaqa.quality import scenarios
-    from fjaaqa.store.results import load_or_compute
     from fjaaqa.quality.thresholds import load_thresholds
+    from fjaaqa.store.results import load_or_compute
     from fjaaqa.synth.demo import write_dataset
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -127,7 +127,8 @@ def synth(
     out: Path = typer.Option(..., "--out", help="Folder to write the dataset into."),
     agencies: int = typer.Option(30, "--agencies", min=1, help="Number of agencies."),
     seed: int = typer.Option(20231001, "--seed", help="Random seed (same seed, same data)."),
-    fmt: SynthFormat = typer.Option(SynthFormat.csv, "--format", help="Table format (xml: ILR XML files per provider)."),
+    fmt: SynthFormat = typer.Option(SynthFormat.csv, "--format",
+                                    help="Table format (xml: ILR XML files per provider)."),
     layout: IlrLayout = typer.Option(IlrLayout.v2020, "--ilr-schema", help="ILR XML layout."),
     scale: Scale = typer.Option(Scale.demo, "--scale", help="demo (the agencies above) or national (FRM, Parquet)."),
     copies: int = typer.Option(1000, "--copies", min=1,
@@ -170,7 +171,8 @@ def partition(
 @app.command()
 def validate(
     data: Path = typer.Option(..., "--data", help="Data directory."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Where to write rejected.csv (default: ./outputs/validation)."),
+    out: Optional[Path] = typer.Option(None, "--out",
+                                       help="Where to write rejected.csv (default: ./outputs/validation)."),
 ):
     """Check every input table; write rejected rows and the reconciliation. Exit 1 if anything was rejected."""
     from .pipeline import validate_data
@@ -197,7 +199,8 @@ app.add_typer(ilr_app, name="ilr")
 @ilr_app.command("convert")
 def ilr_convert(
     files: list[Path] = typer.Argument(..., help="ILR XML files (any year's namespace, any file name)."),
-    out: Path = typer.Option(..., "--out", help="Folder for learners, deliveries, employment, fams and workplacements."),
+    out: Path = typer.Option(..., "--out",
+                             help="Folder for learners, deliveries, employment, fams and workplacements."),
     fmt: TableFormat = typer.Option(TableFormat.csv, "--format", help="Table format."),
     schema: Optional[Path] = typer.Option(None, "--schema", help="An ILR XSD to validate each file against first."),
 ):
@@ -311,7 +314,8 @@ def scenarios(
     return_code: str = typer.Option(..., "--return", help=RETURN_HELP),
     base: str = typer.Option("quality-framework-2023", "--base", help="Base " + THRESHOLDS_HELP[0].lower()
                              + THRESHOLDS_HELP[1:]),
-    alt: list[str] = typer.Option(..., "--alt", help="Alternative threshold set(s), by name or file; repeat the option."),
+    alt: list[str] = typer.Option(..., "--alt",
+                                  help="Alternative threshold set(s), by name or file; repeat the option."),
     out: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
     pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also print each report to PDF."),
     run_date: Optional[str] = typer.Option(None, "--run-date", help=RUN_DATE_HELP),
@@ -606,7 +610,8 @@ def _print_demo(run) -> None:
 
     latest, t = run.latest, run.timings
     packs = run.packs
-    err.print(f"{len(packs.built)} pack(s) built in {packs.seconds:.1f}s ({packs.seconds / max(1, len(packs.built)):.2f}"
+    err.print(f"{len(packs.built)} pack(s) built in {packs.seconds:.1f}s "
+              f"({packs.seconds / max(1, len(packs.built)):.2f}"
               f"s each); {len(packs.unchanged)} unchanged since the last run; {len(packs.failed)} failed. "
               f"Index: {run.out / 'index.html'}", markup=False)
     for f in packs.failed:

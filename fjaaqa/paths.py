@@ -14,7 +14,7 @@ the user's cache folder.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -47,7 +47,7 @@ def resource(*parts: str) -> Path:
     return resource_root().joinpath(*parts)
 
 
-@lru_cache(maxsize=None)
+@cache
 def params_yaml(name: str) -> dict:
     """A parameter file from ``params/`` (read once per process)."""
     return yaml.safe_load(resource("params", name).read_text(encoding="utf-8"))

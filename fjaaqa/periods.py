@@ -40,7 +40,7 @@ class AcademicYear:
     def end(self) -> date:
         return date(self.start_year + 1, 7, 31)
 
-    def previous(self) -> "AcademicYear":
+    def previous(self) -> AcademicYear:
         return AcademicYear(self.start_year - 1)
 
     def __str__(self) -> str:

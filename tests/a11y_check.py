@@ -26,8 +26,8 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 A11Y_DIR = REPO_ROOT / "tests" / "a11y"

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from fjaaqa.quality.thresholds import load_thresholds
+from fjaaqa.inputs.sources import load_dataset
 from fjaaqa.periods import make_period
 from fjaaqa.quality.results import compute
-from fjaaqa.inputs.sources import load_dataset
+from fjaaqa.quality.thresholds import load_thresholds
 
 CENSUS_2324 = date(2024, 7, 31)
 REPO = Path(__file__).resolve().parent.parent

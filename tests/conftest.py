@@ -1,7 +1,32 @@
+"""Test session set-up: helpers on the path, and the one end-to-end build started early.
+
+The end-to-end checks (``tests/e2e``) all read one build of the demo, made
+the way a new user would get it: the wheel built from this checkout,
+installed into a fresh virtual environment in a temporary folder outside
+the repository, running ``fjaaqa demo --out ./out`` there. That build takes
+a few minutes, so it starts in the background as soon as collection shows an
+end-to-end test is selected, and the end-to-end tests run last: the unit
+tests use the machine meanwhile.
+"""
+
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from e2e.build import E2E  # noqa: E402
+
 # Notebooks under fixtures are inputs to tests, not notebooks for nbval to run.
 collect_ignore_glob = ["fixtures/*/*.ipynb", "fixtures/*.ipynb"]
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """End-to-end tests last; their build starts now, in the background."""
+    e2e = [i for i in items if "e2e" in Path(str(i.fspath)).parts]
+    if e2e:
+        items[:] = [i for i in items if i not in set(e2e)] + e2e
+        E2E.start()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    E2E.cleanup()

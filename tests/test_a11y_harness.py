@@ -3,9 +3,8 @@ page from a bad one, records network attempts, and skips or fails as told."""
 
 from __future__ import annotations
 
-import pytest
-
 import a11y_check
+import pytest
 from a11y_check import AxeRunError, axe_violations, network_requests, require_browser, serious
 
 GOOD_HTML = """<!DOCTYPE html>

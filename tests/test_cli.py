@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from builders import valid_uln
 
 JSON_FIELDS = {"agency_id", "year", "return", "indicator", "numerator", "denominator", "value", "status",
@@ -161,3 +160,61 @@ def test_cli_works_from_any_folder(tmp_path):
     p = run("indicators", "--data", str(data), "--year", "2324", "--return", "R14", "--format", "json",
             cwd=elsewhere)
     assert p.returncode == 0 and json.loads(p.stdout)[0]["threshold_set"] == "quality-framework-2023"
+
+
+# ------------------------------------------------------------------ usage errors behave like a command line's
+
+@pytest.mark.parametrize("args,words", [
+    (["indicators", "--bogus"], "No such option: --bogus"),
+    (["indicators", "--year", "2324", "--return", "R14"], "Missing option '--data'"),
+    (["frobnicate"], "No such command 'frobnicate'"),
+    (["indicators", "--data", ".", "--year", "2324", "--return", "R14", "--format", "xml"],
+     "Invalid value for '--format': 'xml' is not one of 'json', 'csv', 'table'"),
+    (["packs", "--data", ".", "--year", "2324", "--return", "R14", "--audience", "everyone"],
+     "Invalid value for '--audience'"),
+    (["synth", "--out", "x", "--agencies", "zero"], "Invalid value for '--agencies'"),
+    (["selfassess", "score"], "Missing argument 'file'"),
+    (["ilr", "convert", "--out", "x"], "Missing argument 'files'"),
+])
+def test_usage_errors_are_one_line_a_usage_hint_and_exit_2(args, words):
+    p = run(*args)
+    lines = p.stderr.strip().splitlines()
+    assert p.returncode == 2, p.stderr
+    assert "Traceback" not in p.stderr and len(lines) == 2, p.stderr
+    assert lines[0] == f"fjaaqa: error: {words}" or lines[0].startswith(f"fjaaqa: error: {words}"), lines[0]
+    assert lines[1].startswith("Usage: ") and "--help" in lines[1], lines[1]
+    assert p.stdout == ""
+
+
+def test_help_with_h_lists_the_choices():
+    p = run("-h")
+    assert p.returncode == 0 and "Usage:" in p.stdout and "indicators" in p.stdout
+    for command, choices in (("indicators", ["json|csv|table", "quality-framework-2023", "atpaf-2024-04",
+                                             "cumulative-bands", "stricter-achievement"]),
+                             ("packs", ["dfe|agency"]), ("frm", ["json|table"]), ("synth", ["csv|parquet|xml"])):
+        p = run(command, "-h")
+        text = " ".join(p.stdout.split())
+        assert p.returncode == 0, p.stderr
+        for choice in choices:
+            assert choice in text, (command, choice)
+
+
+def test_version_and_no_arguments():
+    p = run("--version")
+    assert p.returncode == 0 and p.stdout.startswith("fjaaqa ")
+    p = run()
+    assert "Usage:" in p.stdout + p.stderr and "Traceback" not in p.stderr
+
+
+def test_papermill_p_values_that_look_like_numbers_are_taken_as_text(tmp_path):
+    """``-p year 2324`` arrives in the notebook as the number 2324 (papermill parses -p values)."""
+    from builders import repo_path
+
+    p = subprocess.run([sys.executable, "-m", "papermill", str(repo_path("notebooks", "review_pack.ipynb")),
+                        str(tmp_path / "out.ipynb"), "-p", "agency_id", "FJAA0003", "-p", "year", "2324",
+                        "-p", "return_code", "R14", "-p", "results_dir", str(tmp_path / "cache")],
+                       capture_output=True, text=True, timeout=300, cwd=repo_path())
+    assert p.returncode == 0, p.stderr[-2000:]
+    nb = json.loads((tmp_path / "out.ipynb").read_text())
+    shown = "".join(str(o.get("data", {}).get("text/html", "")) for c in nb["cells"] for o in c.get("outputs", []))
+    assert "FJAA0003" in shown and "2023-24" in shown

@@ -7,7 +7,6 @@ be flagged, ``MISS…`` must not), so each test reads as a table of cases.
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 from fjaaqa import frm
 from fjaaqa.periods import make_period
@@ -319,7 +318,7 @@ def test_frm29_ended_on_or_just_after_the_qualifying_period():
     w.learner("HIT_short").aim("HIT_short", "ZWRKX002", LearnStartDate="2022-09-05", LearnPlanEndDate="2022-09-24",
                                CompStatus="2", Outcome="1", LearnActEndDate="2022-09-18")
     w.learner("MISS_apprentice").aim("MISS_apprentice", "60000001", FundModel="36", LearnActEndDate="2022-10-16",
-                                     **{k: v for k, v in kw.items()})
+                                     **dict(kw.items()))
     check(w.inputs(), "FRM29")
 
 

@@ -10,15 +10,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from a11y_check import axe_violations, require_browser, serious
+from builders import repo_path
 from openpyxl import load_workbook
 
 from fjaaqa import frm
+from fjaaqa.periods import make_period
 from fjaaqa.reports import frm_sections
-from fjaaqa.store.frm_runs import load_or_run
 from fjaaqa.reports.frm import build_frm_reports
 from fjaaqa.reports.frm_workbook import NOTES_HEADER, QUERY_HEADER, read_notes, workbook_bytes, write_workbook
-from builders import repo_path
-from fjaaqa.periods import make_period
+from fjaaqa.store.frm_runs import load_or_run
 from fjaaqa.synth.frm import COLLEGE, SUBCONTRACTOR
 
 DATA = repo_path("tests", "fixtures", "frm_data")
@@ -167,8 +167,8 @@ def test_build_reports_index_and_accessibility(tmp_path):
 
 
 def test_agency_pack_shows_frm_counts_and_the_dfe_annex_the_rows():
-    from fjaaqa.reports import pack_sections as sections
     from fjaaqa.quality.results import PackResults
+    from fjaaqa.reports import pack_sections as sections
     from fjaaqa.store.results import FRM_COLUMNS
 
     frm_rows = pd.DataFrame([
@@ -213,8 +213,8 @@ def test_a_report_kernel_reads_the_batchs_run_by_key_without_hashing_the_inputs(
     At national scale each report kernel spent 0.2 s hashing the return's 185 MB
     and 0.5 s reading the run. The key names the run; its folder never changes.
     """
-    from fjaaqa.store import frm_runs as frm_cache
     from fjaaqa.errors import InputError
+    from fjaaqa.store import frm_runs as frm_cache
 
     run = load_or_run(DATA, "2223", "R14")
     key = run.meta["key"]

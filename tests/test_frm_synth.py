@@ -9,9 +9,9 @@ import sys
 import pytest
 
 from fjaaqa import frm
+from fjaaqa.inputs.sources import load_dataset
 from fjaaqa.synth import demo as synth
 from fjaaqa.synth import frm as synth_frm
-from fjaaqa.inputs.sources import load_dataset
 
 
 @pytest.fixture(scope="module")

@@ -5,14 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import shutil
-from pathlib import Path
 
+from builders import repo_path
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from fjaaqa.inputs import ilr
 from fjaaqa.errors import InputError
-from builders import repo_path
+from fjaaqa.inputs import ilr
 from fjaaqa.inputs.sources import load_dataset
 
 SAMPLE = repo_path("tests", "fixtures", "ilr", "ILR-99999999-2526-20250108-094401.xml")  # the official sample
@@ -64,7 +63,8 @@ def test_register_rows_are_used_or_quarantined_never_lost(tmp_path, rows):
     shutil.rmtree(data, ignore_errors=True)
     data.mkdir()
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n", quoting=csv.QUOTE_ALL)  # a bare CR ends a row
+    # a bare CR ends a row
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n", quoting=csv.QUOTE_ALL)
     w.writeheader()
     w.writerows(rows)
     (data / "register.csv").write_text(buf.getvalue(), encoding="utf-8")

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-
 from builders import CENSUS_2324, World, days_before, result
 
 CONT = dict(start="2023-01-01", plan_end="2025-06-01")  # continuing, not past planned end
@@ -281,7 +280,8 @@ NON_ACHIEVER = dict(start="2022-09-01", plan_end="2024-03-01", comp="3", end="20
 
 
 @pytest.mark.parametrize("ach,non,status", [(5, 5, "needs_improvement"), (6, 4, "on_track"), (4, 6, "at_risk"),
-                                            (59, 41, "needs_improvement"), (49, 51, "at_risk"), (50, 50, "needs_improvement")])
+                                            (59, 41, "needs_improvement"), (49, 51, "at_risk"),
+                                            (50, 50, "needs_improvement")])
 def test_achievement_thresholds(tmp_path, ach, non, status):
     w = World()
     w.agency("A1")
@@ -408,10 +408,10 @@ def test_ern_fallback_links_an_aim_without_commitment(tmp_path):
 
     pd.DataFrame([{"UKPRN": "10000001", "LearnRefNumber": ref, "EmpStat": "10", "DateEmpStatApp": "2022-12-31",
                    "EmpId": "123456789"}]).to_csv(tmp_path / "ilr" / "2324" / "R14" / "employment.csv", index=False)
-    from fjaaqa.quality.thresholds import load_thresholds
+    from fjaaqa.inputs.sources import load_dataset
     from fjaaqa.periods import make_period
     from fjaaqa.quality.results import compute
-    from fjaaqa.inputs.sources import load_dataset
+    from fjaaqa.quality.thresholds import load_thresholds
 
     res = compute(load_dataset(tmp_path), make_period("2324", "R14"), load_thresholds())
     assert result(res, "A1", "withdrawals")["denominator"] == 1
@@ -501,10 +501,10 @@ def test_dated_approvals_placements_and_postcode_lookup(tmp_path):
     pd.DataFrame([{"apprenticeship_id": "PLACED1", "host_employer": "Leeds Co", "postcode": "LS1 4AP",
                    "from": "2023-01-01", "to": ""}]).to_csv(root / "placements.csv", index=False)
     pd.DataFrame([{"district": "CH5", "region": "Wales"}]).to_csv(root / "postcodes.csv", index=False)
-    from fjaaqa.quality.thresholds import load_thresholds
+    from fjaaqa.inputs.sources import load_dataset
     from fjaaqa.periods import make_period
     from fjaaqa.quality.results import compute
-    from fjaaqa.inputs.sources import load_dataset
+    from fjaaqa.quality.thresholds import load_thresholds
 
     res = compute(load_dataset(root), make_period("2324", "R14"), load_thresholds())
     app = res.apprentices.set_index("ULN")

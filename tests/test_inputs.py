@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from builders import valid_uln
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from builders import valid_uln
-from fjaaqa.inputs import ilr
 from fjaaqa.errors import InputError
+from fjaaqa.inputs import ilr
 from fjaaqa.inputs.sources import load_dataset
 
 FIX = Path(__file__).parent / "fixtures"
@@ -252,7 +252,7 @@ def test_round_trip_tables_xml_tables(tmp_path, tables, layout):
     assert ilr.validate_xsd(path, xsd) == []
     back = ilr.read_ilr(path).frames()
     for name, df in tables.items():
-        got = back[name][[c for c in df.columns]].reset_index(drop=True)
+        got = back[name][list(df.columns)].reset_index(drop=True)
         want = df.astype("str").where(df.notna()).reset_index(drop=True)
         pd.testing.assert_frame_equal(got, want, check_dtype=False), name
 

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from fjaaqa.frm import partitioned as national
-from fjaaqa.synth.national import write_national
-from fjaaqa.render.executors import DaskExecutor, LocalExecutor, make_executor
-from fjaaqa.errors import InputError
-from fjaaqa.frm.run import run_frm
 from builders import repo_path
-from fjaaqa.periods import make_period
+
+from fjaaqa.errors import InputError
+from fjaaqa.frm import partitioned as national
+from fjaaqa.frm.run import run_frm
 from fjaaqa.inputs.sources import load_dataset
+from fjaaqa.periods import make_period
+from fjaaqa.render.executors import DaskExecutor, LocalExecutor, make_executor
+from fjaaqa.synth.national import write_national
 
 BASE = repo_path("tests", "fixtures", "frm_data")  # the FRM providers' planted cases, every funding stream
 R14 = make_period("2223", "R14")
@@ -63,7 +63,8 @@ def test_every_row_goes_to_exactly_one_part_with_all_of_its_learners_rows(nat):
     for p in parts:  # a ULN is in one part only, with every aim of its learner
         learners = pd.read_parquet(p / "ilr" / "2223" / "R14" / "learners.parquet")
         aims = pd.read_parquet(p / "ilr" / "2223" / "R14" / "deliveries.parquet")
-        assert set(zip(aims["UKPRN"], aims["LearnRefNumber"])) <= set(zip(learners["UKPRN"], learners["LearnRefNumber"]))
+        assert (set(zip(aims["UKPRN"], aims["LearnRefNumber"]))
+                <= set(zip(learners["UKPRN"], learners["LearnRefNumber"])))
         assert (learners["ULN"].astype("int64") % PARTS == int(p.name[1:])).all()
         for u in learners["ULN"]:
             assert seen.setdefault(u, p.name) == p.name
@@ -122,7 +123,7 @@ def test_dask_local_cluster_gives_the_same_flags_and_packs(nat, tmp_path):
         flags, _, _, parts = national.run_partitioned(root / "parts", "2223", "R14", ex)
         assert keyset(flags) == keyset(local) and len(parts) == PARTS
 
-        from fjaaqa.render.engine import build_packs
+        from fjaaqa.reports.pack import build_packs
 
         data = repo_path("tests", "fixtures", "pack_data")
         on_dask = build_packs(data, "2324", "R14", ["FJAA0002", "FJAA0003"], ["agency"], "quality-framework-2023",

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-import zlib
 from pathlib import Path
 
 import papermill
 import pytest
-
 from a11y_check import axe_violations, require_browser, serious
 from builders import repo_path
+from privacy import pdf_objects
+
 from fjaaqa.periods import make_period
 from fjaaqa.pipeline import build_pack_batch
 from fjaaqa.render.export import export_html
@@ -142,21 +142,8 @@ def test_unknown_notebook_parameter_stops_with_a_clear_message():
     assert "agency: unknown parameter" in str(e.value)
 
 
-def _pdf_objects(data: bytes) -> bytes:
-    """The PDF's bytes plus every Flate stream decompressed (object streams hold the catalogue)."""
-    parts = [data]
-    for m in re.finditer(rb"stream\r?\n", data):
-        start = m.end()
-        end = data.find(b"endstream", start)
-        try:
-            parts.append(zlib.decompress(data[start:end]))
-        except zlib.error:
-            continue
-    return b"\n".join(parts)
-
-
 def test_pdf_is_tagged_with_title_and_language(batch):
-    text = _pdf_objects(pack(batch, "dfe", "FJAA0003", "pdf").read_bytes())
+    text = pdf_objects(pack(batch, "dfe", "FJAA0003", "pdf").read_bytes())
     assert b"/StructTreeRoot" in text and b"/MarkInfo" in text
     assert b"/Lang" in text and b"en-GB" in text
     assert b"/Title" in text

@@ -7,9 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fjaaqa.errors import InputError
+from fjaaqa.periods import census_date, make_period, parse_year
 from fjaaqa.quality.indicators import share_above, share_below
 from fjaaqa.quality.thresholds import deep_merge, load_thresholds
-from fjaaqa.periods import census_date, make_period, parse_year
 
 
 @pytest.mark.parametrize("text", ["2324", "2023-24", "2023/24", "2023-2024"])

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from builders import repo_path
+
 from fjaaqa.render import builds
 from fjaaqa.render.engine import RenderJob, run_jobs
-from builders import repo_path
 
 NOTEBOOK = repo_path("tests", "fixtures", "notebooks", "failing.ipynb")
 
 
 def jobs(root: Path, ids: list[str]) -> list[RenderJob]:
     return [RenderJob(NOTEBOOK, {"agency_id": a}, root / "out" / f"{a}.html", {"agency_id": a, "audience": "agency"},
-                      root / "executed" / f"{a}.ipynb", builds.render_key(NOTEBOOK, {"agency_id": a}, "test"))
+                      title=f"Pack for {a}", run_date="2024-07-31",
+                      key=builds.render_key(NOTEBOOK, {"agency_id": a}, "test"))
             for a in ids]
 
 
@@ -160,7 +162,7 @@ def test_hostile_text_is_inert_and_unsafe_ids_never_become_paths(tmp_path, monke
 
     import pandas as pd
 
-    from fjaaqa.render.engine import build_packs
+    from fjaaqa.reports.pack import build_packs
 
     monkeypatch.setenv("FJAAQA_CACHE", str(tmp_path / "cache"))
     data = tmp_path / "data"
@@ -241,14 +243,15 @@ def test_printing_many_pdfs_in_one_process_keeps_memory_flat(tmp_path):
 
     import psutil
 
-    from fjaaqa.render import engine as packs
+    from fjaaqa.render.export import css, write_pdf
 
     rows = "".join(f"<tr><td>Provider {i}</td><td>{i * 3.5:.1f}%</td><td>£{i * 1234:,}</td></tr>" for i in range(20))
-    page = packs._page("Memory check", f'<main id="main" class="page"><h1>A report</h1><p>Text <b>bold</b> '
-                                       f'<i>italic</i></p><table>{rows}</table></main>', "2024-01-01")
+    page = (f'<!DOCTYPE html><html lang="en-GB"><head><title>Memory check</title><style>{css()}</style></head>'
+            f'<body><main id="main" class="page"><h1>A report</h1><p>Text <b>bold</b> <i>italic</i></p>'
+            f'<table>{rows}</table></main></body></html>')
     me = psutil.Process()
     for i in range(40):
-        packs.write_pdf(page, tmp_path / "m.pdf")
+        write_pdf(page, tmp_path / "m.pdf", "2024-01-01")
         if i == 9:  # after warming up: fonts loaded, caches filled
             gc.collect()
             before = me.memory_info().rss

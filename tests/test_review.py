@@ -5,12 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from fjaaqa.quality import context
-from fjaaqa.quality import review
+from fjaaqa.quality import context, review
 from fjaaqa.quality.context import Fact
 
-ON = {k: "on_track" for k in ("withdrawals", "achievement_rate", "breaks_in_learning", "past_planned_end_date",
-                               "outside_approved_areas")}
+ON = dict.fromkeys(("withdrawals", "achievement_rate", "breaks_in_learning", "past_planned_end_date",
+                    "outside_approved_areas"), "on_track")
 
 
 def fired(current, previous=None, earlier=None, facts=None):
@@ -115,7 +114,8 @@ def test_changes_since_the_previous_return():
     from fjaaqa.reports.pack_sections import changes
 
     trend = pd.DataFrame([
-        {"agency_id": "A", "period": "2023-24 R06", "period_order": 0, "indicator": "withdrawals", "status": "on_track"},
+        {"agency_id": "A", "period": "2023-24 R06", "period_order": 0, "indicator": "withdrawals",
+         "status": "on_track"},
         {"agency_id": "A", "period": "2023-24 R14", "period_order": 1, "indicator": "withdrawals", "status": "at_risk"},
         {"agency_id": "A", "period": "2023-24 R06", "period_order": 0, "indicator": "achievement_rate",
          "status": "at_risk"},

@@ -8,13 +8,12 @@ import sys
 
 import pandas as pd
 import pytest
+from builders import repo_path
 
-from fjaaqa.publication import disclosure
-from fjaaqa.publication import ees
+from fjaaqa.publication import disclosure, ees
 from fjaaqa.quality import scenarios
 from fjaaqa.quality.results import PackResults
 from fjaaqa.quality.thresholds import load_thresholds
-from builders import repo_path
 from fjaaqa.writers import round_half_up
 
 DATA = repo_path("tests", "fixtures", "pack_data")
@@ -30,14 +29,16 @@ def cache(tmp_path_factory, monkeypatch):
 def test_shipped_scenarios_override_only_some_values_and_have_their_own_hash():
     base = load_thresholds("quality-framework-2023")
     atpaf = load_thresholds("atpaf-2024-04")
-    assert (atpaf.indicators.withdrawals.at_risk_above, atpaf.indicators.withdrawals.needs_improvement_above) == (20, 15)
+    assert (atpaf.indicators.withdrawals.at_risk_above,
+            atpaf.indicators.withdrawals.needs_improvement_above) == (20, 15)
     assert atpaf.indicators.breaks_in_learning.at_risk_share_above == 10
     assert atpaf.indicators.past_planned_end_date.include_completed_late is True
     assert atpaf.indicators.achievement_rate == base.indicators.achievement_rate  # inherited from the base
     cum = load_thresholds("cumulative-bands")
     assert cum.indicators.breaks_in_learning.banding == "cumulative"
     strict = load_thresholds("stricter-achievement")
-    assert (strict.indicators.achievement_rate.at_risk_below, strict.indicators.achievement_rate.needs_improvement_below) == (55, 65)
+    assert (strict.indicators.achievement_rate.at_risk_below,
+            strict.indicators.achievement_rate.needs_improvement_below) == (55, 65)
     hashes = {t.hash for t in (base, atpaf, cum, strict)}
     assert len(hashes) == 4
     assert load_thresholds("atpaf-2024-04").hash == atpaf.hash  # stable
@@ -263,8 +264,8 @@ def test_day_sweep_agrees_with_a_full_reclassification():
 
 
 def test_named_agency_table_only_when_publication_is_approved(tmp_path):
-    from fjaaqa.reports import summary as publish
     from fjaaqa.publication import summary
+    from fjaaqa.reports import summary as publish
     from fjaaqa.store.results import load_or_compute
 
     pr = load_or_compute(DATA, "2324", "R14")

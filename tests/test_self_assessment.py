@@ -8,16 +8,16 @@ import sys
 import pandas as pd
 import pytest
 import yaml
+from builders import repo_path
 from openpyxl import load_workbook
 
+from fjaaqa.quality.results import PackResults
 from fjaaqa.selfassess import reading
 from fjaaqa.selfassess.frameworks import frameworks
 from fjaaqa.selfassess.plan import action_plan
 from fjaaqa.selfassess.reading import read_assessment
 from fjaaqa.selfassess.scoring import component_scores, disagreements, partnership_profile, progress
 from fjaaqa.selfassess.template import fill_programmatically, template_bytes
-from fjaaqa.quality.results import PackResults
-from builders import repo_path
 
 N_ELEMENTS = sum(len(c.elements) for c in frameworks().qif.components)
 
@@ -57,7 +57,7 @@ def fill_workbook(path, ratings: dict, answers: dict, owners: dict | None = None
 
 def all_elements(rating=3, **overrides):
     ids = [e.id for _, e in frameworks().qif.elements()]
-    return {**{i: rating for i in ids}, **overrides}
+    return {**dict.fromkeys(ids, rating), **overrides}
 
 
 def all_statements(answer="B", **overrides):
@@ -140,7 +140,7 @@ def test_cli_lists_every_problem_and_exits_non_zero(tmp_path):
     r = subprocess.run([sys.executable, "-m", "fjaaqa.cli", "selfassess", "score", str(path), "--out",
                         str(tmp_path / "out"), "--no-pdf"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    lines = [l for l in r.stderr.splitlines() if "blank.xlsx" in l]
+    lines = [line for line in r.stderr.splitlines() if "blank.xlsx" in line]
     assert len(lines) == N_ELEMENTS + 12 + 1  # every rating and answer missing, and the date
     assert "nothing was scored" in r.stderr and not (tmp_path / "out").exists()
 
@@ -159,7 +159,7 @@ def test_progress_against_a_previous_assessment_and_owners_carried(tmp_path):
     now.write_bytes(template_bytes("FJAA0001"))
     fill_workbook(now, all_elements(3, **{"3.5": 2, "5.2": 2, "1.1": 4}), all_statements("B", P12="A"))
     a, b = read_assessment(now), read_assessment(before)
-    plan = action_plan(a, b).set_index(plan_key := "item")
+    plan = action_plan(a, b).set_index(_plan_key := "item")
     row = plan.loc[[i for i in plan.index if i.startswith("3.5")][0]]
     assert row["owner"] == "Employer team lead" and row["progress"] == "up from 1"
     assert plan.loc[[i for i in plan.index if i.startswith("5.2")][0], "progress"] == "unchanged at 2"

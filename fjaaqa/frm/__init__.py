@@ -11,8 +11,19 @@ names most callers need are gathered here.
 from .catalogue import STREAM_LABELS, Catalogue, Rule, Settings, catalogue_files
 from .inputs import FrmInputs, build_inputs, prepare_aims, prepare_students, query_key, with_lars
 from .rules import RULES
-from .run import (FLAG_COLUMNS, STATUS_COLUMNS, FrmResult, evaluate, list_rules, load_catalogue, query_id,
-                  rule_status, run_frm, to_records, write_outputs)
+from .run import (
+                  FLAG_COLUMNS,
+                  STATUS_COLUMNS,
+                  FrmResult,
+                  evaluate,
+                  list_rules,
+                  load_catalogue,
+                  query_id,
+                  rule_status,
+                  run_frm,
+                  to_records,
+                  write_outputs,
+)
 
 __all__ = ["STREAM_LABELS", "Catalogue", "Rule", "Settings", "catalogue_files", "FrmInputs", "build_inputs",
            "prepare_aims", "prepare_students", "query_key", "with_lars", "RULES", "FLAG_COLUMNS", "STATUS_COLUMNS",

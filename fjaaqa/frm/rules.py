@@ -9,8 +9,8 @@ uniform shape. :data:`RULES` maps each catalogue id to its function.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Callable
 
 import pandas as pd
 
@@ -33,7 +33,10 @@ def _prior_join(aims: pd.DataFrame, prior: pd.DataFrame, on: list[str]) -> pd.Da
 
 
 def _grade_level(grade: pd.Series, s: Settings) -> pd.Series:
-    """GCSE grade field (ILR MathGrade/EngGrade) as the level it shows: 2 for grade 4 (C) or above, 1 for a lower grade."""
+    """GCSE grade field (ILR MathGrade/EngGrade) as the level it shows.
+
+    2 for grade 4 (C) or above, 1 for a lower grade.
+    """
     g = grade.astype("string").str.strip().str.upper()
     passed = g.isin([x.upper() for x in s.gcse_pass_grades])
     lower = g.notna() & ~g.isin(["NONE", "U", "X", "Z", ""]) & ~passed
@@ -262,7 +265,8 @@ def frm30(x: FrmInputs, s: Settings, rule: Rule) -> pd.DataFrame:
 def frm37(x: FrmInputs, s: Settings, rule: Rule) -> pd.DataFrame:
     """Planned off-the-job hours below 20 % of working hours (capped at 30 a week from August 2022) over the plan."""
     aims = _in_streams(x, rule.streams)
-    aims = aims[(aims["AimType"].astype(str) == "1") & (aims["LearnStartDate"] >= pd.Timestamp(s.apprenticeship_rules_from))]
+    aims = aims[(aims["AimType"].astype(str) == "1")
+                & (aims["LearnStartDate"] >= pd.Timestamp(s.apprenticeship_rules_from))]
     weekly = aims["eii_at_start"].map(s.eii_weekly_hours).astype("Int64").fillna(s.weekly_hours_when_unknown)
     capped = aims["LearnStartDate"] >= pd.Timestamp(s.otj_cap_from)
     weekly = weekly.where(~capped, weekly.clip(upper=s.otj_weekly_cap_hours))
@@ -379,7 +383,10 @@ def frm65(x: FrmInputs, s: Settings, rule: Rule) -> pd.DataFrame:
 
 
 def frm69(x: FrmInputs, s: Settings, rule: Rule) -> pd.DataFrame:
-    """Half or more of planned hours are employability, enrichment and pastoral, with no additional support identified."""
+    """Half or more of planned hours are employability, enrichment and pastoral.
+
+    Only learners with no additional support identified are flagged.
+    """
     st = x.students[x.students["stream"].isin(rule.streams)]
     plh, eep = st["PlanLearnHours_n"].fillna(0), st["PlanEEPHours_n"].fillna(0)
     total = plh + eep

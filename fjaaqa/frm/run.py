@@ -164,13 +164,14 @@ def rule_status(cat: Catalogue, flags: pd.DataFrame, resolved: pd.DataFrame, una
                 providers: list[str]) -> pd.DataFrame:
     """Per provider and rule: flagged rows, new, persisting, resolved, funding impact (or not available)."""
     rows = []
-    by = {k: g for k, g in flags.groupby(["UKPRN", "rule"])}
+    by = dict(iter(flags.groupby(["UKPRN", "rule"])))  # a GroupBy has .keys: dict() alone would misread it
     gone = resolved.groupby(["UKPRN", "rule"]).size().to_dict() if not resolved.empty else {}
     for ukprn in providers:
         for rule in cat.rules:
             g = by.get((ukprn, rule.id))
             n = 0 if g is None else len(g)
-            impact = None if g is None or g["funding_impact"].isna().all() else round(float(g["funding_impact"].sum()), 2)
+            impact = (None if g is None or g["funding_impact"].isna().all()
+                      else round(float(g["funding_impact"].sum()), 2))
             rows.append({"UKPRN": ukprn, "rule": rule.id, "available": rule.id not in unavailable, "flagged": n,
                          "new": 0 if g is None else int((g["change"] == "new").sum()),
                          "persisting": 0 if g is None else int((g["change"] == "persisting").sum()),

@@ -81,7 +81,8 @@ def workplace_postcode(app: pd.DataFrame, placements: pd.DataFrame, census: pd.T
     return out
 
 
-def _approved(app: pd.DataFrame, table: pd.DataFrame, kind: str, field: str, as_at: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _approved(app: pd.DataFrame, table: pd.DataFrame, kind: str, field: str,
+              as_at: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(has approvals of this kind, value approved at the date) per apprentice."""
     t = table[table["kind"] == kind]
     has = app["agency_id"].isin(t["agency_id"])

@@ -52,7 +52,10 @@ TABLE_NAMES = ["learners", "deliveries", "employment", "fams", "workplacements"]
 
 @lru_cache(maxsize=1024)
 def local(tag) -> str:
-    """Element name without its namespace (remembered: an ILR file has a few dozen names, repeated millions of times)."""
+    """Element name without its namespace.
+
+    Remembered: an ILR file has a few dozen names, repeated millions of times.
+    """
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
@@ -220,7 +223,7 @@ def read_ilr(path: str | Path, display: str | None = None) -> IlrTables:
 
 def _reason(exc: etree.XMLSyntaxError) -> str:
     msg = str(exc.msg if hasattr(exc, "msg") else exc).split(", line")[0]
-    return msg[:120]
+    return " ".join(msg.split())[:120]  # libxml2's messages may end in a newline: one line, always
 
 
 def _check_root(el, shown: str, tables: IlrTables) -> None:

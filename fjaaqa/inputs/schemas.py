@@ -10,8 +10,8 @@ returns the failing rows in the shape of ``rejected.csv``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pandas as pd
 import pandera.pandas as pa
@@ -188,13 +188,15 @@ DELIVERIES = TableSpec(
             "achdate_needs_outcome_1",
             "AchDate",
             "AchDate is given but Outcome is not 1 (achieved)",
-            _rule_if(("AchDate",), lambda d: ~_blank(d["AchDate"]) & (d["Outcome"] != "1") if "Outcome" in d else ~_blank(d["AchDate"])),
+            _rule_if(("AchDate",), lambda d: ~_blank(d["AchDate"]) & (d["Outcome"] != "1")
+                     if "Outcome" in d else ~_blank(d["AchDate"])),
         ),
         RowRule(
             "orig_start_needs_res",
             "OrigLearnStartDate",
             "OrigLearnStartDate is given but the aim has no restart FAM (RES 1)",
-            _rule_if(("OrigLearnStartDate", "FAM_RES"), lambda d: ~_blank(d["OrigLearnStartDate"]) & (d["FAM_RES"] != "1")),
+            _rule_if(("OrigLearnStartDate", "FAM_RES"),
+                     lambda d: ~_blank(d["OrigLearnStartDate"]) & (d["FAM_RES"] != "1")),
         ),
         RowRule("plan_end_before_start", "LearnPlanEndDate", "LearnPlanEndDate is before LearnStartDate",
                 _before("LearnPlanEndDate", "LearnStartDate")),
@@ -208,7 +210,8 @@ DELIVERIES = TableSpec(
             "programme_needs_standard",
             "StdCode",
             "an apprenticeship standard aim (ProgType 25) needs StdCode",
-            _rule_if(("ProgType",), lambda d: (d["ProgType"] == "25") & (_blank(d["StdCode"]) if "StdCode" in d else True)),
+            _rule_if(("ProgType",),
+                     lambda d: (d["ProgType"] == "25") & (_blank(d["StdCode"]) if "StdCode" in d else True)),
         ),
     ),
 )
@@ -300,7 +303,8 @@ COMMITMENTS = TableSpec(
         RowRule("agency_needs_id", "agency_id", "a FlexiJobAgency commitment needs agency_id",
                 lambda d: (d["delivery_model"] == "FlexiJobAgency") & _blank(d["agency_id"])),
         RowRule("stopped_needs_date", "stop_date", "a Stopped commitment needs stop_date",
-                _rule_if(("status",), lambda d: (d["status"] == "Stopped") & (_blank(d["stop_date"]) if "stop_date" in d else True))),
+                _rule_if(("status",), lambda d: (d["status"] == "Stopped")
+                         & (_blank(d["stop_date"]) if "stop_date" in d else True))),
         RowRule("planned_end_before_start", "planned_end_date", "planned_end_date is before start_date",
                 _before("planned_end_date", "start_date")),
     ),

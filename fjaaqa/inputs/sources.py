@@ -133,7 +133,8 @@ def read_raw(path: Path, display: str) -> pd.DataFrame:
     except pd.errors.ParserError as exc:
         raise InputError(f"not a readable CSV ({str(exc).splitlines()[0]})", file=display) from None
     except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read the file ({exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''})", file=display) from None
+        raise InputError(f"cannot read the file ({exc.__class__.__name__}: "
+                         f"{str(exc).splitlines()[0] if str(exc) else ''})", file=display) from None
     if len(df.columns) == 1 and ";" in str(df.columns[0]):
         raise InputError("separated by semicolons, not commas (save it as comma-separated CSV)", file=display)
     dupes = [c for c in df.columns if list(df.columns).count(c) > 1]

@@ -57,7 +57,7 @@ def workbook_bytes(s: Summary) -> bytes:
 
     sheets = {}
     for name, table in sorted(s.tables.items()):
-        cols = [c for c in COLUMNS[name]]
+        cols = list(COLUMNS[name])
         shown = table[[c.name for c in cols]].copy()
         shown.columns = [c.label + (" (%)" if c.unit == "%" else "") for c in cols]
         shown = shown.apply(lambda col: col.map(_number))  # visible numbers as numbers; c and z stay text

@@ -91,7 +91,8 @@ def status_counts(pr: PackResults) -> pd.DataFrame:
                 (s == "for_discussion") == (ind.id == "outside_approved_areas"))
             sel = r if s == "Total" else r[r["status"] == s]
             row[f"agencies_{ind.id}"] = len(sel) if possible else None
-            row[f"apprentices_{ind.id}"] = int(total.reindex(list(sel["agency_id"])).fillna(0).sum()) if possible else None
+            row[f"apprentices_{ind.id}"] = (int(total.reindex(list(sel["agency_id"])).fillna(0).sum())
+                                            if possible else None)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -110,7 +111,8 @@ def rates_by(pr: PackResults, dim: str) -> pd.DataFrame:
         a = app if g == "Total" else app[app[dim] == g]
         m = aims if g == "Total" else aims[aims[dim] == g]
         rows.append({dim: g, "apprentices": len(a), "withdrawn": int(a["withdrawn_in_year"].astype(bool).sum()),
-                     "leavers": int(m["leaver"].astype(bool).sum()), "achievers": int(m["achiever"].astype(bool).sum())})
+                     "leavers": int(m["leaver"].astype(bool).sum()),
+                     "achievers": int(m["achiever"].astype(bool).sum())})
     return pd.DataFrame(rows)
 
 
@@ -123,8 +125,10 @@ def agency_rates(pr: PackResults) -> pd.DataFrame:
     for name in sorted(pr.agencies["agency_name"].astype(str)) + ["Total"]:
         x = a if name == "Total" else a[a["agency_name"] == name]
         y = m if name == "Total" else m[m["agency_name"] == name]
-        rows.append({"agency_name": name, "apprentices": len(x), "withdrawn": int(x["withdrawn_in_year"].astype(bool).sum()),
-                     "leavers": int(y["leaver"].astype(bool).sum()), "achievers": int(y["achiever"].astype(bool).sum())})
+        rows.append({"agency_name": name, "apprentices": len(x),
+                     "withdrawn": int(x["withdrawn_in_year"].astype(bool).sum()),
+                     "leavers": int(y["leaver"].astype(bool).sum()),
+                     "achievers": int(y["achiever"].astype(bool).sum())})
     return pd.DataFrame(rows)
 
 

@@ -77,7 +77,8 @@ def group_apprenticeships(linked: pd.DataFrame, t: ThresholdSet) -> pd.DataFrame
     ident = t.readings.identity
     next_start = g["LearnStartDate"].shift(-1)
     gap = (next_start - a["LearnActEndDate"]).dt.days
-    a["continuing_transfer"] = ((a["state"] == STATE_WITHDRAWN) & a["WithdrawReason"].isin(ident.transfer_withdraw_reasons)
+    a["continuing_transfer"] = ((a["state"] == STATE_WITHDRAWN)
+                                & a["WithdrawReason"].isin(ident.transfer_withdraw_reasons)
                                 & gap.between(0, ident.transfer_window_days))
     is_latest = next_start.isna()
     earlier_withdrawal = (a["state"] == STATE_WITHDRAWN) & ~a["continuing_transfer"] & ~is_latest
@@ -206,7 +207,8 @@ def age_band(dob: pd.Series, at: pd.Series) -> pd.Series:
     """Age band at the apprenticeship's start (16-18, 19-23, 24+); DOB itself never leaves this function."""
     if dob is None:
         return pd.Series("Unknown", index=at.index)
-    years = at.dt.year - dob.dt.year - ((at.dt.month < dob.dt.month) | ((at.dt.month == dob.dt.month) & (at.dt.day < dob.dt.day))).astype(int)
+    years = at.dt.year - dob.dt.year - ((at.dt.month < dob.dt.month)
+                                        | ((at.dt.month == dob.dt.month) & (at.dt.day < dob.dt.day))).astype(int)
     band = np.select([years < 16, years <= 18, years <= 23, years >= 24], ["Under 16", "16-18", "19-23", "24+"],
                      default="Unknown")
     return pd.Series(band, index=at.index).where(dob.notna(), "Unknown")

@@ -139,7 +139,8 @@ def concentration(breakdowns: pd.DataFrame, results: pd.DataFrame, p: ContextPar
     for r in results.itertuples():
         if r.status not in ("at_risk", "needs_improvement", "for_discussion"):
             continue
-        b = breakdowns[(breakdowns["indicator"] == r.indicator) & breakdowns["dimension"].isin(CONCENTRATION_DIMENSIONS)]
+        b = breakdowns[(breakdowns["indicator"] == r.indicator)
+                       & breakdowns["dimension"].isin(CONCENTRATION_DIMENSIONS)]
         if r.indicator == "achievement_rate":
             count = b["denominator"] - b["numerator"]
             total = r.denominator - r.numerator

@@ -12,10 +12,9 @@ Statuses are judged on unrounded values with exact fractions, so exactly
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Callable
 
 import pandas as pd
 

@@ -110,7 +110,7 @@ def _attributes(units: pd.DataFrame, ds: Dataset) -> pd.DataFrame:
         orig = u["OrigLearnStartDate"] if "OrigLearnStartDate" in u else pd.Series(pd.NaT, index=u.index)
         start = orig.where(orig.notna(), u["LearnStartDate"])
     u["start_cohort"] = ap.start_cohort(start)
-    u["age_band"] = ap.age_band(u["DateOfBirth"] if "DateOfBirth" in u else None, start)
+    u["age_band"] = ap.age_band(u.get("DateOfBirth", None), start)
     epa = u["EPAOrgID"] if "EPAOrgID" in u else pd.Series(pd.NA, index=u.index)
     u["epa_org"] = epa.fillna("Not recorded")
     return u

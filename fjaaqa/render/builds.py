@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from ..digests import code_hash, digest, sha256_file
@@ -29,7 +29,7 @@ from ..paths import resource
 from ..writers import atomic_write
 
 
-@lru_cache(maxsize=None)
+@cache
 def _tree_hash(folder: str, skip: str = "") -> str:
     h = hashlib.sha256()
     for p in sorted(Path(folder).rglob("*")):

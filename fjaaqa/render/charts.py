@@ -11,13 +11,14 @@ per process).
 
 from __future__ import annotations
 
-import html
 import re
 from functools import lru_cache
 
 import altair as alt
 import pandas as pd
 import vl_convert as vlc
+
+from .templating import render
 
 AF_CATEGORICAL = ["#12436D", "#28A197", "#801650", "#F46A25", "#3D3D3D", "#A285D1"]
 GOVUK_TEXT = "#0b0c0c"
@@ -62,7 +63,8 @@ def _fonts_registered() -> bool:
 def svg(chart: alt.TopLevelMixin, key: str) -> str:
     """Draw a chart to SVG with ids made unique and stable by ``key``."""
     _fonts_registered()
-    out = vlc.vegalite_to_svg(chart.to_dict(validate=False), allowed_base_urls=[])  # our specs are tested; skip jsonschema
+    # our specs are tested; skip jsonschema
+    out = vlc.vegalite_to_svg(chart.to_dict(validate=False), allowed_base_urls=[])
     out = re.sub(r'id="([^"]+)"', lambda m: f'id="{key}-{m.group(1)}"', out)
     out = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{key}-{m.group(1)})", out)
     out = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{key}-{m.group(1)}"', out)
@@ -72,11 +74,7 @@ def svg(chart: alt.TopLevelMixin, key: str) -> str:
 def figure(chart: alt.TopLevelMixin, key: str, title: str, description: str) -> str:
     """An accessible figure: the SVG as an image with a text alternative, and a caption."""
     body = svg(chart, key).replace("<svg ", '<svg aria-hidden="true" focusable="false" ', 1)
-    return (
-        f'<figure class="chart" id="fig-{html.escape(key)}">'
-        f'<div role="img" aria-label="{html.escape(description, quote=True)}">{body}</div>'
-        f"<figcaption>{html.escape(title)}. {html.escape(description)}</figcaption></figure>"
-    )
+    return render("figure.html.j2", key=key, body=body, title=title, description=description)
 
 
 def position_chart(values: pd.DataFrame, agency_id: str, title: str, thresholds: list[tuple[float, str, str]],

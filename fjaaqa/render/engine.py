@@ -218,8 +218,12 @@ def _build_chunk(jobs: list[RenderJob], pdf: bool, queue=None, timeout: int | No
 
 
 def _one_line(exc: Exception) -> str:
-    text = str(getattr(exc, "evalue", "") or exc).strip().splitlines()
-    return (text[-1] if text else exc.__class__.__name__)[:300]
+    """A notebook's own error message (papermill's ``evalue``), else the first line of the exception's."""
+    evalue = str(getattr(exc, "evalue", "") or "").strip().splitlines()
+    if evalue:
+        return evalue[-1][:300]
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else exc.__class__.__name__)[:300]
 
 
 def _pieces(jobs: list, workers: int, size: int) -> list[list]:

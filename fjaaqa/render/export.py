@@ -10,7 +10,7 @@ network.
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -62,7 +62,7 @@ def _stamp_fonts(run_date: str) -> None:
     """
     if _USER_EPOCH is None:
         day = date.fromisoformat(run_date) if run_date else date(2000, 1, 1)
-        os.environ["SOURCE_DATE_EPOCH"] = str(int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+        os.environ["SOURCE_DATE_EPOCH"] = str(int(datetime(day.year, day.month, day.day, tzinfo=UTC)
                                                   .timestamp()))
 
 

@@ -8,10 +8,12 @@ every value from the data is escaped on its way into a page.
 
 from __future__ import annotations
 
+import html
 from functools import lru_cache
 
 import jinja2
 import pandas as pd
+from markupsafe import Markup
 
 from ..paths import resource
 from ..quality.indicators import STATUS_LABELS
@@ -24,6 +26,11 @@ STATUS_CLASS = {"at_risk": "red", "needs_improvement": "orange", "on_track": "gr
 
 def _missing(value) -> bool:
     return value is None or value is pd.NA or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
+def html_escape(value) -> Markup:
+    """Escape as :func:`html.escape` does (``&quot;``, ``&#x27;``): chart figures have always been escaped so."""
+    return Markup(html.escape(str(value), quote=True))
 
 
 def fmt_pct(value, dp: int = 1) -> str:
@@ -58,7 +65,7 @@ def env() -> jinja2.Environment:
     folders = [str(resource("templates", "partials")), str(resource("templates", "pages"))]
     e = jinja2.Environment(loader=jinja2.FileSystemLoader(folders), autoescape=True, trim_blocks=True,
                            lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-    e.filters.update(pct=fmt_pct, pp=fmt_pp, num=fmt_int, day=fmt_date)
+    e.filters.update(pct=fmt_pct, pp=fmt_pp, num=fmt_int, day=fmt_date, html_escape=html_escape)
     e.globals.update(status_label=lambda s: STATUS_LABELS.get(s, s), status_class=lambda s: STATUS_CLASS.get(s, "grey"))
     return e
 

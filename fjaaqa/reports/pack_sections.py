@@ -176,8 +176,10 @@ def _bands(pr: PackResults, agency_id: str, indicator: str) -> str:
                 else f"{t['needs_improvement_days']}–{t['at_risk_days'] - 1} days")
     ar_label = f"{t['at_risk_days']}+ days"
     shares = pd.DataFrame([
-        {"band": ni_label, "who": "This agency", "share": me["share_needs_improvement_band"] if me["denominator"] else 0.0},
-        {"band": ni_label, "who": "All agencies", "share": 100.0 * r["n_needs_improvement_band"].sum() / tot if tot else 0.0},
+        {"band": ni_label, "who": "This agency",
+         "share": me["share_needs_improvement_band"] if me["denominator"] else 0.0},
+        {"band": ni_label, "who": "All agencies",
+         "share": 100.0 * r["n_needs_improvement_band"].sum() / tot if tot else 0.0},
         {"band": ar_label, "who": "This agency", "share": me["share_at_risk_band"] if me["denominator"] else 0.0},
         {"band": ar_label, "who": "All agencies", "share": 100.0 * r["n_at_risk_band"].sum() / tot if tot else 0.0},
     ]).fillna(0.0)
@@ -283,7 +285,8 @@ def indicator(pr: PackResults, agency_id: str, indicator_id: str, audience: str 
     else:
         chart = _position(pr, agency_id, indicator_id, audience)
     t = pr.meta["thresholds"]["values"]["indicators"][indicator_id]
-    ctx = {"ind": ind, "r": r, "definition": DEFINITIONS[indicator_id], "chart": chart, "banded": indicator_id in BANDED,
+    ctx = {"ind": ind, "r": r, "definition": DEFINITIONS[indicator_id], "chart": chart,
+           "banded": indicator_id in BANDED,
            "labels": COUNT_LABELS.get(indicator_id, ("", "Apprentices")),
            "breakdowns": _breakdowns(pr, agency_id, indicator_id), "meta": pr.meta,
            "provisional": provisional(pr) and indicator_id == "achievement_rate",
@@ -396,7 +399,8 @@ READINGS_TEXT = [
     ("indicators.breaks_in_learning.banding", "Breaks: how the 180 and 365 day bands combine"),
     ("indicators.past_planned_end_date.banding", "Past planned end: how the day bands combine"),
     ("indicators.past_planned_end_date.include_completed_late", "Past planned end: count those who completed late"),
-    ("indicators.outside_approved_areas.for_discussion_share_above", "Outside approved areas: share that means 'routinely' (%)"),
+    ("indicators.outside_approved_areas.for_discussion_share_above",
+     "Outside approved areas: share that means 'routinely' (%)"),
     ("indicators.outside_approved_areas.consecutive_returns", "Outside approved areas: returns in a row above it"),
     ("indicators.outside_approved_areas.approvals_as_at", "Outside approved areas: approvals in force at"),
     ("readings.link.delivery_models", "Delivery models that make an agency apprentice"),

@@ -16,9 +16,9 @@ parameter files the entry says the kind reads.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from ..errors import InputError
 from ..paths import resource
@@ -113,7 +113,8 @@ def job(name: str, parameters: dict, html: Path, record: dict, data: str) -> Ren
     """The render job of one output of kind ``name``: page words and build key filled in from the registry."""
     k = kind(name)
     notebook = k.notebook_path()
-    run_date = parameters.get("run_date") or make_period(parameters["year"], parameters["return_code"]).census.isoformat()
+    run_date = (parameters.get("run_date")
+                or make_period(parameters["year"], parameters["return_code"]).census.isoformat())
     keyed = {n: v for n, v in parameters.items() if n not in k.key_ignores}
     return RenderJob(notebook, parameters, Path(html), record, k.title(parameters), k.description(parameters),
                      k.marking(parameters), run_date, builds.render_key(notebook, keyed, data, k.reads))

@@ -91,7 +91,8 @@ def plan_workbook_bytes(s: Scored) -> bytes:
         ws.write_string(0, 0, heading, title)
         headers = [c.replace("_", " ").capitalize() for c in df.columns]
         ws.add_table(2, 0, 2 + max(1, len(df)), len(headers) - 1, {
-            "name": name.replace(" ", "_"), "style": "Table Style Light 1", "columns": [{"header": h} for h in headers]})
+            "name": name.replace(" ", "_"), "style": "Table Style Light 1",
+            "columns": [{"header": h} for h in headers]})
         for r, rec in enumerate(df.itertuples(index=False), start=3):
             for c, v in enumerate(rec):
                 if v is None or (not isinstance(v, str) and pd.isna(v)):

@@ -54,7 +54,8 @@ def action_plan(a: Assessment, previous: Assessment | None = None) -> pd.DataFra
             f"{before['answer']} then, {r['answer']} now"
         rows.append({"source": "Partnership checklist", "item": f"{s.id} {s.text}", "component": "Partnership working",
                      "rating": f"{r['answer']} {fw.partnership.choices[r['answer']]}",
-                     "action": _first(r["notes"]) or "Find out where things stand and agree the next step with partners",
+                     "action": (_first(r["notes"])
+                                or "Find out where things stand and agree the next step with partners"),
                      "evidence_to_gather": "", "owner": owner or "to be agreed", "target_date": _iso(target),
                      "progress": progress})
     return pd.DataFrame(rows, columns=["source", "item", "component", "rating", "action", "evidence_to_gather",

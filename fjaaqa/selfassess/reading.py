@@ -94,12 +94,15 @@ def read_assessment(path: str | Path) -> Assessment:
     details = {rec.get("Item"): rec.get("Value") for _, rec in _sheet_rows(wb, "Details", shown)}
     problems: list[str] = []
     when = _date_field(details.get("Assessment date"), f"{shown}: sheet Details, Assessment date", problems)
-    el = [(i, {"id": cell_value(r.get("Element ID")), "rating": cell_value(r.get("Rating")), "strengths": cell_value(r.get("Strengths")),
+    el = [(i, {"id": cell_value(r.get("Element ID")), "rating": cell_value(r.get("Rating")),
+               "strengths": cell_value(r.get("Strengths")),
                "areas": cell_value(r.get("Areas for improvement")), "owner": cell_value(r.get("Owner")),
                "target_date": r.get("Target date")}) for i, r in _sheet_rows(wb, "Elements", shown)]
-    ev = [(i, {"element": cell_value(r.get("Element ID")), "evidence": cell_value(r.get("Evidence")), "held": cell_value(r.get("Held"))})
+    ev = [(i, {"element": cell_value(r.get("Element ID")), "evidence": cell_value(r.get("Evidence")),
+               "held": cell_value(r.get("Held"))})
           for i, r in _sheet_rows(wb, "Evidence", shown)]
-    pa = [(i, {"id": cell_value(r.get("ID")), "answer": cell_value(r.get("Answer")), "owner": cell_value(r.get("Owner")),
+    pa = [(i, {"id": cell_value(r.get("ID")), "answer": cell_value(r.get("Answer")),
+               "owner": cell_value(r.get("Owner")),
                "target_date": r.get("Target date"), "notes": cell_value(r.get("Notes"))})
           for i, r in _sheet_rows(wb, "Partnership", shown)]
     a = _build(str(cell_value(details.get("Agency ID")) or ""), when, el, ev, pa, shown, problems)
@@ -115,13 +118,15 @@ def _from_yaml(path: Path) -> Assessment:
         raise InputError("a self-assessment YAML file must be a mapping", file=str(path))
     shown, problems = str(path), []
     when = _date_field(doc.get("assessment_date"), f"{shown}: assessment_date", problems)
-    el = [(i + 1, {"id": cell_value(str(r.get("id")) if r.get("id") is not None else None), "rating": cell_value(r.get("rating")),
+    el = [(i + 1, {"id": cell_value(str(r.get("id")) if r.get("id") is not None else None),
+                   "rating": cell_value(r.get("rating")),
                    "strengths": cell_value(r.get("strengths")), "areas": cell_value(r.get("areas_for_improvement")),
                    "owner": cell_value(r.get("owner")), "target_date": r.get("target_date")})
           for i, r in enumerate(doc.get("elements") or [])]
     ev = [(i + 1, {"element": cell_value(str(r.get("element"))), "evidence": cell_value(r.get("evidence")),
                    "held": cell_value(r.get("held"))}) for i, r in enumerate(doc.get("evidence") or [])]
-    pa = [(i + 1, {"id": cell_value(r.get("id")), "answer": cell_value(r.get("answer")), "owner": cell_value(r.get("owner")),
+    pa = [(i + 1, {"id": cell_value(r.get("id")), "answer": cell_value(r.get("answer")),
+                   "owner": cell_value(r.get("owner")),
                    "target_date": r.get("target_date"), "notes": cell_value(r.get("notes"))})
           for i, r in enumerate(doc.get("partnership") or [])]
     return _build(str(doc.get("agency_id") or ""), when, el, ev, pa, shown, problems)

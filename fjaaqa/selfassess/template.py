@@ -132,7 +132,7 @@ def fill_programmatically(agency_id: str, ratings: dict[str, int], answers: dict
     """A completed assessment as YAML-ready data (used by tests and examples): every element rated."""
     t = yaml.safe_load(template_yaml(agency_id))
     t["assessment_date"] = assessment_date
-    for i, e in enumerate(t["elements"]):
+    for _, e in enumerate(t["elements"]):
         e["rating"] = ratings.get(e["id"], 3)
         e["owner"] = (owners or {}).get(e["id"], "")
     for i, ev in enumerate(t["evidence"]):

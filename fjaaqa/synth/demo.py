@@ -23,6 +23,7 @@ import pandas as pd
 
 from ..inputs import reference
 from ..periods import Period, make_period
+from .frm import add_frm_cases, uln_with_check
 
 # Review periods: 2022-23 and 2023-24 at R06 and R14. Earlier years' R14 are
 # there too, because the achievement rate pools leavers from every earlier
@@ -31,12 +32,13 @@ REVIEW_PERIODS = [make_period("2223", "R06"), make_period("2223", "R14"), make_p
                   make_period("2324", "R14")]
 PERIODS = [make_period("1920", "R14"), make_period("2021", "R14"), make_period("2122", "R14")] + REVIEW_PERIODS
 EXTRACT_DATE = PERIODS[-1].census  # the Apprenticeship Service extract is as at the latest census
+# "host_closure" agencies: a large host employer closes around then
 SHOCK_DATE = date(2023, 10, 1)
 LEARNER_COLUMNS = ["UKPRN", "LearnRefNumber", "ULN", "DateOfBirth", "Ethnicity", "Sex", "LLDDHealthProb", "PriorAttain"]
 DELIVERY_COLUMNS = ["UKPRN", "LearnRefNumber", "AimSeqNumber", "LearnAimRef", "AimType", "ProgType", "StdCode",
                     "FundModel", "LearnStartDate", "OrigLearnStartDate", "LearnPlanEndDate", "LearnActEndDate",
                     "CompStatus", "Outcome", "WithdrawReason", "AchDate", "DelLocPostCode", "PartnerUKPRN", "PHours",
-                    "OTJActHours", "EPAOrgID", "SWSupAimId"]  # "host_closure" agencies: a large host employer closes around then
+                    "OTJActHours", "EPAOrgID", "SWSupAimId"]
 
 WORDS_A = ["North", "South", "East", "West", "Central", "Coastal", "Pennine", "Riverside", "Valley", "Harbour",
            "Midland", "Forest", "Moorland", "Capital", "Shire", "Lakeland", "Downs", "Fenland", "Peak", "Thames"]
@@ -69,7 +71,8 @@ PROFILES = {
     "low_pass": dict(withdraw=0.35, brk=0.06, restart=0.7, overrun=0.05, outside=0.02, lag=0.05, fail=0.3),
 }
 # Which profile each of the 30 agencies gets (shuffled by the seed).
-PROFILE_MIX = (["steady"] * 8 + ["host_closure"] * 2 + ["high_withdrawals"] * 3 + ["some_withdrawals"] * 4 + ["long_breaks"] * 2
+PROFILE_MIX = (["steady"] * 8 + ["host_closure"] * 2 + ["high_withdrawals"] * 3 + ["some_withdrawals"] * 4
+               + ["long_breaks"] * 2
                + ["mid_breaks"] * 2 + ["overrunning"] * 2 + ["mid_overrun"] * 2 + ["outside_areas"] * 3
                + ["low_pass"] * 2)
 
@@ -107,15 +110,6 @@ def _planned_otj(planned_days: int, profile: str, uln: str) -> int:
     if profile == "high_withdrawals" and int(uln[-2]) % 3 == 0:
         return planned_days * 5 // 7
     return planned_days * 6 // 7 + 8
-
-
-def uln_with_check(rng: np.random.Generator) -> str:
-    """A random ULN that passes the check-digit rule."""
-    while True:
-        body = "".join(str(d) for d in [int(rng.integers(1, 10))] + [int(x) for x in rng.integers(0, 10, 8)])
-        check = reference.uln_check_digit(body)
-        if check is not None:
-            return body + str(check)
 
 
 class Generator:
@@ -255,7 +249,8 @@ class Generator:
         learnref = self.learnref(ukprn)
         self.learner(ukprn, learnref, uln, dob, agency["ern"], start)
         aim = Aim(ukprn, learnref, 1, str(std["StdCode"]), start, plan_end, postcode,
-                  phours=_planned_otj(planned, agency["_profile"], uln), epa=f"EPA{self.days(1, 40):04d}", swsup=self.hexid())
+                  phours=_planned_otj(planned, agency["_profile"], uln), epa=f"EPA{self.days(1, 40):04d}",
+                  swsup=self.hexid())
         aims = [aim]
         commitment = self.commitment(uln, agency["agency_id"], ukprn, aim.std, start, plan_end, host)
         lag = (lambda: self.days(150, 420)) if self.rng.random() < prof["lag"] else (lambda: self.days(0, 40))
@@ -309,7 +304,8 @@ class Generator:
             t_tr = cur.start + timedelta(days=int((end_plan - cur.start).days * self.rng.uniform(0.2, 0.6)))
             reason = self.pick(TRANSFER_REASONS, p=TRANSFER_WEIGHTS)
             cur.versions.append((t_tr + timedelta(days=self.days(0, 30)),
-                                 {"CompStatus": "3", "LearnActEndDate": t_tr, "Outcome": "3", "WithdrawReason": reason}))
+                                 {"CompStatus": "3", "LearnActEndDate": t_tr, "Outcome": "3",
+                                  "WithdrawReason": reason}))
             new_ukprn = self.pick([p for p in self.providers if p != ukprn])
             new_start = t_tr + timedelta(days=self.days(1, 30))
             new_ref = self.learnref(new_ukprn)
@@ -441,7 +437,8 @@ class Generator:
                 "LearnPlanEndDate": _d(aim.plan_end), "LearnActEndDate": _d(end), "CompStatus": state["CompStatus"],
                 "Outcome": state.get("Outcome"), "WithdrawReason": state.get("WithdrawReason"), "AchDate": _d(ach),
                 "DelLocPostCode": aim.postcode, "PartnerUKPRN": None, "PHours": str(aim.phours),
-                "OTJActHours": str(int(aim.phours * min(1.0, max(0.0, (census - aim.start).days / max(1, (aim.plan_end - aim.start).days))))),
+                "OTJActHours": str(int(aim.phours * min(1.0, max(0.0, (census - aim.start).days
+                                                                / max(1, (aim.plan_end - aim.start).days))))),
                 "EPAOrgID": aim.epa, "SWSupAimId": aim.swsup,
             }
             deliveries.append(row)
@@ -479,7 +476,8 @@ class Generator:
         # and a few commitments are waiting to start (no ILR yet).
         drop = set(self.rng.choice(len(self.commitments), size=max(1, len(self.commitments) // 60), replace=False))
         commitments = [c for i, c in enumerate(self.commitments)
-                       if not (i in drop and c["delivery_model"] == "FlexiJobAgency" and c["continuation_of_id"] is None)]
+                       if not (i in drop and c["delivery_model"] == "FlexiJobAgency"
+                               and c["continuation_of_id"] is None)]
         for i in range(5):
             agency = register.iloc[i % len(register)]
             start = EXTRACT_DATE + timedelta(days=20 + i)
@@ -518,7 +516,6 @@ def write_dataset(out: str | Path, agencies: int = 30, seed: int = 20231001, fmt
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    from .frm import add_frm_cases
 
     gen = Generator(agencies, seed)
     register, commitments, snaps = gen.build()
@@ -574,7 +571,7 @@ def _write_self_assessments(out: Path, register: pd.DataFrame) -> None:
             continue
         ratings = {i: low.get(i, base) for i in ids}
         doc = fill_programmatically(agency, ratings, answers, held, "2024-06-28",
-                                    {i: "Quality lead" for i in low})
+                                    dict.fromkeys(low, "Quality lead"))
         folder = out / "selfassessment"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{agency}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False, width=120), encoding="utf-8")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..inputs import reference
 from ..periods import Period, make_period
 
 COLLEGE, TRAINING, SUBCONTRACTOR = "10090001", "10090002", "10090003"
@@ -53,6 +54,15 @@ AIM_DEFAULTS = {"AimType": "4", "FundModel": "25", "ProgType": None, "StdCode": 
                 "WithdrawReason": None, "AchDate": None, "DelLocPostCode": "B1 1AA", "PartnerUKPRN": None,
                 "PHours": None, "OTJActHours": None, "EPAOrgID": None, "SWSupAimId": None}
 YOUNG, ADULT, TWENTIES = "2006-03-01", "1985-05-20", "2001-02-10"
+
+
+def uln_with_check(rng: np.random.Generator) -> str:
+    """A random ULN that passes the check-digit rule."""
+    while True:
+        body = "".join(str(d) for d in [int(rng.integers(1, 10))] + [int(x) for x in rng.integers(0, 10, 8)])
+        check = reference.uln_check_digit(body)
+        if check is not None:
+            return body + str(check)
 
 
 @dataclass
@@ -233,7 +243,6 @@ def add_frm_cases(snaps: dict[Period, dict[str, pd.DataFrame]], seed: int) -> di
 
     Keys of the result: ``lars``, ``prior_achievements`` and ``loans/<period>``, ``earnings/<period>``.
     """
-    from .demo import uln_with_check
 
     rng = np.random.default_rng(seed + 2)
     all_cases = cases()

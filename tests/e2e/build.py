@@ -1,0 +1,152 @@
+"""The one end-to-end build of a test session: wheel -> fresh venv outside the repository -> ``fjaaqa demo``.
+
+The wheel is built from a copy of this checkout's source (so the build
+writes nothing into the repository) and installed with ``--no-deps`` into a
+new virtual environment; its third-party dependencies come from the
+project's own environment through a ``.pth`` line, which adds that folder to
+``sys.path`` without running the editable install's hook, so ``fjaaqa`` can
+only be imported from the wheel (their Jupyter data files, which pip puts
+under ``share/jupyter``, are linked the same way). ``HOME`` points into the temporary folder
+and ``FJAAQA_CACHE`` is unset, so the user cache folder (platformdirs) is
+used and can be checked, and nothing lands in the developer's own.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent.parent
+SKIP_TOP = {".venv", ".git", "outputs", "data", "tests", "node_modules", "bench", "build", "dist", ".pytest_cache",
+            ".hypothesis", ".fjaaqa-cache", ".ruff_cache"}
+DEMO_TIMEOUT = 1200  # seconds; the demo takes about four minutes on two cores
+
+
+class Build:
+    """Starts the build once; :meth:`wait` hands the finished build to the tests that read it."""
+
+    def __init__(self):
+        self.root: Path | None = None
+        self.proc: subprocess.Popen | None = None
+        self.error = ""
+        self.started = 0.0
+        self.seconds = 0.0
+
+    # -------------------------------------------------------------- paths
+
+    @property
+    def venv(self) -> Path:
+        return self.root / "venv"
+
+    @property
+    def work(self) -> Path:
+        """The user's folder: the demo runs here, writing ./out and ./data/synthetic."""
+        return self.root / "work"
+
+    @property
+    def out(self) -> Path:
+        return self.work / "out"
+
+    @property
+    def data(self) -> Path:
+        return self.work / "data" / "synthetic"
+
+    @property
+    def home(self) -> Path:
+        return self.root / "home"
+
+    @property
+    def fjaaqa(self) -> Path:
+        return self.venv / "bin" / "fjaaqa"
+
+    def env(self) -> dict:
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("FJAAQA_CACHE", "XDG_CACHE_HOME", "SOURCE_DATE_EPOCH", "PYTHONPATH", "VIRTUAL_ENV")}
+        env.update(HOME=str(self.home), PATH=f"{self.venv / 'bin'}{os.pathsep}{env.get('PATH', '')}")
+        return env
+
+    def run(self, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+        """Run the installed ``fjaaqa`` in the user's folder."""
+        return subprocess.run([str(self.fjaaqa), *args], cwd=self.work, env=self.env(), capture_output=True,
+                              text=True, timeout=timeout)
+
+    # -------------------------------------------------------------- the build
+
+    def start(self) -> None:
+        if self.root is not None:
+            return
+        self.root = Path(tempfile.mkdtemp(prefix="fjaaqa-e2e-"))
+        try:
+            self.install()
+        except Exception as exc:  # reported by every end-to-end test, not as a collection error
+            self.error = f"installing the wheel failed: {exc}"
+            return
+        self.work.mkdir()
+        self.home.mkdir()
+        self.started = time.perf_counter()
+        # not a with-block: the demo subprocess writes to this file after start() returns; wait() closes it
+        self.log = open(self.root / "demo.log", "w")  # noqa: SIM115
+        self.proc = subprocess.Popen([str(self.fjaaqa), "demo", "--out", "./out"], cwd=self.work, env=self.env(),
+                                     stdout=self.log, stderr=subprocess.STDOUT, text=True)
+
+    def install(self) -> None:
+        src, dist = self.root / "src", self.root / "dist"
+
+        def ignore(folder, names):
+            return [n for n in names if (Path(folder) == REPO and n in SKIP_TOP) or n == "__pycache__"
+                    or n.endswith(".egg-info") or (Path(folder) == REPO / "fjaaqa" and n == "resources")]
+
+        shutil.copytree(REPO, src, ignore=ignore)
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                        str(dist), str(src)], check=True, capture_output=True, text=True, cwd=self.root)
+        subprocess.run([sys.executable, "-m", "venv", str(self.venv)], check=True, capture_output=True)
+        wheel = next(dist.glob("fjaaqa-*.whl"))
+        py = self.venv / "bin" / "python"
+        subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True,
+                       capture_output=True, text=True)
+        site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                              check=True, capture_output=True, text=True).stdout.strip()
+        Path(site, "fjaaqa-test-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+        # What installing the dependencies would also have put in the venv: their Jupyter data files
+        # (nbconvert's base templates, ipykernel's kernel spec) under share/jupyter.
+        (self.venv / "share").mkdir(exist_ok=True)
+        (self.venv / "share" / "jupyter").symlink_to(Path(sys.prefix) / "share" / "jupyter")
+        self.site = Path(site)
+        self.wheel = wheel
+
+    def wait(self) -> Build:
+        """The finished build; raises with the demo's last lines when it failed."""
+        if self.root is None:
+            self.start()
+        if self.error:
+            raise RuntimeError(self.error)
+        if self.proc.poll() is None:
+            try:
+                self.proc.wait(timeout=DEMO_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.error = f"the demo did not finish in {DEMO_TIMEOUT} s"
+        if not self.seconds:
+            self.seconds = time.perf_counter() - self.started
+            self.log.close()
+        self.output = (self.root / "demo.log").read_text()
+        if self.proc.returncode != 0 and not self.error:
+            self.error = f"fjaaqa demo exited {self.proc.returncode}:\n" + "\n".join(self.output.splitlines()[-30:])
+        if self.error:
+            raise RuntimeError(self.error)
+        return self
+
+    def cleanup(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+        if self.root is not None and not os.environ.get("FJAAQA_KEEP_E2E"):
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+E2E = Build()
