@@ -27,8 +27,8 @@ def main() -> None:
     from fjaaqa.quality.thresholds import load_thresholds
     from fjaaqa.render.engine import Runner
     from fjaaqa.render.export import export_html, write_pdf
-    from fjaaqa.reports.registry import job
     from fjaaqa.reports import pack_sections as sections
+    from fjaaqa.reports.registry import job
     from fjaaqa.store.results import load_or_compute
     from fjaaqa.synth.demo import write_dataset
 

@@ -118,8 +118,8 @@ def _count(rows: list[dict], kind: str) -> int:
 
 
 def packs_phase(tmp: Path, agencies: int, sampler: Sampler) -> dict:
-    from fjaaqa.reports.pack import build_packs
     from fjaaqa.render.executors import default_workers
+    from fjaaqa.reports.pack import build_packs
     from fjaaqa.store.results import load_or_compute
     from fjaaqa.synth.demo import write_dataset
 

@@ -89,9 +89,9 @@ def line(label: str, value: str, goal: str = "", met: bool | None = None) -> Non
 
 
 def main() -> None:
+    from fjaaqa.render.executors import default_workers
     from fjaaqa.render.export import write_pdf
     from fjaaqa.reports.pack import build_packs
-    from fjaaqa.render.executors import default_workers
     from fjaaqa.store.results import load_or_compute
     from fjaaqa.synth.demo import write_dataset
 
