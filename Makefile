@@ -31,7 +31,7 @@ lint: $(STAMP)
 # Everything: style, unit and integration tests, the notebooks (nbval), and the end-to-end build (the wheel
 # installed in a fresh venv outside the repository runs the demo; tests/e2e read that one build).
 test: $(STAMP) a11y-deps lint
-	$(BIN)/python -m pytest tests --nbval-lax $(NOTEBOOKS)
+	$(BIN)/python -m pytest tests --nbval-lax $(NOTEBOOKS) --durations=15
 
 # The quick loop while working: everything but the end-to-end build.
 test-unit: $(STAMP) lint

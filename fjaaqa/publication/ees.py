@@ -7,6 +7,11 @@ geographic_level, country_code, country_name`` and, for regional rows,
 ``<name>.meta.csv`` describing every filter and indicator. :func:`screen`
 runs the data-standard checks over a folder and returns one result per check;
 ``fjaaqa summary --check`` prints them as PASS/FAIL.
+
+Each check is one small function over the folder's files, read once
+(:class:`Release`), returning its problems in words; :data:`CHECKS` lists
+them with what a pass says, in the order they are reported, the way DfE's
+own screener writes one function per check.
 """
 
 from __future__ import annotations
@@ -61,114 +66,209 @@ def write_table(folder: Path, name: str, data: pd.DataFrame, columns: list[Colum
 
 @dataclass
 class Check:
+    """The uniform result of one check."""
+
     name: str
     passed: bool
     detail: str
+
+
+@dataclass
+class Release:
+    """The open-data files of a folder, read once for every check."""
+
+    folder: Path
+    data_files: list[Path]
+    meta_files: list[Path]
+    data: dict[str, pd.DataFrame]   # by data file name
+    meta: dict[str, pd.DataFrame]   # by data file name, for data files whose meta file exists
+
+    @property
+    def described(self) -> list[tuple[Path, pd.DataFrame, Path, pd.DataFrame]]:
+        """(data file, data, meta file, meta) for every data file whose meta file has the right columns."""
+        return [(p, self.data[p.name], self.folder / f"{p.stem}.meta.csv", self.meta[p.name])
+                for p in self.data_files if p.name in self.meta and list(self.meta[p.name].columns) == META_COLUMNS]
 
 
 def _read(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
 
 
-def screen(folder: str | Path) -> list[Check]:
-    """Every data-standard check over the data files of a folder (``*.csv`` that are not ``*.meta.csv``)."""
+def read_release(folder: str | Path) -> Release:
     folder = Path(folder)
     data_files = sorted(p for p in folder.glob("*.csv") if not p.name.endswith(".meta.csv"))
     meta_files = sorted(folder.glob("*.meta.csv"))
-    checks: list[Check] = []
+    data = {p.name: _read(p) for p in data_files}
+    meta = {p.name: _read(folder / f"{p.stem}.meta.csv") for p in data_files
+            if (folder / f"{p.stem}.meta.csv").is_file()}
+    return Release(folder, data_files, meta_files, data, meta)
 
-    def add(name: str, problems: list[str], ok_text: str) -> None:
-        checks.append(Check(name, not problems, "; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)"
-                                                                          if len(problems) > 5 else "")
-                            if problems else ok_text))
 
-    if not data_files:
-        return [Check("data files present", False, f"no data CSV in {folder}")]
-    problems = [p.name for p in data_files if not SNAKE.match(p.stem)]
-    problems += [p.name for p in meta_files if not SNAKE.match(p.name[:-len(".meta.csv")])]
-    add("file names", problems, f"{len(data_files)} data files, snake_case")
-    problems = [f"{p.name} has no {p.stem}.meta.csv" for p in data_files
-                if not (folder / f"{p.stem}.meta.csv").is_file()]
-    problems += [f"{m.name} has no data file" for m in meta_files
-                 if not (folder / (m.name[:-len(".meta.csv")] + ".csv")).is_file()]
-    add("data and meta files pair up", problems, "every data file has its meta file")
+# ------------------------------------------------------------------ the checks (one function each)
 
-    req, metacols, agree, time, geo, totals, symbols, blanks, dps, names = ([] for _ in range(10))
-    for p in data_files:
-        d = _read(p)
-        missing = [c for c in REQUIRED if c not in d.columns]
-        req += [f"{p.name}: no {c}" for c in missing]
-        names += [f"{p.name}: column '{c}' is not snake_case" for c in d.columns if not SNAKE.match(c)]
-        mp = folder / f"{p.stem}.meta.csv"
-        if not mp.is_file():
-            continue
-        m = _read(mp)
-        if list(m.columns) != META_COLUMNS:
-            metacols.append(f"{mp.name}: columns should be {', '.join(META_COLUMNS)}")
-            continue
+def file_names(r: Release) -> list[str]:
+    problems = [p.name for p in r.data_files if not SNAKE.match(p.stem)]
+    return problems + [p.name for p in r.meta_files if not SNAKE.match(p.name[:-len(".meta.csv")])]
+
+
+def files_pair_up(r: Release) -> list[str]:
+    problems = [f"{p.name} has no {p.stem}.meta.csv" for p in r.data_files if p.name not in r.meta]
+    return problems + [f"{m.name} has no data file" for m in r.meta_files
+                       if not (r.folder / (m.name[:-len(".meta.csv")] + ".csv")).is_file()]
+
+
+def required_columns(r: Release) -> list[str]:
+    return [f"{p.name}: no {c}" for p in r.data_files for c in REQUIRED if c not in r.data[p.name].columns]
+
+
+def column_names(r: Release) -> list[str]:
+    return [f"{p.name}: column '{c}' is not snake_case" for p in r.data_files for c in r.data[p.name].columns
+            if not SNAKE.match(c)]
+
+
+def meta_columns(r: Release) -> list[str]:
+    return [f"{p.stem}.meta.csv: columns should be {', '.join(META_COLUMNS)}" for p in r.data_files
+            if p.name in r.meta and list(r.meta[p.name].columns) != META_COLUMNS]
+
+
+def meta_and_data_agree(r: Release) -> list[str]:
+    problems = []
+    for p, d, mp, m in r.described:
         described = set(m["col_name"])
-        data_cols = [c for c in d.columns if c not in TIME_GEO]
-        agree += [f"{p.name}: '{c}' not in the meta file" for c in data_cols if c not in described]
-        agree += [f"{mp.name}: '{c}' not in the data" for c in m["col_name"] if c not in d.columns]
-        agree += [f"{mp.name}: '{r.col_name}' has col_type '{r.col_type}'" for r in m.itertuples()
-                  if r.col_type not in ("Filter", "Indicator")]
-        agree += [f"{mp.name}: '{r.col_name}' has no label" for r in m.itertuples() if not r.label.strip()]
-        if "time_period" in d and "time_identifier" in d:
-            for v in sorted(set(d["time_period"])):
-                ok = re.fullmatch(r"\d{6}", v) and int(v[4:]) == (int(v[2:4]) + 1) % 100
-                if not ok:
-                    time.append(f"{p.name}: time_period '{v}' is not an academic year like 202324")
-            time += [f"{p.name}: time_identifier '{v}'" for v in sorted(set(d["time_identifier"]))
+        problems += [f"{p.name}: '{c}' not in the meta file" for c in d.columns
+                     if c not in TIME_GEO and c not in described]
+        problems += [f"{mp.name}: '{c}' not in the data" for c in m["col_name"] if c not in d.columns]
+        problems += [f"{mp.name}: '{x.col_name}' has col_type '{x.col_type}'" for x in m.itertuples()
+                     if x.col_type not in ("Filter", "Indicator")]
+        problems += [f"{mp.name}: '{x.col_name}' has no label" for x in m.itertuples() if not x.label.strip()]
+    return problems
+
+
+def time_columns(r: Release) -> list[str]:
+    problems = []
+    for p, d, _, _ in r.described:
+        if "time_period" not in d or "time_identifier" not in d:
+            continue
+        for v in sorted(set(d["time_period"])):
+            if not (re.fullmatch(r"\d{6}", v) and int(v[4:]) == (int(v[2:4]) + 1) % 100):
+                problems.append(f"{p.name}: time_period '{v}' is not an academic year like 202324")
+        problems += [f"{p.name}: time_identifier '{v}'" for v in sorted(set(d["time_identifier"]))
                      if v not in TIME_IDENTIFIERS]
-        if "geographic_level" in d:
-            geo += [f"{p.name}: geographic_level '{v}'" for v in sorted(set(d["geographic_level"]))
-                    if v not in GEOGRAPHIC_LEVELS]
-            reg = d[d["geographic_level"] == "Regional"]
-            if len(reg):
-                if not {"region_code", "region_name"} <= set(d.columns):
-                    geo.append(f"{p.name}: regional rows need region_code and region_name")
-                else:
-                    bad = reg[~reg["region_code"].str.fullmatch(r"E12\d{6}") | (reg["region_name"] == "")]
-                    geo += [f"{p.name}: row {i + 2} has region_code '{r.region_code}'" for i, r in bad.iterrows()]
-            geo += [f"{p.name}: row {i + 2} country_code '{v}'" for i, v in d["country_code"].items()
-                    if not re.fullmatch(r"[EKNSW]\d{8}", v)]
-        filters = list(m.loc[m["col_type"] == "Filter", "col_name"])
-        indicators = list(m.loc[m["col_type"] == "Indicator", "col_name"])
-        totals += [f"{p.name}: filter '{f}' has no Total row" for f in filters
-                   if f in d and "Total" not in set(d[f])]
-        for ind in indicators:
+    return problems
+
+
+def geography_columns(r: Release) -> list[str]:
+    problems = []
+    for p, d, _, _ in r.described:
+        if "geographic_level" not in d:
+            continue
+        problems += [f"{p.name}: geographic_level '{v}'" for v in sorted(set(d["geographic_level"]))
+                     if v not in GEOGRAPHIC_LEVELS]
+        reg = d[d["geographic_level"] == "Regional"]
+        if len(reg):
+            if not {"region_code", "region_name"} <= set(d.columns):
+                problems.append(f"{p.name}: regional rows need region_code and region_name")
+            else:
+                bad = reg[~reg["region_code"].str.fullmatch(r"E12\d{6}") | (reg["region_name"] == "")]
+                problems += [f"{p.name}: row {i + 2} has region_code '{x.region_code}'" for i, x in bad.iterrows()]
+        problems += [f"{p.name}: row {i + 2} country_code '{v}'" for i, v in d["country_code"].items()
+                     if not re.fullmatch(r"[EKNSW]\d{8}", v)]
+    return problems
+
+
+def _columns(m: pd.DataFrame, kind: str) -> list[str]:
+    return list(m.loc[m["col_type"] == kind, "col_name"])
+
+
+def filters_have_totals(r: Release) -> list[str]:
+    return [f"{p.name}: filter '{f}' has no Total row" for p, d, _, m in r.described for f in _columns(m, "Filter")
+            if f in d and "Total" not in set(d[f])]
+
+
+def _indicator_values(r: Release, described=None):
+    """(file, indicator, row index, value, its meta decimal places) for every indicator cell that is not a symbol."""
+    for p, d, _, m in described if described is not None else r.described:
+        for ind in _columns(m, "Indicator"):
             if ind not in d:
                 continue
-            dp_meta = m.loc[m["col_name"] == ind, "indicator_dp"].iloc[0]
+            dp = m.loc[m["col_name"] == ind, "indicator_dp"].iloc[0]
             for i, v in d[ind].items():
-                if v in SYMBOLS:
-                    continue
-                if v.strip() == "" or v.upper() in ("NA", "NAN", "NULL", "N/A"):
-                    blanks.append(f"{p.name}: row {i + 2} '{ind}' is blank or NA")
-                    continue
-                try:
-                    float(v)
-                except ValueError:
-                    symbols.append(f"{p.name}: row {i + 2} '{ind}' = '{v}' is neither a number nor a symbol")
-                    continue
-                places = len(v.split(".")[1]) if "." in v else 0
-                if dp_meta != "" and places > int(float(dp_meta)):
-                    dps.append(f"{p.name}: row {i + 2} '{ind}' = {v} has more than {dp_meta} decimal places")
-        for f in filters:
+                if v not in SYMBOLS:
+                    yield p, ind, i, v, dp
+
+
+def _blank(v: str) -> bool:
+    return v.strip() == "" or v.upper() in ("NA", "NAN", "NULL", "N/A")
+
+
+def _number(v: str) -> bool:
+    try:
+        float(v)
+    except ValueError:
+        return False
+    return True
+
+
+def symbols(r: Release) -> list[str]:
+    return [f"{p.name}: row {i + 2} '{ind}' = '{v}' is neither a number nor a symbol"
+            for p, ind, i, v, _ in _indicator_values(r) if not _blank(v) and not _number(v)]
+
+
+def no_blanks(r: Release) -> list[str]:
+    problems = []
+    for entry in r.described:
+        p, d, _, m = entry
+        problems += [f"{p.name}: row {i + 2} '{ind}' is blank or NA"
+                     for p, ind, i, v, _ in _indicator_values(r, [entry]) if _blank(v)]
+        for f in _columns(m, "Filter"):
             if f in d:
-                blanks += [f"{p.name}: row {i + 2} filter '{f}' is blank or NA" for i, v in d[f].items()
-                           if v.strip() == "" or v.upper() in ("NA", "NAN")]
-    add("required columns", req, "time and geography columns present")
-    add("column names", names, "snake_case")
-    add("meta file columns", metacols, "the eight meta columns, in order")
-    add("meta and data agree", agree, "every filter and indicator described, labelled and typed")
-    add("time columns", time, "academic years, valid time identifiers")
-    add("geography columns", geo, "valid levels and codes")
-    add("filters have Total rows", totals, "every filter has a Total")
-    add("symbols", symbols, "numbers or GSS symbols only")
-    add("no blanks or NA", blanks, "no empty cells in filters or indicators")
-    add("decimal places", dps, "indicators within their meta decimal places")
-    return checks
+                problems += [f"{p.name}: row {i + 2} filter '{f}' is blank or NA" for i, v in d[f].items()
+                             if v.strip() == "" or v.upper() in ("NA", "NAN")]
+    return problems
+
+
+def decimal_places(r: Release) -> list[str]:
+    problems = []
+    for p, ind, i, v, dp in _indicator_values(r):
+        if _blank(v) or not _number(v):
+            continue
+        places = len(v.split(".")[1]) if "." in v else 0
+        if dp != "" and places > int(float(dp)):
+            problems.append(f"{p.name}: row {i + 2} '{ind}' = {v} has more than {dp} decimal places")
+    return problems
+
+
+# (name, check, what a pass says), in the order they are reported.
+CHECKS = [
+    ("file names", file_names, "{n} data files, snake_case"),
+    ("data and meta files pair up", files_pair_up, "every data file has its meta file"),
+    ("required columns", required_columns, "time and geography columns present"),
+    ("column names", column_names, "snake_case"),
+    ("meta file columns", meta_columns, "the eight meta columns, in order"),
+    ("meta and data agree", meta_and_data_agree, "every filter and indicator described, labelled and typed"),
+    ("time columns", time_columns, "academic years, valid time identifiers"),
+    ("geography columns", geography_columns, "valid levels and codes"),
+    ("filters have Total rows", filters_have_totals, "every filter has a Total"),
+    ("symbols", symbols, "numbers or GSS symbols only"),
+    ("no blanks or NA", no_blanks, "no empty cells in filters or indicators"),
+    ("decimal places", decimal_places, "indicators within their meta decimal places"),
+]
+
+
+def result(name: str, problems: list[str], ok_text: str) -> Check:
+    """The uniform result: passed when there are no problems; the first five problems named."""
+    if not problems:
+        return Check(name, True, ok_text)
+    more = f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
+    return Check(name, False, "; ".join(problems[:5]) + more)
+
+
+def screen(folder: str | Path) -> list[Check]:
+    """Every data-standard check over the data files of a folder (``*.csv`` that are not ``*.meta.csv``)."""
+    r = read_release(folder)
+    if not r.data_files:
+        return [Check("data files present", False, f"no data CSV in {r.folder}")]
+    return [result(name, check(r), ok.format(n=len(r.data_files))) for name, check, ok in CHECKS]
 
 
 def format_checks(checks: list[Check]) -> str:

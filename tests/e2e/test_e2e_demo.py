@@ -91,7 +91,7 @@ def test_no_page_loads_anything_from_the_network(build):
     remote = re.compile(r"""<script[^>]+src=|<link[^>]+href=["']?(https?:)?//|<img[^>]+src=["']?(https?:)?//|"""
                         r"""url\(["']?(https?:)?//|<iframe|<object|@import""", re.I)
     pages = list(build.out.rglob("*.html"))
-    assert len(pages) > 100
+    assert len(pages) > 90  # 60 packs, the FRM reports, scenarios, summary, self-assessments, index pages
     for page in pages:
         assert not remote.search(page.read_text()), page
 
