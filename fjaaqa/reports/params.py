@@ -34,19 +34,23 @@ def resolve(path: str) -> str:
     return str(root / path)
 
 
-class NotebookParams(Strict):
-    """What every notebook takes: the period, the data, the run date and an optional results folder."""
+class Parameters(Strict):
+    """A notebook's parameters: strict, and ids given as numbers (papermill's ``-p``) taken as text."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _text(cls, v):
+        return as_text(v)
+
+
+class NotebookParams(Parameters):
+    """What every notebook of a period takes: the period, the data, the run date and an optional results folder."""
 
     year: str
     return_code: str
     data_dir: str
     run_date: str = ""
     results_dir: str = ""
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _text(cls, v):
-        return as_text(v)
 
     @field_validator("year", "return_code")
     @classmethod
@@ -92,7 +96,7 @@ class FrmReportParams(NotebookParams):
     run_key: str = Field(default="", pattern=r"^([0-9a-f]{20})?$")
 
 
-def validate_parameters(given: dict, model: type[NotebookParams] = PackParams) -> NotebookParams:
+def validate_parameters(given: dict, model: type[Parameters] = PackParams) -> Parameters:
     """Validate a notebook's parameters; one readable line on failure."""
     try:
         return model(**given)
@@ -118,17 +122,12 @@ class SummaryParams(NotebookParams):
     thresholds: str = "quality-framework-2023"
 
 
-class SelfAssessmentParams(Strict):
+class SelfAssessmentParams(Parameters):
     """``self_assessment.ipynb``: a completed self-assessment (and optionally the previous one)."""
 
     assessment: str
     previous: str = ""
     run_date: str = ""
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _text(cls, v):
-        return as_text(v)
 
     @field_validator("assessment", "previous")
     @classmethod
