@@ -26,8 +26,8 @@ VERSIONED = ["pandas", "numpy", "pyarrow", "pandera", "pydantic", "altair", "vl-
 
 
 def page(template: str, **ctx) -> str:
-    """A whole self-contained page in the house style."""
-    return render(template, css=css(), version=__version__, **ctx)
+    """A whole self-contained page in the house style (ending in a newline, as a text file should)."""
+    return render(template, css=css(), version=__version__, **ctx).rstrip("\n") + "\n"
 
 
 def write_page(path: Path, template: str, **ctx) -> Path:
