@@ -61,7 +61,8 @@ def main() -> None:
         print(f"notebook, warm kernel        {s:7.3f} s")
     finally:
         runner.close()
-    s, page = timed(lambda: export_html(nb, pack.title, pack.description, pack.marking, pack.run_date))
+    s, page = timed(lambda: export_html(nb, pack.title, pack.description, pack.marking, pack.run_date,
+                                                pack.index_href))
     print(f"HTML export                  {s:7.3f} s  ({len(page) // 1024} KB)")
     s, _ = timed(lambda: write_pdf(page, work / "p.pdf", pack.run_date))
     print(f"PDF (WeasyPrint)             {s:7.3f} s")

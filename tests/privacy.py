@@ -22,6 +22,12 @@ def pdf_objects(data: bytes) -> bytes:
     return b"\n".join(parts)
 
 
+def pdf_pages(data: bytes) -> int:
+    """How many pages a PDF has (its page tree's /Count)."""
+    m = re.search(rb"/Type\s*/Pages\s*/Kids\s*\[[^\]]*\]\s*/Count\s+(\d+)", pdf_objects(data))
+    return int(m.group(1))
+
+
 # Outputs allowed to carry learner identifiers: the DfE packs' restricted case list and the FRM query lists.
 RESTRICTED = re.compile(r"(^|/)packs/dfe/|(^|/)frm/")
 POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b")

@@ -182,18 +182,19 @@ def test_agency_pack_shows_frm_counts_and_the_dfe_annex_the_rows():
     meta = {"year": "2023-24", "return": "R14", "frm": {"catalogue": "2022-23", "compared_with": "2023-24 R06",
             "note": "the FRM catalogue for 2022-23 is applied to 2023-24: its rules and numbers are those of 2022-23",
                                                        "unavailable": {"FRM20": "needs SLC loans records"}}}
-    results = pd.DataFrame({"agency_id": ["FJAA0001"], "indicator": ["withdrawals"], "status": ["on_track"]})
+    results = pd.DataFrame({"agency_id": "FJAA0001", "status": "on_track",
+                            "indicator": ["withdrawals", "achievement_rate", "breaks_in_learning",
+                                          "past_planned_end_date", "outside_approved_areas"]})
     pr = PackResults(meta=meta, tables={"frm": frm_rows, "results": results})
-    agency = sections.data_accuracy(pr, "FJAA0001", "agency")
-    assert "2 queries on 2 apprentices at 1 training provider" in agency
-    assert "FRM37" in agency and "L1" not in agency and "FRM37-1111" not in agency  # counts only
-    assert "applied to 2023-24" in agency and "Not run for lack of an input: FRM20" in agency
-    dfe = sections.data_accuracy(pr, "FJAA0001", "dfe")
-    assert "The rows, with learner references, are in Annex A" in dfe
-    annex = sections.case_list(pr, "FJAA0001")
-    assert "FRM37-1111" in annex and "FRM37-2222" in annex and "FRM37-3333" not in annex  # only its own
-    none = sections.data_accuracy(pr, "FJAA0003", "agency")
-    assert "No funding rules monitoring query concerns this agency" in none
+    counts = sections.data_accuracy(pr, "FJAA0001", "agency")
+    assert counts["total"] == 2 and counts["learners"] == 2 and counts["providers"] == ["UKPRN 10000001"]
+    assert [(r["rule"], r["queries"], r["new"]) for r in counts["rules"]] == [("FRM37", 2, 1)]
+    assert counts["compared_with"] == "2023-24 R06"
+    # the rows themselves, with learner references, go only to the DfE version's restricted workbook
+    tables = dict(sections.case_tables(pr, "FJAA0001"))
+    assert list(tables) == ["FRM queries"]
+    assert list(tables["FRM queries"]["Query ID"]) == ["FRM37-1111", "FRM37-2222"]  # only its own
+    assert sections.data_accuracy(pr, "FJAA0003", "agency")["total"] == 0 and not sections.case_tables(pr, "FJAA0003")
 
 
 def test_listing_and_report_agree_on_funding_at_risk(tmp_path):

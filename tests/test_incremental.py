@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from builders import repo_path
 
@@ -63,16 +64,21 @@ def test_digests_follow_what_each_pack_shows(cache):
     pr.tables["self_assessment"] = sa.assign(score=sa["score"].where(sa["component"] != sa["component"].iloc[0], 1.0))
     again = digests()
     assert changed(after, again) == {("FJAA0003", "dfe"), ("FJAA0003", "agency")}
-    # another agency's withdrawal rate: every DfE pack (its dot in their charts); agency packs only if the
-    # median moves (here it does not: FJAA0001 stays on the same side of it)
+    # an agency's own earlier review: only its two packs
+    empty = pr.tables["reviews"]
+    review = pd.DataFrame({"agency_id": ["FJAA0004"], "review_date": [pd.Timestamp("2023-10-01")],
+                           "intervention": ["watching_brief"], "scope": [None], "note": ["Check-ins each return"]})
+    pr.tables["reviews"] = review.astype(empty.dtypes.to_dict())  # the same columns and types as loaded
+    reviewed = digests()
+    assert changed(again, reviewed) == {("FJAA0004", "dfe"), ("FJAA0004", "agency")}
+    # another agency's withdrawal rate: every pack, since every pack compares with it (the DfE version shows its
+    # dot; each agency's copy, the other agencies' median)
     res = pr.results
     hit = (res["agency_id"] == "FJAA0001") & (res["indicator"] == "withdrawals")
-    values = res.loc[res["indicator"] == "withdrawals", "value"].dropna()
-    assert res.loc[hit, "value"].iloc[0] != values.median()
     pr.tables["results"] = res.assign(value=res["value"].where(~hit, res.loc[hit, "value"] + 0.01))
     moved = digests()
-    assert changed(again, moved) == {(a, "dfe") for a in ids} | {("FJAA0001", "agency")}
-    # a threshold: every pack prints the set in its annex, so every pack
+    assert changed(reviewed, moved) == set(moved)
+    # a threshold: every pack shows the thresholds, so every pack
     pr.meta["thresholds"]["values"]["indicators"]["withdrawals"]["at_risk_above"] = 21
     assert changed(moved, digests()) == set(moved)
 

@@ -65,39 +65,86 @@ def test_every_pack_is_built(batch):
         assert f"2324/R14/packs/dfe/{a}.html" in index and f"2324/R14/packs/agency/{a}.pdf" in index
 
 
-def test_pack_content(batch):
+def _ulns() -> set[str]:
+    import pandas as pd
+
+    return {u for f in DATA.glob("ilr/*/*/learners.csv") for u in pd.read_csv(f, dtype=str)["ULN"].dropna()}
+
+
+def test_the_dfe_pack_is_a_brief(batch):
     page = pack(batch, "dfe", "FJAA0003").read_text()
     assert '<html lang="en-GB">' in page
+    brief = page[page.index('id="brief"'):page.index('id="withdrawals"')]
+    for words in ("The brief", "What the figures say", "Questions for the conversation", "Suggested interventions",
+                  "Previous review", "2022-23 R14", "quality-framework-2023"):
+        assert words in brief, words
     for ind in ("Withdrawals", "Achievement rate", "Breaks in learning", "Past planned end date",
                 "Delivery outside approved areas"):
-        assert ind in page
-    assert "Needs improvement" in page and "Annex A: restricted case list" in page
-    assert "2022-23 R14" in page  # previous year shown
-    assert "Rows read, used and rejected" in page and "SHA-256" in page
-    assert "quality-framework-2023" in page
-    assert "Achievement rate by route against all agencies in the data and the national rate" in page
-    assert "53.4%" in page  # national 2021/22, all apprentices (params/benchmarks)
-    assert "End-point assessment organisation" in page
-    # no code, no prompts, no cell ids
+        assert ind in brief
+    # FJAA0003 needs improvement on withdrawals (22 of 87) and the achievement rate (22 of 38 leavers)
+    assert "+10.3 pp" in brief and "22 of 87" in brief and "22 of 38" in brief
+    assert brief.count("<li>") >= 3 + 3  # at least three questions and the diagnosis of both indicators
+    assert 'href="../../methodology.html"' in brief
+    # a page each for the two indicators not on track; the three on track share one
+    assert 'id="withdrawals"' in page and 'id="achievement_rate"' in page
+    assert 'id="breaks_in_learning"' not in page and 'id="on-track"' in page
+    assert "53.4%" in page  # the national rate, 2021/22 (params/benchmarks)
+    # no code, no prompts, no cell ids; no learner records in the pack itself
     assert "In&nbsp;[" not in page and "cell-id" not in page and "jp-" not in page
+    assert not any(u in page for u in _ulns())
+    assert "Annex" not in page and "Rows read" not in page and "SHA-256" not in page
+
+
+def test_the_case_list_is_a_restricted_workbook_beside_the_dfe_pack(batch):
+    import openpyxl
+    import pandas as pd
+
+    folder = batch / "2324" / "R14" / "packs" / "dfe"
+    csv = pd.read_csv(folder / "FJAA0003-cases-restricted.csv", dtype=str)
+    assert set(csv["Case list"]) >= {"Withdrawals", "Achievement rate"}
+    assert (csv["Case list"] == "Withdrawals").sum() == 22 and (csv["Case list"] == "Achievement rate").sum() == 16
+    assert set(csv["ULN"].dropna()) <= _ulns() and csv["ULN"].notna().sum() >= 22
+    wb = openpyxl.load_workbook(folder / "FJAA0003-cases-restricted.xlsx", read_only=True)
+    assert wb.sheetnames[:3] == ["About", "Withdrawals", "Achievement rate"]
+    about = [r[0] for r in wb["About"].iter_rows(values_only=True) if r[0]]
+    assert any(str(x).startswith("RESTRICTED") for x in about)
+    page = pack(batch, "dfe", "FJAA0003").read_text()
+    assert 'href="FJAA0003-cases-restricted.xlsx"' in page and "Withdrawals 22" in page
+    assert not (batch / "2324" / "R14" / "packs" / "agency" / "FJAA0003-cases-restricted.xlsx").exists()
+
+
+def test_the_run_has_one_method_and_provenance_page(batch):
+    page = (batch / "2324" / "R14" / "methodology.html").read_text()
+    for words in ("Method and provenance", "Readings of the framework", "Rows read, used and rejected", "SHA-256",
+                  "register.csv", "quality-framework-2023", 'href="../../index.html"'):
+        assert words in page, words
 
 
 def test_agency_version_has_no_learner_records(batch):
     page = pack(batch, "agency", "FJAA0003").read_text()
     dfe = pack(batch, "dfe", "FJAA0003").read_text()
-    assert "restricted case list" not in page.lower()
+    body = page[page.index("<body"):]
+    assert "restricted" not in body.lower()
     assert "Suggested interventions" in dfe and "Suggested interventions" not in page
-    assert "For the management conversation" in dfe and "For the management conversation" not in page
-    assert "Trend and what changed" in page and "2022-23 R06" in page
-    assert "Contextual factors" in page and "Cohort profile" in page
-    ulns = set(re.findall(r"<td>(\d{10})</td>", dfe))
-    assert ulns, "the DfE case list should list ULNs"
-    assert not any(u in page for u in ulns)
+    assert "Questions for the conversation" in dfe and "Questions for the conversation" not in page
+    assert "What happens next" in page and "fjaa.quality@example.org" in page
+    # no file names, parameter paths or links the agency cannot follow
+    for jargon in ("methodology.html", "manifest.json", ".csv", ".yaml", "params/", "readings."):
+        assert jargon not in body, jargon
+    assert not any(u in page for u in _ulns())
     # never dates of birth or postcodes, in either version
     for text in (page, dfe):
         assert "DateOfBirth" not in text and "DelLocPostCode" not in text
         postcodes = set(re.findall(r"\b[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}\b", text)) - {"ZZ99 9ZZ"}
         assert not postcodes
+
+
+def test_page_counts(batch):
+    from privacy import pdf_pages
+
+    for agency in AGENCIES:  # both need improvement: at most 8 pages for DfE, 6 for the agency
+        assert pdf_pages(pack(batch, "dfe", agency, "pdf").read_bytes()) <= 8
+        assert pdf_pages(pack(batch, "agency", agency, "pdf").read_bytes()) <= 6
 
 
 def test_no_network_references(batch):
@@ -112,8 +159,12 @@ def test_no_network_references(batch):
 
 def test_worklist(batch):
     page = (batch / "2324" / "R14" / "worklist.html").read_text()
-    assert "FJAA0002" in page and "FJAA0003" in page and "Suggested interventions" in page
+    assert "FJAA0002" in page and "FJAA0003" in page and "Suggested (advisory)" in page
     assert 'href="packs/dfe/FJAA0003.html"' in page  # relative to the worklist, which sits in 2324/R14/
+    assert "25.3%" in page  # FJAA0003's withdrawals, beside its status
+    assert '<abbr title="Enhanced monitoring">EM</abbr>' in page and "Previous review" in page
+    index = (batch / "index.html").read_text()
+    assert index.index("worklist.html") < index.index("packs/dfe/")  # the worklist first
 
 
 def test_two_runs_are_byte_identical(batch, tmp_path):
@@ -131,7 +182,7 @@ def test_batch_and_standalone_notebook_give_the_same_html(batch):
     nb = papermill.execute_notebook(str(NOTEBOOK), None, parameters=parameters, progress_bar=False,
                                     kernel_name="python3", cwd=str(repo_path()))
     page = job("pack", parameters, Path("unused.html"), {}, "")
-    assert export_html(nb, page.title, page.description, page.marking, page.run_date) == \
+    assert export_html(nb, page.title, page.description, page.marking, page.run_date, page.index_href) == \
         pack(batch, "dfe", "FJAA0002").read_text()
 
 
@@ -179,7 +230,7 @@ def test_previous_year_missing_says_no_data(tmp_path, cache_dir):
     w.write(tmp_path / "d")
     pr = load_or_compute(tmp_path / "d", "2324", "R14", results_dir=tmp_path / "c")
     assert pr.meta["previous_available"] is False
-    page = sections.headline(pr, "A1")
-    assert "No data for 2022-23" in page
-    full = "".join(sections.pack(pr, "A1", "dfe", "2024-07-31"))
-    assert "Every indicator is on track or has no data" in full
+    page = sections.brief(pr, "A1", "dfe", "2024-07-31")
+    assert "A dash against 2022-23 R14: that return is not in the data" in page
+    # one apprentice still in learning: no leavers, so no achievement rate; the brief says why
+    assert "What the figures say" in page and "achievement-rate year (the later of the planned and actual end)" in page

@@ -137,9 +137,13 @@ def test_apprentice_initiated_breaks():
     assert "1 have no entry" in f.evidence and f.mitigating is False
 
 
-def test_feedback_is_response_weighted():
-    t = pd.DataFrame({"agency_id": ["A", "A", "B"], "rating": ["4.0", "2.0", "5.0"], "responses": ["30", "10", "40"]})
-    f = context.feedback(t, "A")
-    # A: (4*30 + 2*10) / 40 = 3.5; everyone: (120 + 20 + 200) / 80 = 4.25 -> 4.2 shown (one decimal)
-    assert "average rating 3.5 out of 5 from 40 responses" in f.evidence
-    assert context.feedback(None, "A").present is None
+def test_feedback_is_response_weighted_and_compared_with_the_others_only():
+    t = pd.DataFrame({"agency_id": ["A", "A", "B", "C", "D"], "rating": ["4.0", "2.0", "5.0", "3.0", "4.0"],
+                      "responses": ["30", "10", "40", "20", "20"]})
+    f = context.feedback(t, "A", 3)
+    # A: (4*30 + 2*10) / 40 = 3.5; the others B, C, D: (200 + 60 + 80) / 80 = 4.25 -> 4.2 (one decimal), A left out
+    assert "average rating 3.5 out of 5 from 40 responses (the other 3 agencies 4.2)" in f.evidence
+    # with only two other agencies the comparison would let A work out one of them: withheld
+    two = context.feedback(t[t["agency_id"] != "D"], "A", 3)
+    assert "no comparison" in two.evidence and "4.4" not in two.evidence
+    assert context.feedback(None, "A", 3).present is None

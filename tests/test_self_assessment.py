@@ -192,9 +192,11 @@ def test_pack_section_only_for_agencies_with_a_self_assessment():
                           "evidence_coverage": [100.0, 40.0]})
     results = pd.DataFrame({"agency_id": ["A"], "indicator": ["withdrawals"], "status": ["at_risk"]})
     pr = PackResults(meta={}, tables={"self_assessment": table, "results": results})
-    html = sections.self_assessment(pr, "A")
-    assert "Self-rating and data disagree" in html and "Commitment to Quality" in html and "3.60" in html
-    assert sections.self_assessment(pr, "B") == ""
+    sa = sections.self_assessment(pr, "A")
+    assert [r["score"] for r in sa["rows"]] == [3.6, 2.0]
+    assert sa["notes"] == ["Self-rated strong on 'Commitment to Quality' (3.6 of 4) while the data show the agency "
+                           "at risk on withdrawals."]
+    assert sections.self_assessment(pr, "B") is None
 
 
 def test_score_command_writes_plan_and_report(tmp_path):

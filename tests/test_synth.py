@@ -28,9 +28,10 @@ def test_same_seed_same_bytes(synthetic, tmp_path):
     again = write_dataset(tmp_path / "again")
     cmp = filecmp.dircmp(synthetic, again)
     files = [p.relative_to(synthetic) for p in synthetic.rglob("*.csv")]
-    # register, commitments, collection form, feedback, LARS, prior achievements; four ILR tables in each of
-    # seven returns, work placements in three (2021-22 R14, 2022-23 R06 and R14); SLC loans and earnings in two
-    assert len(files) == 6 + 7 * 4 + 3 + 2 * 2
+    # register, commitments, collection form, feedback, LARS, prior achievements, providers, reviews; four ILR
+    # tables in each of seven returns, work placements in three (2021-22 R14, 2022-23 R06 and R14); SLC loans and
+    # earnings in two
+    assert len(files) == 8 + 7 * 4 + 3 + 2 * 2
     for rel in files:
         assert (synthetic / rel).read_bytes() == (again / rel).read_bytes(), rel
     del cmp

@@ -345,7 +345,7 @@ REVIEWS = TableSpec(
     (
         Col("agency_id", "id", True),
         Col("review_date", "date", True),
-        Col("intervention", "code", True, allowed=_intervention_ids()),
+        Col("intervention", "id", True, allowed=_intervention_ids()),  # ids hold underscores: not a "code"
         Col("scope", "text"),
         Col("note", "text"),
     ),
@@ -376,6 +376,15 @@ FEEDBACK = TableSpec(
     ),
     rules=(RowRule("rating_range", "rating", "rating must be between 1 and 5",
                    lambda d: ~pd.to_numeric(d["rating"], errors="coerce").between(1, 5)),),
+)
+
+PROVIDERS = TableSpec(
+    "providers",
+    (
+        Col("UKPRN", "ukprn", True),
+        Col("provider_name", "text", True),
+    ),
+    key=("UKPRN",),
 )
 
 STANDARDS = TableSpec(

@@ -38,6 +38,7 @@ TOP_TABLES: dict[str, TableSpec] = {
     "reviews": schemas.REVIEWS,
     "collection_form": schemas.COLLECTION_FORM,
     "feedback": schemas.FEEDBACK,
+    "providers": schemas.PROVIDERS,
     "lars": schemas.LARS,
     "prior_achievements": schemas.PRIOR_ACHIEVEMENTS,
 }

@@ -118,8 +118,12 @@ def apprentice_initiated_breaks(on_break: pd.DataFrame, form: pd.DataFrame | Non
                 mitigating=k * 2 >= n)
 
 
-def feedback(table: pd.DataFrame | None, agency_id: str) -> Fact:
-    """Apprentice feedback ratings (response-weighted average) against all agencies."""
+def feedback(table: pd.DataFrame | None, agency_id: str, min_others: int) -> Fact:
+    """Apprentice feedback ratings (response-weighted average) against the other agencies.
+
+    The comparison leaves the agency out and needs ``min_others`` other
+    agencies with ratings, so the agency cannot work out another's rating.
+    """
     title = "Apprentice feedback"
     if table is None or table.empty:
         return Fact("feedback", title, None, "not available: no apprentice feedback ratings in the data.")
@@ -128,13 +132,20 @@ def feedback(table: pd.DataFrame | None, agency_id: str) -> Fact:
     if mine.empty or mine["n"].sum() == 0:
         return Fact("feedback", title, None, "no feedback ratings for this agency.")
     avg = (mine["r"] * mine["n"]).sum() / mine["n"].sum()
-    everyone = (t["r"] * t["n"]).sum() / t["n"].sum()
+    others = t[(t["agency_id"] != agency_id) & (t["n"] > 0)]
+    compared = (f"the other {others['agency_id'].nunique()} agencies "
+                f"{(others['r'] * others['n']).sum() / others['n'].sum():.1f}"
+                if others["agency_id"].nunique() >= min_others else "no comparison: too few other agencies rated")
     return Fact("feedback", title, True, f"average rating {avg:.1f} out of 5 from {int(mine['n'].sum())} responses "
-                                         f"(all agencies {everyone:.1f}).")
+                                         f"({compared}).")
 
 
-def concentration(breakdowns: pd.DataFrame, results: pd.DataFrame, p: ContextParams) -> list[Fact]:
-    """For each indicator not on track: is most of the problem in one route, standard, provider or host?"""
+def concentration(breakdowns: pd.DataFrame, results: pd.DataFrame, p: ContextParams,
+                  providers: dict[str, str] | None = None) -> list[Fact]:
+    """For each indicator not on track: is most of the problem in one route, standard, provider or host?
+
+    A provider is named from ``providers`` (UKPRN -> name, from providers.csv) when it is there.
+    """
     facts = []
     for r in results.itertuples():
         if r.status not in ("at_risk", "needs_improvement", "for_discussion"):
@@ -165,6 +176,8 @@ def concentration(breakdowns: pd.DataFrame, results: pd.DataFrame, p: ContextPar
         label = r.indicator.replace("_", " ")
         if best:
             dim, group, share, k = best
+            if dim == "provider" and (providers or {}).get(str(group)):
+                group = f"{providers[str(group)]} (UKPRN {group})"
             facts.append(Fact(f"concentration_{r.indicator}", f"Concentration: {label}", True,
                               f"{k} of {int(total)} ({share:.0f}%) are in one {CONCENTRATION_DIMENSIONS[dim]}: "
                               f"{group}.", scope=f"{CONCENTRATION_DIMENSIONS[dim]}: {group}"))
@@ -207,8 +220,13 @@ def cohort_profile(app: pd.DataFrame, everyone: pd.DataFrame) -> pd.DataFrame:
                          for a, g in keys])
 
 
-def facts_for(pr, agency_id: str) -> list[Fact]:
-    """Every contextual fact for one agency, from the cached results."""
+def _provider_names(pr) -> dict[str, str]:
+    t = pr.tables.get("providers")
+    return {} if t is None or t.empty else dict(zip(t["UKPRN"].astype(str), t["provider_name"].astype(str)))
+
+
+def facts_for(pr, agency_id: str, min_others: int) -> list[Fact]:
+    """Every contextual fact for one agency, from the cached results (comparisons need ``min_others`` others)."""
     p = context_params()
     res = pr.results[pr.results["agency_id"] == agency_id]
     app = pr.apprentices[(pr.apprentices["agency_id"] == agency_id) & pr.apprentices["live"].astype(bool)]
@@ -224,6 +242,6 @@ def facts_for(pr, agency_id: str) -> list[Fact]:
         apprentice_initiated_breaks(app[app["days_on_break"].notna()], pr.tables.get("collection_form"),
                                     pr.meta["thresholds"]["values"]["indicators"]["breaks_in_learning"][
                                         "needs_improvement_days"]),
-        feedback(pr.tables.get("feedback"), agency_id),
-        *concentration(pr.breakdowns[pr.breakdowns["agency_id"] == agency_id], res, p),
+        feedback(pr.tables.get("feedback"), agency_id, min_others),
+        *concentration(pr.breakdowns[pr.breakdowns["agency_id"] == agency_id], res, p, _provider_names(pr)),
     ]

@@ -40,6 +40,7 @@ class RenderJob:
     description: str = ""
     marking: str = ""  # who may read it, printed in the footer ("Restricted: learner references")
     run_date: str = ""  # the date printed on the page (a parameter, never today)
+    index_href: str = ""  # the page's link back to the run's index.html (relative), when it has one
     key: str = ""  # build key (fjaaqa.render.builds.render_key); an output with an unchanged key is not rebuilt
 
 
@@ -194,7 +195,7 @@ def _build_chunk(jobs: list[RenderJob], pdf: bool, queue=None, timeout: int | No
                 os._exit(1)  # nobody is left to take the results
             try:
                 nb = runner.run(job.parameters, job.notebook, timeout)
-                page = export_html(nb, job.title, job.description, job.marking, job.run_date)
+                page = export_html(nb, job.title, job.description, job.marking, job.run_date, job.index_href)
                 del nb  # the executed notebook is never kept: it may hold learner references
                 rec = {**job.record, "html": job.html}
                 if pdf:  # the PDF first: an HTML page is only ever beside a finished PDF

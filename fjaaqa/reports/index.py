@@ -86,11 +86,15 @@ def write_index(out: Path, pr: PackResults, summary: BuildSummary, run_date: str
                    if Path(f["href"]).parent == listing.parent.relative_to(out)]
         listings.append({"href": listing.relative_to(out).as_posix(), "reports": reports,
                          "label": f"{listing.parent.parent.parent.name} {listing.parent.parent.name}"})
+    first = [p.relative_to(out).as_posix() for p in (base / "worklist.html", base / "methodology.html") if p.is_file()]
     other = sorted(p.relative_to(out).as_posix() for p in base.rglob("*")
-                   if p.is_file() and not p.name.startswith(".") and not KIND_FOLDERS & set(p.relative_to(base).parts))
+                   if p.is_file() and not p.name.startswith(".") and not KIND_FOLDERS & set(p.relative_to(base).parts)
+                   and p.relative_to(out).as_posix() not in first)
     label = f"{period.year.label} {period.return_code}"
     return write_page(out / "index.html", "index.html.j2", title=f"fjaaqa outputs: {label}", run_date=run_date,
                       period_label=label, agencies=agencies, headings=[i.title for i in INDICATORS],
                       thresholds_name=pr.meta["thresholds"]["name"], thresholds_hash=pr.meta["thresholds"]["hash"],
                       census=pr.meta["census"], n_at_risk=n_ar, n_needs_improvement=n_ni, failed=summary.failed,
-                      listed=listed, frm=listings, other=other)
+                      listed=listed, frm=listings, other=other,
+                      worklist=next((f for f in first if f.endswith("worklist.html")), ""),
+                      methodology=next((f for f in first if f.endswith("methodology.html")), ""))

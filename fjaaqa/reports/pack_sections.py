@@ -1,8 +1,23 @@
-"""Pack sections: functions that turn cached results into HTML.
+"""Review pack sections: the brief, a page per indicator not on track, one for those on track, and the context.
 
-The notebook only calls these and displays what they return; nothing else
-draws. Tables come from Jinja2 partials in ``templates/partials`` with
-captions and header cells; every string from the data is escaped.
+A pack is a briefing for a 30-minute conversation. Page 1 (:func:`brief`)
+leads with each indicator's value, status, distance to each threshold and
+direction against the same return last year; then the diagnosis the figures
+support, the questions to ask (naming the providers, host employers and
+standards that carry the problem), the suggested interventions with the rule
+that fired, and the previous review. Each indicator not on track then gets
+a page with its chart and the one or two breakdowns that explain it; those
+on track share one page. Learner-level case lists go to a restricted
+workbook beside the DfE pack (:func:`case_tables`), and method and
+provenance to one page per run (:func:`methodology`).
+
+The agency's copy never lets it work out another agency's figures: every
+comparison is with the other agencies only, and only where at least
+``comparisons.min_other_agencies`` (params/review.yaml) contribute.
+
+The notebook only calls these and displays what they return; tables come
+from Jinja partials in ``templates/partials`` and every string from the data
+is escaped there.
 """
 
 from __future__ import annotations
@@ -11,19 +26,31 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, ValidationError
 
 from ..digests import digest
+from ..errors import InputError
 from ..inputs import reference
+from ..models import Strict
 from ..paths import params_yaml
-from ..quality.indicators import BY_ID, DIMENSIONS, INDICATORS
+from ..quality import context, review
+from ..quality.indicators import BY_ID, DIMENSIONS, INDICATORS, STATUS_LABELS
 from ..quality.results import PackResults
 from ..render import charts
 from ..render.templating import fmt_date, fmt_int, fmt_pct, render
+from .registry import AUDIENCES
 
-AUDIENCES = {"dfe": "DfE version", "agency": "Agency version"}
-BREAKDOWN_DIMENSIONS = ["route", "standard", "provider", "host_employer"]
 FAILING = {"at_risk", "needs_improvement", "for_discussion"}
-
+BANDED = ("breaks_in_learning", "past_planned_end_date")
+# Where a problem can sit, in the order questions name them.
+CARRIERS = ["provider", "host_employer", "standard", "route"]
+COUNT_LABELS = {
+    "withdrawals": ("Withdrawn", "Apprentices"),
+    "achievement_rate": ("Non-achievers", "Leavers"),
+    "breaks_in_learning": ("On a long break", "Apprentices"),
+    "past_planned_end_date": ("Past planned end", "Apprentices"),
+    "outside_approved_areas": ("Outside", "Apprentices"),
+}
 DEFINITIONS = {
     "withdrawals": "Apprentices who withdrew in the year, from their apprenticeship or from the agency, "
                    "as a share of all the agency's apprentices in the year (new starts and existing).",
@@ -57,36 +84,63 @@ def provisional(pr: PackResults) -> bool:
     return pr.meta["return"] not in ("R13", "R14")
 
 
-# ------------------------------------------------------------------ sections
-
-def cover(pr: PackResults, agency_id: str, audience: str, run_date: str) -> str:
-    """Title block: agency, period, audience, threshold set, run date."""
-    a = _agency(pr, agency_id)
-    return render("cover.html.j2", agency=a, meta=pr.meta, audience=AUDIENCES[audience], audience_id=audience,
-                  run_date=fmt_date(run_date), census=fmt_date(pr.meta["census"]),
-                  provisional=provisional(pr), self_assessed=_self_assessed(pr, agency_id))
+class Comparisons(Strict):
+    min_other_agencies: int = Field(ge=1)
 
 
-def _self_assessed(pr: PackResults, agency_id: str) -> bool:
-    t = pr.tables.get("self_assessment")
-    return t is not None and not t.empty and bool((t["agency_id"] == agency_id).any())
+class Diagnosis(Strict):
+    gap_pp: float = Field(ge=0)
 
 
-def headline(pr: PackResults, agency_id: str) -> str:
-    """Status of every indicator for the current year and the previous year (R14)."""
-    rows = []
-    prev_in = (pr.meta["previous_available"]
-               and agency_id in set(pr.previous["agency_id"]) if len(pr.previous) else False)
-    for ind in INDICATORS:
-        cur = _row(pr.results, agency_id, ind.id)
-        prev = _row(pr.previous, agency_id, ind.id) if prev_in else None
-        rows.append({"id": ind.id, "title": ind.title, "cur": cur, "prev": prev,
-                     "cur_text": shown_value(cur, ind.id), "prev_text": shown_value(prev, ind.id) if prev else "–"})
-    agency = _agency(pr, agency_id)
-    reason = (f"the {pr.meta['previous_year']} R14 return is not in the data" if not pr.meta["previous_available"]
-              else f"the agency was registered on {fmt_date(agency.get('registered_on'))}"
-              if pd.notna(agency.get("registered_on")) else "the agency had no apprentices that year")
-    return render("headline.html.j2", rows=rows, meta=pr.meta, prev_available=prev_in, prev_reason=reason)
+class Brief(Strict):
+    max_questions: int = Field(ge=1)
+    watch_within_pp: float = Field(ge=0)
+    evidence_to_bring: list[str]
+
+
+class Contact(Strict):
+    team: str
+    email: str
+
+
+class PackSettings(Strict):
+    """What the packs take from ``params/review.yaml`` besides the review rules."""
+
+    comparisons: Comparisons
+    diagnosis: Diagnosis
+    brief: Brief
+    contact: Contact
+    intervention_names: dict[str, str]
+    intervention_codes: dict[str, str]
+
+
+@lru_cache(maxsize=1)
+def pack_params() -> dict:
+    """The pack settings in ``params/review.yaml``, validated (an unknown or missing key stops the run)."""
+    doc = params_yaml("review.yaml")
+    try:
+        return PackSettings.model_validate({k: doc.get(k) for k in PackSettings.model_fields}).model_dump()
+    except ValidationError as exc:
+        raise InputError(f"pack settings are not valid ({str(exc).splitlines()[0]}: "
+                         f"{exc.errors()[0]['loc']})", file="params/review.yaml") from None
+
+
+def provider_names(pr: PackResults) -> dict[str, str]:
+    """UKPRN -> provider name, from the optional ``providers.csv``."""
+    t = pr.tables.get("providers")
+    if t is None or t.empty:
+        return {}
+    return dict(zip(t["UKPRN"].astype(str), t["provider_name"].astype(str)))
+
+
+def group_label(pr: PackResults, dimension: str, group, short: bool = False) -> str:
+    """A breakdown group as people name it: providers by name (and UKPRN in tables), everything else as it is."""
+    if dimension == "provider":
+        name = provider_names(pr).get(str(group))
+        if name:
+            return name if short else f"{name} (UKPRN {group})"
+        return f"UKPRN {group}"
+    return str(group)
 
 
 def shown_value(r: dict | None, indicator_id: str) -> str:
@@ -98,47 +152,391 @@ def shown_value(r: dict | None, indicator_id: str) -> str:
     return fmt_pct(r["value"])
 
 
-COUNT_LABELS = {
-    "withdrawals": ("Withdrawn", "Apprentices"),
-    "achievement_rate": ("Achievers", "Leavers"),
-    "outside_approved_areas": ("Outside", "Apprentices"),
-}
-BANDED = ("breaks_in_learning", "past_planned_end_date")
+def threshold_rows(r: dict, indicator_id: str, t: dict) -> list[dict]:
+    """Each cut-off with the distance to it, so a near miss is visible (positive = the failing side)."""
+    if r["status"] == "no_data":
+        return []
+    v = r["value"]
+    if indicator_id == "withdrawals":
+        return [{"level": "needs_improvement", "label": "above", "threshold": t["needs_improvement_above"],
+                 "distance": v - t["needs_improvement_above"], "band": ""},
+                {"level": "at_risk", "label": "above", "threshold": t["at_risk_above"],
+                 "distance": v - t["at_risk_above"], "band": ""}]
+    if indicator_id == "achievement_rate":
+        return [{"level": "needs_improvement", "label": "below", "threshold": t["needs_improvement_below"],
+                 "distance": t["needs_improvement_below"] - v, "band": ""},
+                {"level": "at_risk", "label": "below", "threshold": t["at_risk_below"],
+                 "distance": t["at_risk_below"] - v, "band": ""}]
+    if indicator_id in BANDED:
+        lower, upper = band_labels(t)
+        return [{"level": "needs_improvement", "label": "above", "threshold": t["needs_improvement_share_above"],
+                 "distance": r["share_needs_improvement_band"] - t["needs_improvement_share_above"], "band": lower},
+                {"level": "at_risk", "label": "above", "threshold": t["at_risk_share_above"],
+                 "distance": r["share_at_risk_band"] - t["at_risk_share_above"], "band": upper}]
+    return [{"level": "for_discussion", "label": "above", "threshold": t["for_discussion_share_above"],
+             "distance": v - t["for_discussion_share_above"], "band": ""}]
 
 
-def _breakdowns(pr: PackResults, agency_id: str, indicator: str, limit: int = 8) -> list[dict]:
-    """Groups where the indicator's problem sits, largest first; groups with none are only counted.
+def band_labels(t: dict) -> tuple[str, str]:
+    lower = (f"{t['needs_improvement_days']}+ days" if t["banding"] == "cumulative"
+             else f"{t['needs_improvement_days']}–{t['at_risk_days'] - 1} days")
+    return lower, f"{t['at_risk_days']}+ days"
 
-    For the achievement rate the problem is non-achievement; for the banded
-    indicators it is anyone in either band.
+
+def _thresholds(pr: PackResults, indicator_id: str) -> dict:
+    return pr.meta["thresholds"]["values"]["indicators"][indicator_id]
+
+
+def last_year(pr: PackResults) -> str:
+    """The same return a year earlier: the only like-for-like comparison for counts that grow through the year."""
+    return f"{pr.period.year.previous().label} {pr.period.return_code}"
+
+
+def direction(indicator_id: str, now, then) -> str:
+    if now is None or then is None or pd.isna(now) or pd.isna(then):
+        return ""
+    diff = float(now) - float(then)
+    if abs(diff) < 0.05:
+        return "no change"
+    better = diff > 0 if indicator_id == "achievement_rate" else diff < 0
+    return "better" if better else "worse"
+
+
+def _problem(d: pd.DataFrame, indicator_id: str) -> pd.Series:
+    """The count that makes an indicator fail, per row of results or breakdowns."""
+    if indicator_id == "achievement_rate":
+        return d["denominator"] - d["numerator"]
+    if indicator_id in BANDED:
+        return d["n_at_risk_band"].fillna(0) + d["n_needs_improvement_band"].fillna(0)
+    return d["numerator"]
+
+
+# ------------------------------------------------------------------ comparisons the agency may see
+
+def min_others() -> int:
+    return int(pack_params()["comparisons"]["min_other_agencies"])
+
+
+def others_pooled(frame: pd.DataFrame, agency_id: str, num: str, den: str) -> dict | None:
+    """The other agencies' pooled rate, or None when fewer than the minimum contribute.
+
+    ``frame`` has one row per agency (for one indicator, or one breakdown
+    group). The agency itself never counts, so subtracting its own figure
+    from the comparison reveals nothing, and with at least three others no
+    single agency's figures can be recovered from the pool.
     """
+    o = frame[(frame["agency_id"] != agency_id) & (frame[den] > 0)]
+    if len(o) < min_others():
+        return None
+    n, d = float(o[num].sum()), float(o[den].sum())
+    return {"value": 100.0 * n / d if d else float("nan"), "numerator": n, "denominator": d, "agencies": len(o)}
+
+
+def others_median(frame: pd.DataFrame, agency_id: str) -> dict | None:
+    """The other agencies' median value, or None when fewer than the minimum have one."""
+    o = frame[(frame["agency_id"] != agency_id)].dropna(subset=["value"])
+    if len(o) < min_others():
+        return None
+    return {"value": float(np.median(o["value"])), "agencies": len(o)}
+
+
+# ------------------------------------------------------------------ the brief (page 1)
+
+def headline_rows(pr: PackResults, agency_id: str) -> list[dict]:
+    """Per indicator: value, status, distance to each threshold, and the same return last year."""
+    then_label = last_year(pr)
+    trend = pr.trend[(pr.trend["agency_id"] == agency_id) & (pr.trend["period"] == then_label)]
+    then = trend.set_index("indicator")
+    rows = []
+    for ind in INDICATORS:
+        r = _row(pr.results, agency_id, ind.id)
+        prev = then.loc[ind.id].to_dict() if ind.id in then.index else None
+        cuts = {c["level"]: c for c in threshold_rows(r, ind.id, _thresholds(pr, ind.id))}
+        if not r["denominator"]:
+            counts = ""
+        elif ind.id in BANDED:
+            counts = (f"{fmt_int(r['n_needs_improvement_band'])} · {fmt_int(r['n_at_risk_band'])} of "
+                      f"{fmt_int(r['denominator'])}")
+        else:
+            counts = f"{fmt_int(r['numerator'])} of {fmt_int(r['denominator'])}"
+        rows.append({"id": ind.id, "title": ind.title, "r": r, "value": shown_value(r, ind.id), "counts": counts,
+                     "cuts": cuts, "prev": prev,
+                     "prev_value": "–" if prev is None or prev["status"] == "no_data" else fmt_pct(prev["value"]),
+                     "direction": direction(ind.id, r["value"], prev["value"] if prev else None)
+                     if r["status"] != "no_data" else ""})
+    return rows
+
+
+def carriers(pr: PackResults, agency_id: str, indicator_id: str, top: int = 2) -> dict[str, list[dict]]:
+    """Per dimension, the groups that carry most of an indicator's problem (label, count, of how many)."""
     b = pr.breakdowns
-    b = b[(b["agency_id"] == agency_id) & (b["indicator"] == indicator) & (b["denominator"] > 0)].copy()
-    if indicator == "achievement_rate":
-        b["_key"] = b["denominator"] - b["numerator"]
-    elif indicator in BANDED:
-        b["_key"] = b["n_at_risk_band"] + b["n_needs_improvement_band"]
-    else:
-        b["_key"] = b["numerator"]
-    out = []
-    dims = BREAKDOWN_DIMENSIONS + (["epa_org"] if indicator == "achievement_rate" else [])
-    for dim in dims:
-        d = b[b["dimension"] == dim]
-        hit = d[d["_key"] > 0].sort_values(["_key", "denominator", "group"], ascending=[False, False, True])
-        shown = hit.head(limit)
-        rest = hit.iloc[len(shown):]
-        clean = d[d["_key"] == 0]
-        out.append({"dimension": dim, "label": DIMENSIONS[dim], "rows": shown.to_dict("records"),
-                    "more": len(rest), "more_key": int(rest["_key"].sum()), "more_of": int(rest["denominator"].sum()),
-                    "none": len(clean), "none_of": int(clean["denominator"].sum())})
+    b = b[(b["agency_id"] == agency_id) & (b["indicator"] == indicator_id) & (b["denominator"] > 0)].copy()
+    b["_k"] = _problem(b, indicator_id)
+    out = {}
+    for dim in CARRIERS:
+        d = b[(b["dimension"] == dim) & (b["_k"] > 0)].sort_values(["_k", "group"], ascending=[False, True])
+        out[dim] = [{"label": group_label(pr, dim, g, short=True), "k": int(k), "n": int(n)}
+                    for g, k, n in zip(d["group"].head(top), d["_k"].head(top), d["denominator"].head(top))]
     return out
 
 
-def _position(pr: PackResults, agency_id: str, indicator: str, audience: str = "dfe") -> str:
+def _named(items: list[dict], what: str) -> str:
+    return " and ".join(f"{x['label']} ({x['k']} {what})" for x in items)
+
+
+def _withdrawals_context(pr: PackResults, agency_id: str) -> dict:
+    app = pr.apprentices
+    w = app[(app["agency_id"] == agency_id) & app["live"].astype(bool) & app["withdrawn_in_year"].astype(bool)]
+    readings = pr.meta["thresholds"]["values"]["readings"]["withdrawals"]
+    early = readings["early_days"]
+    days = w["withdrawal_days_in"]
+    reasons = (w["WithdrawReason"].fillna("").map(
+        lambda c: reference.code_label("WithdrawReason", c) if c else "Left the agency (apprenticeship continues)")
+        .value_counts().sort_index().sort_values(ascending=False, kind="stable"))
+    bins = [(f"Within {early} days", days < early), (f"{early} days to 6 months", (days >= early) & (days <= 182)),
+            ("6 to 12 months", (days > 182) & (days <= 365)), ("More than 12 months", days > 365)]
+    other = int(w["WithdrawReason"].isin(readings["other_or_unknown_reasons"]).sum())
+    return {"n": len(w), "early": int((days < early).sum()), "early_days": early, "other": other,
+            "left_agency": int((w["withdrawn_from"] == "agency").sum()), "reasons": list(reasons.items()),
+            "timing": [(lab, int(m.sum())) for lab, m in bins],
+            "other_codes": ", ".join(readings["other_or_unknown_reasons"])}
+
+
+def achievement_diagnosis(pr: PackResults, r: dict) -> dict:
+    """Retention or assessment: where an achievement rate below the thresholds comes from.
+
+    Achievement = retention x pass. Each is set against the national rate
+    (params/benchmarks); one more than ``diagnosis.gap_pp`` points below it is
+    where the shortfall sits. A pass rate at the national level means those
+    who finish pass, so end-point assessment is not the question to ask.
+    """
+    nat = national_benchmarks()["overall"]
+    gap = float(pack_params()["diagnosis"]["gap_pp"])
+    ret, pas = r.get("retention_rate"), r.get("pass_rate")
+    low_ret = ret is not None and pd.notna(ret) and ret < nat["retention_rate"] - gap
+    low_pass = pas is not None and pd.notna(pas) and pas < nat["pass_rate"] - gap
+    if low_ret and not low_pass:
+        verdict, where = "That is a retention problem, not an assessment one: those who finish pass", "retention"
+    elif low_pass and not low_ret:
+        verdict, where = "That is an assessment problem: apprentices finish but do not all pass", "assessment"
+    elif low_ret and low_pass:
+        verdict, where = ("That is both: apprentices leave before they finish, and those who finish do not all "
+                          "pass"), "both"
+    else:
+        verdict, where = ("Neither retention nor the pass rate is far below the national rate on its own: the "
+                          "shortfall is small on both"), "neither"
+    return {"retention": ret, "pass": pas, "national_retention": nat["retention_rate"],
+            "national_pass": nat["pass_rate"], "verdict": verdict, "where": where,
+            "completers": r.get("completers")}
+
+
+def diagnosis(pr: PackResults, agency_id: str) -> list[dict]:
+    """In plain words, what the figures say about each indicator not on track (or without data)."""
+    out = []
+    for ind in INDICATORS:
+        r = _row(pr.results, agency_id, ind.id)
+        if r["status"] == "no_data":
+            out.append({"title": ind.title, "status": r["status"], "text": no_data_reason(pr, agency_id, ind.id, r)})
+            continue
+        if r["status"] not in FAILING:
+            continue
+        where = ""  # who carries it is in the questions below, by name
+        if ind.id == "withdrawals":
+            w = _withdrawals_context(pr, agency_id)
+            text = (f"{fmt_int(r['numerator'])} of {fmt_int(r['denominator'])} apprentices withdrew "
+                    f"({fmt_pct(r['value'])}); {w['early']} within {w['early_days']} days of starting, "
+                    f"{w['other']} recorded as other or not known"
+                    + (f", {w['left_agency']} left the agency while the apprenticeship went on" if w["left_agency"]
+                       else "") + where + ".")
+        elif ind.id == "achievement_rate":
+            a = achievement_diagnosis(pr, r)
+            text = (f"{fmt_int(r['numerator'])} of {fmt_int(r['denominator'])} leavers achieved "
+                    f"({fmt_pct(r['value'])}): retention {fmt_pct(a['retention'])} (national "
+                    f"{fmt_pct(a['national_retention'])}), pass rate {fmt_pct(a['pass'])} of completers (national "
+                    f"{fmt_pct(a['national_pass'])}). {a['verdict']}{where}.")
+        elif ind.id in BANDED:
+            t = _thresholds(pr, ind.id)
+            lower, upper = band_labels(t)
+            what = "on a break they have not returned from" if ind.id == "breaks_in_learning" \
+                else "still in learning past their planned end date"
+            text = (f"{fmt_int(r['n_at_risk_band'])} apprentices ({fmt_pct(r['share_at_risk_band'])}) {what} by "
+                    f"{upper}, and {fmt_int(r['n_needs_improvement_band'])} "
+                    f"({fmt_pct(r['share_needs_improvement_band'])}) by {lower}{where}.")
+            if ind.id == "breaks_in_learning":
+                fact = next((f for f in context.facts_for(pr, agency_id, min_others())
+                             if f.id == "apprentice_breaks"), None)
+                if fact is not None and fact.present is not None:
+                    text += f" Who asked for the breaks: {fact.evidence}"
+        else:
+            app = pr.apprentices
+            o = app[(app["agency_id"] == agency_id) & app["live"].astype(bool) & app["outside"].astype(bool)]
+            why = o["outside_reason"].value_counts()
+            text = (f"{fmt_int(r['numerator'])} of {fmt_int(r['denominator'])} apprentices ({fmt_pct(r['value'])}) "
+                    "are outside the approvals: " + ", ".join(f"{k} by {v}" for v, k in why.items()) + where + ".")
+        out.append({"title": ind.title, "status": r["status"], "text": text})
+    return out
+
+
+def _concentrated(items: list[dict], total: int) -> bool:
+    """Does the largest group hold at least ``context.concentration_share`` per cent of the count?"""
+    share = float(context.context_params().concentration_share)
+    return bool(items) and total > 0 and 100.0 * items[0]["k"] / total >= share
+
+
+def questions(pr: PackResults, agency_id: str) -> list[str]:
+    """Three to five questions for the conversation, naming who and what carries each problem.
+
+    Indicators at risk first, then those needing improvement or for
+    discussion: for each, the training providers and host employers where
+    the counts sit, then what the figures point at (retention or assessment,
+    unexplained withdrawals, long breaks, a standard that holds most of it).
+    The previous review's follow-up closes the list.
+    """
+    cap = int(pack_params()["brief"]["max_questions"])
+    res = pr.results[pr.results["agency_id"] == agency_id]
+    order = {"at_risk": 0, "needs_improvement": 1, "for_discussion": 2}
+    failing = sorted((r for r in res.to_dict("records") if r["status"] in FAILING),
+                     key=lambda r: (order[r["status"]], -float(r["distance"] or 0)))
+    first: list[str] = []
+    then: list[str] = []
+    for r in failing:
+        ind = r["indicator"]
+        title = BY_ID[ind].title
+        c = carriers(pr, agency_id, ind)
+        total = int(_problem(pd.DataFrame([r]), ind).iloc[0] or 0)
+        what = COUNT_LABELS[ind][0].lower()
+        at = "; ".join(x for x in (
+            " and ".join(f"{p['label']} ({p['k']})" for p in c["provider"]),
+            " and ".join(f"host employer {h['label']} ({h['k']})" for h in c["host_employer"][:1])) if x)
+        if at:
+            first.append(f"{title} ({total} {what}): most at {at}. What is behind it there, and what has the "
+                         "agency done about it?")
+        if ind == "achievement_rate":
+            a = achievement_diagnosis(pr, r)
+            if a["where"] in ("retention", "both"):
+                then.append(f"Only {fmt_pct(a['retention'])} of leavers are retained to the end: why do apprentices "
+                            "leave before they finish, and what support reaches them between placements?")
+            if a["where"] in ("assessment", "both"):
+                then.append(f"Those who finish do not all pass ({fmt_pct(a['pass'])}): is end-point assessment "
+                            "booked in time, and are apprentices ready for it?")
+        elif ind == "withdrawals":
+            w = _withdrawals_context(pr, agency_id)
+            if w["other"]:
+                then.append(f"{w['other']} of {w['n']} withdrawals are recorded as other or not known: what were the "
+                            "reasons, and what does the agency's own monitoring show?")
+        elif ind == "breaks_in_learning":
+            then.append("Who asked for the long breaks, and what contact does the agency keep with these "
+                        "apprentices?")
+        elif ind == "outside_approved_areas":
+            then.append("Does the delivery outside the approvals still serve the agency's target group, or should "
+                        "the approvals change?")
+        if _concentrated(c["standard"], total):
+            s = c["standard"][0]
+            then.append(f"{s['k']} of the {total} {what} are on {s['label']}: is something about that standard, "
+                        "or its sector, behind it?")
+    prev = previous_review(pr, agency_id)
+    follow = (f"Progress since the review of {prev['date']} ({prev['name'].lower()}): what has changed, and when "
+              "will it show in the figures?" if prev and failing else None)
+    asks = list(dict.fromkeys(first + then))[: cap - (1 if follow else 0)]
+    return asks + ([follow] if follow else [])
+
+
+def watch_points(pr: PackResults, agency_id: str) -> list[str]:
+    """For an agency on track: indicators within ``brief.watch_within_pp`` of a threshold, and who carries them."""
+    near = float(pack_params()["brief"]["watch_within_pp"])
+    out = []
+    for h in headline_rows(pr, agency_id):
+        for cut in h["cuts"].values():
+            if -near <= cut["distance"] < 0:
+                c = carriers(pr, agency_id, h["id"], top=1)
+                who = ", ".join(x["label"] for dim in ("provider", "host_employer") for x in c[dim])
+                out.append(f"{h['title']} is {fmt_pct(-cut['distance'])[:-1]} points from "
+                           f"{STATUS_LABELS[cut['level']].lower()}" + (f"; most at {who}" if who else "") + ".")
+                break
+    return out
+
+
+def suggestions(pr: PackResults, agency_id: str) -> list[dict]:
+    """The suggested interventions, one line each, with the rule that fired (advisory: DfE only)."""
+    facts = context.facts_for(pr, agency_id, min_others())
+    names = pack_params()["intervention_names"]
+    return [{"id": s.intervention, "name": names[s.intervention], "scope": s.scope, "because": s.because,
+             "rule": s.rule}
+            for s in review.suggest(review.situation(pr, agency_id, facts, pr.tables.get("reviews")))]
+
+
+def previous_review(pr: PackResults, agency_id: str) -> dict | None:
+    """The latest earlier review of this agency in ``reviews.csv``: date, intervention, note."""
+    reviews = pr.tables.get("reviews")
+    if reviews is None or reviews.empty:
+        return None
+    mine = reviews[reviews["agency_id"] == agency_id].sort_values("review_date")
+    if mine.empty:
+        return None
+    last = mine.iloc[-1]
+    names = pack_params()["intervention_names"]
+    note = last.get("note")
+    return {"date": fmt_date(last["review_date"]), "name": names.get(str(last["intervention"]),
+                                                                     str(last["intervention"])),
+            "scope": "" if pd.isna(last.get("scope")) else str(last.get("scope") or ""),
+            "note": "" if note is None or pd.isna(note) else str(note), "count": len(mine)}
+
+
+def starts_line(pr: PackResults, agency_id: str) -> str:
+    """New starts this year against the same months last year: the basis of any cap on starts."""
+    s = pr.starts[pr.starts["agency_id"] == agency_id]
+    now, then = int((s["year"] == "this year").sum()), int((s["year"] == "last year").sum())
+    return f"{now} new starts this year up to the census, against {then} in the same months last year."
+
+
+def brief(pr: PackResults, agency_id: str, audience: str, run_date: str) -> str:
+    """Page 1: status, diagnosis, questions, interventions and the previous review (DfE); what happens next (agency)."""
+    a = _agency(pr, agency_id)
+    rows = headline_rows(pr, agency_id)
+    failing = [h for h in rows if h["r"]["status"] in FAILING]
+    sugg = suggestions(pr, agency_id) if audience == "dfe" else []
+    p = pack_params()
+    return render("brief.html.j2", agency=a, meta=pr.meta, audience=AUDIENCES[audience], audience_id=audience,
+                  run_date=fmt_date(run_date), census=fmt_date(pr.meta["census"]), provisional=provisional(pr),
+                  rows=rows, last_year=last_year(pr), failing=failing, diagnosis=diagnosis(pr, agency_id),
+                  questions=questions(pr, agency_id) if audience == "dfe" else [],
+                  watch=watch_points(pr, agency_id) if not failing else [], suggestions=sugg,
+                  previous=previous_review(pr, agency_id) if audience == "dfe" else None,
+                  starts=starts_line(pr, agency_id) if any(s["id"] == "restrict_starts" for s in sugg) else "",
+                  mitigations=[f for f in context.facts_for(pr, agency_id, min_others()) if f.mitigating],
+                  contact=p["contact"], evidence=p["brief"]["evidence_to_bring"], min_others=min_others())
+
+
+# ------------------------------------------------------------------ a page per indicator not on track
+
+def explaining_breakdowns(pr: PackResults, agency_id: str, indicator_id: str, limit: int = 5) -> list[dict]:
+    """The one or two breakdowns that explain an indicator: the dimensions where its problem is most concentrated."""
+    b = pr.breakdowns
+    b = b[(b["agency_id"] == agency_id) & (b["indicator"] == indicator_id) & (b["denominator"] > 0)].copy()
+    b["_key"] = _problem(b, indicator_id)
+    total = float(_problem(pd.DataFrame([_row(pr.results, agency_id, indicator_id)]), indicator_id).iloc[0] or 0)
+    ranked = []
+    for i, dim in enumerate(CARRIERS):
+        d = b[(b["dimension"] == dim) & (b["_key"] > 0)].sort_values(["_key", "denominator", "group"],
+                                                                     ascending=[False, False, True])
+        if len(d) < 2 or not total:  # one group holds everything: nothing to tell apart
+            continue
+        share = float(d["_key"].iloc[0]) / total
+        rows = [dict(r, group=group_label(pr, dim, r["group"]), count=int(r["_key"]))
+                for r in d.head(limit).to_dict("records")]
+        rest = d.iloc[limit:]
+        ranked.append((-share, i, {"dimension": dim, "label": DIMENSIONS[dim], "rows": rows, "more": len(rest),
+                                   "more_key": int(rest["_key"].sum()), "groups": len(d), "top_share": 100 * share}))
+    ranked.sort(key=lambda x: (x[0], x[1]))
+    return [x[2] for x in ranked[:2]]
+
+
+def _position(pr: PackResults, agency_id: str, indicator: str, audience: str) -> tuple[str, dict | None]:
+    """This agency's value against the thresholds: among every agency (DfE), or the others' median (agency)."""
     ind = BY_ID[indicator]
     r = pr.results[pr.results["indicator"] == indicator][["agency_id", "value", "status"]]
     me = _row(pr.results, agency_id, indicator)
-    t = pr.meta["thresholds"]["values"]["indicators"][indicator]
+    t = _thresholds(pr, indicator)
     if indicator == "withdrawals":
         rules = [(t["needs_improvement_above"], "needs improvement above", charts.GOVUK_ORANGE, "right"),
                  (t["at_risk_above"], "at risk above", charts.GOVUK_RED, "left")]
@@ -150,42 +548,48 @@ def _position(pr: PackResults, agency_id: str, indicator: str, audience: str = "
     else:
         rules = [(t["for_discussion_share_above"], "for discussion above", charts.AF_CATEGORICAL[2], "left")]
         axis = "Outside approved areas (% of apprentices)"
-    valid = r.dropna(subset=["value"])
-    median = float(np.median(valid["value"])) if len(valid) else float("nan")
     mine = me["value"] if me else float("nan")
-    desc = (f"This agency {fmt_pct(mine)}; median of {len(valid)} agencies with data {fmt_pct(median)}; "
-            + "; ".join(f"{lab} {fmt_pct(v, 0)}" for v, lab, _, _ in rules) + ".")
-    if audience == "agency":  # other agencies' own values are not the agency's to see: the median only
-        r = r[r["agency_id"] == agency_id]
-        rules = rules + [(round(median, 1), "median of agencies", charts.AF_CATEGORICAL[4], "below")] \
-            if not np.isnan(median) else rules
-    chart = charts.position_chart(r, agency_id, f"{ind.title}: this agency and the thresholds"
-                                  if audience == "agency" else f"{ind.title}: this agency among all agencies",
-                                  rules, axis)
+    thresholds = "; ".join(f"{lab} {fmt_pct(v, 0)}" for v, lab, _, _ in rules)
+    median = others_median(r, agency_id)
+    if audience == "agency":  # other agencies' own values are not the agency's to see: their median only
+        shown = r[r["agency_id"] == agency_id]
+        if median is not None:
+            rules = rules + [(round(median["value"], 1), f"median of {median['agencies']} other agencies",
+                              charts.AF_CATEGORICAL[4], "below")]
+        desc = f"This agency {fmt_pct(mine)}; " + (
+            f"median of the {median['agencies']} other agencies {fmt_pct(median['value'])}; " if median else
+            "no comparison: fewer than three other agencies have a value; ") + thresholds + "."
+        title = f"{ind.title}: this agency and the thresholds"
+    else:
+        shown = r
+        n = int(r["value"].notna().sum())
+        desc = (f"This agency {fmt_pct(mine)}; {n} agencies with a value"
+                + (f", median of the others {fmt_pct(median['value'])}" if median else "") + f"; {thresholds}.")
+        title = f"{ind.title}: this agency among all agencies"
+    chart = charts.position_chart(shown, agency_id, title, rules, axis)
     return charts.figure(chart, f"{indicator}-{agency_id}", f"{ind.title}, {pr.meta['year']} {pr.meta['return']}",
-                         desc)
+                         desc), median
 
 
 def _bands(pr: PackResults, agency_id: str, indicator: str) -> str:
+    """This agency's share in each day band against the other agencies' pooled share (when enough contribute)."""
     ind = BY_ID[indicator]
     me = _row(pr.results, agency_id, indicator)
-    t = pr.meta["thresholds"]["values"]["indicators"][indicator]
+    t = _thresholds(pr, indicator)
     r = pr.results[pr.results["indicator"] == indicator]
-    tot = r["denominator"].sum()
-    ni_label = (f"{t['needs_improvement_days']}+ days" if t["banding"] == "cumulative"
-                else f"{t['needs_improvement_days']}–{t['at_risk_days'] - 1} days")
-    ar_label = f"{t['at_risk_days']}+ days"
-    shares = pd.DataFrame([
-        {"band": ni_label, "who": "This agency",
-         "share": me["share_needs_improvement_band"] if me["denominator"] else 0.0},
-        {"band": ni_label, "who": "All agencies",
-         "share": 100.0 * r["n_needs_improvement_band"].sum() / tot if tot else 0.0},
-        {"band": ar_label, "who": "This agency", "share": me["share_at_risk_band"] if me["denominator"] else 0.0},
-        {"band": ar_label, "who": "All agencies", "share": 100.0 * r["n_at_risk_band"].sum() / tot if tot else 0.0},
-    ]).fillna(0.0)
+    lower, upper = band_labels(t)
+    rows = [{"band": lower, "who": "This agency",
+             "share": me["share_needs_improvement_band"] if me["denominator"] else 0.0},
+            {"band": upper, "who": "This agency", "share": me["share_at_risk_band"] if me["denominator"] else 0.0}]
+    for band, col in ((lower, "n_needs_improvement_band"), (upper, "n_at_risk_band")):
+        o = others_pooled(r, agency_id, col, "denominator")
+        if o is not None:
+            rows.append({"band": band, "who": "Other agencies", "share": o["value"]})
+    shares = pd.DataFrame(rows).fillna(0.0)
     thr = t["at_risk_share_above"]
-    desc = "; ".join(f"{row.band}: this agency {fmt_pct(row.share)}" if row.who == "This agency"
-                     else f"all agencies {fmt_pct(row.share)}" for row in shares.itertuples())
+    desc = "; ".join(f"{x.band}: {x.who.lower()} {fmt_pct(x.share)}" for x in shares.itertuples())
+    if not (shares["who"] == "Other agencies").any():
+        desc += "; no comparison: fewer than three other agencies have apprentices"
     desc += f"; a share above {fmt_pct(thr, 0)} in a band sets that band's status."
     what = "on a break" if indicator == "breaks_in_learning" else "past planned end date"
     chart = charts.band_chart(shares, f"{ind.title}: share {what}, by days", thr)
@@ -193,48 +597,7 @@ def _bands(pr: PackResults, agency_id: str, indicator: str) -> str:
                          desc)
 
 
-def _withdrawal_context(pr: PackResults, agency_id: str) -> dict:
-    app = pr.apprentices
-    w = app[(app["agency_id"] == agency_id) & app["withdrawn_in_year"].astype(bool)]
-    reasons = (w["WithdrawReason"].fillna("").map(
-        lambda c: reference.code_label("WithdrawReason", c) if c else "Left the agency (apprenticeship continues)")
-        .value_counts().sort_index().sort_values(ascending=False, kind="stable"))
-    readings = pr.meta["thresholds"]["values"]["readings"]["withdrawals"]
-    early = readings["early_days"]
-    days = w["withdrawal_days_in"]
-    bins = [(f"Within {early} days", days < early), (f"{early} days to 6 months", (days >= early) & (days <= 182)),
-            ("6 to 12 months", (days > 182) & (days <= 365)), ("More than 12 months", days > 365)]
-    other = w["WithdrawReason"].isin(readings["other_or_unknown_reasons"]).sum()
-    return {"n": len(w), "reasons": list(reasons.items()), "timing": [(lab, int(m.sum())) for lab, m in bins],
-            "other_share": 100.0 * other / len(w) if len(w) else float("nan"), "early": int((days < early).sum()),
-            "early_days": early, "other_codes": ", ".join(readings["other_or_unknown_reasons"])}
-
-
-def _threshold_rows(r: dict, indicator_id: str, t: dict) -> list[dict]:
-    """Both cut-offs with the distance to each, so a near miss is visible (positive = failing side)."""
-    if r["status"] == "no_data":
-        return []
-    v = r["value"]
-    if indicator_id == "withdrawals":
-        return [{"label": "Needs improvement above", "threshold": t["needs_improvement_above"],
-                 "distance": v - t["needs_improvement_above"]},
-                {"label": "At risk above", "threshold": t["at_risk_above"], "distance": v - t["at_risk_above"]}]
-    if indicator_id == "achievement_rate":
-        return [{"label": "Needs improvement below", "threshold": t["needs_improvement_below"],
-                 "distance": t["needs_improvement_below"] - v},
-                {"label": "At risk below", "threshold": t["at_risk_below"], "distance": t["at_risk_below"] - v}]
-    if indicator_id in BANDED:
-        return [{"label": "Needs improvement: share in the lower band above", "threshold":
-                 t["needs_improvement_share_above"],
-                 "distance": r["share_needs_improvement_band"] - t["needs_improvement_share_above"]},
-                {"label": f"At risk: share in the {t['at_risk_days']}+ day band above",
-                 "threshold": t["at_risk_share_above"],
-                 "distance": r["share_at_risk_band"] - t["at_risk_share_above"]}]
-    return [{"label": "Trigger for discussion (a local setting: the framework names no threshold) above",
-             "threshold": t["for_discussion_share_above"], "distance": v - t["for_discussion_share_above"]}]
-
-
-def _no_data_reason(pr: PackResults, agency_id: str, indicator_id: str, r: dict) -> str:
+def no_data_reason(pr: PackResults, agency_id: str, indicator_id: str, r: dict) -> str:
     """Why an indicator has no data, in words an account manager can repeat."""
     if indicator_id == "achievement_rate" and r["note"] == "no leavers in the year":
         aims = pr.aims[pr.aims["agency_id"] == agency_id]
@@ -242,10 +605,10 @@ def _no_data_reason(pr: PackResults, agency_id: str, indicator_id: str, r: dict)
                      & ~aims["leaver"].astype(bool)).sum())
         excluded = int((aims["exclusion"] != "").sum())
         return (f"No apprentice's achievement-rate year (the later of the planned and actual end) is "
-                f"{pr.meta['year']}. {later} ended aims count as leavers in a later year, when they were planned "
+                f"{pr.meta['year']}: {later} ended aims count as leavers in a later year, when they were planned "
                 f"to end; {excluded} aims are not leavers yet (still in learning, awaiting an assessment result, "
                 f"on a break, or withdrawn inside the qualifying period).")
-    return str(r.get("note") or "")
+    return str(r.get("note") or "No apprentices in the year.")
 
 
 @lru_cache(maxsize=1)
@@ -254,103 +617,76 @@ def national_benchmarks() -> dict:
     return params_yaml("benchmarks/national-achievement-rates.yaml")
 
 
-def benchmarks(pr: PackResults, agency_id: str) -> list[dict]:
-    """The agency's achievement rate by route against all agencies in the data and the national rate.
+def route_comparison(pr: PackResults, agency_id: str) -> list[dict]:
+    """The agency's achievement rate by route against the other agencies' pooled rate and the national rate.
 
-    The framework allows comparison with similar sectors; a national rate by
-    route is used where the shipped table has one, else the national overall.
+    A route's comparison with the other agencies is withheld when fewer than
+    the minimum of them have leavers in it (then one agency's result could be
+    worked out from it).
     """
     nat = national_benchmarks()
     b = pr.breakdowns[(pr.breakdowns["indicator"] == "achievement_rate") & (pr.breakdowns["dimension"] == "route")]
-    everyone = b.groupby("group")[["numerator", "denominator"]].sum()
     rows = []
-    for r in b[(b["agency_id"] == agency_id) & (b["denominator"] > 0)].sort_values("denominator",
-                                                                                   ascending=False).itertuples():
-        tot = everyone.loc[r.group]
+    for r in b[(b["agency_id"] == agency_id) & (b["denominator"] > 0)].sort_values(
+            ["denominator", "group"], ascending=[False, True]).itertuples():
+        in_route = b[b["group"] == r.group]
+        o = others_pooled(in_route, agency_id, "numerator", "denominator")
+        others = int(((in_route["agency_id"] != agency_id) & (in_route["denominator"] > 0)).sum())
         route_nat = (nat.get("by_route") or {}).get(r.group)
         rows.append({"route": r.group, "agency": r.value, "leavers": r.denominator,
-                     "all": 100.0 * tot["numerator"] / tot["denominator"] if tot["denominator"] else float("nan"),
-                     "all_leavers": int(tot["denominator"]),
+                     "others": o["value"] if o else None,
+                     "others_agencies": others,
                      "national": (route_nat or nat["overall"])["achievement_rate"],
                      "national_basis": "route" if route_nat else "all apprenticeships"})
     return rows
 
 
 def indicator(pr: PackResults, agency_id: str, indicator_id: str, audience: str = "dfe") -> str:
-    """One indicator: key figures, chart, context and breakdowns."""
-    ind = BY_ID[indicator_id]
+    """A page for an indicator not on track: key figures, the chart, and the breakdowns that explain it."""
     r = _row(pr.results, agency_id, indicator_id)
-    if indicator_id in ("breaks_in_learning", "past_planned_end_date"):
+    if r["status"] not in FAILING:
+        return ""
+    ind = BY_ID[indicator_id]
+    t = _thresholds(pr, indicator_id)
+    median = None
+    if indicator_id in BANDED:
         chart = _bands(pr, agency_id, indicator_id)
     else:
-        chart = _position(pr, agency_id, indicator_id, audience)
-    t = pr.meta["thresholds"]["values"]["indicators"][indicator_id]
-    ctx = {"ind": ind, "r": r, "definition": DEFINITIONS[indicator_id], "chart": chart,
-           "banded": indicator_id in BANDED,
-           "labels": COUNT_LABELS.get(indicator_id, ("", "Apprentices")),
-           "breakdowns": _breakdowns(pr, agency_id, indicator_id), "meta": pr.meta,
-           "provisional": provisional(pr) and indicator_id == "achievement_rate",
-           "context": _withdrawal_context(pr, agency_id) if indicator_id == "withdrawals" else None,
-           "t": t, "thresholds": _threshold_rows(r, indicator_id, t),
-           "benchmarks": benchmarks(pr, agency_id) if indicator_id == "achievement_rate" else [],
-           "national": national_benchmarks(),
-           "no_data_reason": _no_data_reason(pr, agency_id, indicator_id, r) if r["status"] == "no_data" else ""}
-    return render("indicator.html.j2", **ctx)
+        chart, median = _position(pr, agency_id, indicator_id, audience)
+    return render("indicator.html.j2", ind=ind, r=r, definition=DEFINITIONS[indicator_id], chart=chart,
+                  banded=indicator_id in BANDED, labels=COUNT_LABELS[indicator_id], t=t,
+                  bands=band_labels(t) if indicator_id in BANDED else None, meta=pr.meta,
+                  thresholds=threshold_rows(r, indicator_id, t), median=median,
+                  provisional=provisional(pr) and indicator_id == "achievement_rate",
+                  breakdowns=explaining_breakdowns(pr, agency_id, indicator_id),
+                  withdrawals=_withdrawals_context(pr, agency_id) if indicator_id == "withdrawals" else None,
+                  achievement=achievement_diagnosis(pr, r) if indicator_id == "achievement_rate" else None,
+                  routes=route_comparison(pr, agency_id) if indicator_id == "achievement_rate" else [],
+                  national=national_benchmarks(), audience=audience, min_others=min_others())
 
 
-CASE_COLUMNS = ["LearnRefNumber", "ULN", "UKPRN", "standard"]
+# ------------------------------------------------------------------ the indicators on track, on one page
+
+def on_track(pr: PackResults, agency_id: str, audience: str = "dfe") -> str:
+    """The indicators on track (or without data), together: what each counts and where its few cases sit.
+
+    Their values and headroom are in the brief's table already; this adds
+    what the brief does not say, without a page per indicator.
+    """
+    rows = [h for h in headline_rows(pr, agency_id) if h["r"]["status"] not in FAILING]
+    if not rows:
+        return ""
+    for h in rows:
+        h["what"] = COUNT_LABELS[h["id"]][0]
+        h["no_data"] = no_data_reason(pr, agency_id, h["id"], h["r"]) if h["r"]["status"] == "no_data" else ""
+        c = carriers(pr, agency_id, h["id"], top=2) if not h["no_data"] else {}
+        h["where"] = "; ".join(x for x in (
+            ", ".join(f"{p['label']} ({p['k']})" for p in c.get("provider", [])),
+            ", ".join(f"host employer {e['label']} ({e['k']})" for e in c.get("host_employer", []))) if x)
+    return render("on_track.html.j2", rows=rows, meta=pr.meta)
 
 
-def _cases(pr: PackResults, agency_id: str, indicator_id: str, r: dict) -> tuple[list[str], list[list[str]]]:
-    app = pr.apprentices
-    app = app[(app["agency_id"] == agency_id) & app["live"].astype(bool)]
-    t = pr.meta["thresholds"]["values"]["indicators"].get(indicator_id, {})
-    if indicator_id == "withdrawals":
-        rows = app[app["withdrawn_in_year"].astype(bool)]
-        cols = ["Withdrew from", "Reason", "Days in learning"]
-        extra = lambda x: [x["withdrawn_from"], reference.code_label("WithdrawReason", x["WithdrawReason"])
-                           if pd.notna(x["WithdrawReason"]) else "–", fmt_int(x["withdrawal_days_in"])]
-    elif indicator_id in ("breaks_in_learning", "past_planned_end_date"):
-        col = "days_on_break" if indicator_id == "breaks_in_learning" else "days_past_planned_end"
-        rows = app[app[col] >= t["needs_improvement_days"]].sort_values(col, ascending=False)
-        cols = ["Days on a break" if indicator_id == "breaks_in_learning" else "Days past planned end"]
-        extra = lambda x: [fmt_int(x[col])]
-    elif indicator_id == "outside_approved_areas":
-        rows = app[app["outside"].astype(bool)]
-        cols = ["Outside by", "Route", "Workplace region"]
-        extra = lambda x: [x["outside_reason"], x["route"], x["region"]]
-    else:
-        aims = pr.aims
-        rows = aims[(aims["agency_id"] == agency_id) & aims["leaver"].astype(bool) & ~aims["achiever"].astype(bool)]
-        cols = ["Aim", "Completion", "Reason"]
-        extra = lambda x: [str(x["AimSeqNumber"]), reference.code_label("CompStatus", x["CompStatus"]),
-                           reference.code_label("WithdrawReason", x["WithdrawReason"])
-                           if pd.notna(x["WithdrawReason"]) else "–"]
-    rows = rows.sort_values(["UKPRN", "LearnRefNumber"], kind="stable") if indicator_id != "breaks_in_learning" \
-        and indicator_id != "past_planned_end_date" else rows
-    body = [[str(x["LearnRefNumber"]), str(x["ULN"]), str(x["UKPRN"]), str(x["standard"])] + extra(x)
-            for x in rows.to_dict("records")]
-    return ["Learner reference", "ULN", "UKPRN", "Standard"] + cols, body
-
-
-def case_list(pr: PackResults, agency_id: str) -> str:
-    """DfE only: the apprentices behind each indicator that is not on track, and their FRM queries (restricted)."""
-    lists = []
-    for ind in INDICATORS:
-        r = _row(pr.results, agency_id, ind.id)
-        if r and r["status"] in FAILING:
-            head, body = _cases(pr, agency_id, ind.id, r)
-            lists.append({"ind": ind, "r": r, "head": head, "body": body})
-    frm = _frm_rows(pr, agency_id)
-    rows = [[r["rule"], r["query_id"], r["UKPRN"], r["LearnRefNumber"],
-             "–" if _missing(r["LearnAimRef"]) else f"{r['LearnAimRef']} ({r['AimSeqNumber']}, {r['LearnStartDate']})",
-             r["change"], r["reason"]] for r in frm.to_dict("records")]
-    return render("cases.html.j2", lists=lists, frm_rows=rows)
-
-
-def _missing(v) -> bool:
-    return v is None or (not isinstance(v, str) and pd.isna(v)) or v == ""
-
+# ------------------------------------------------------------------ context: facts, self-assessment, data accuracy
 
 def _frm_rows(pr: PackResults, agency_id: str) -> pd.DataFrame:
     frm = pr.tables.get("frm")
@@ -359,41 +695,132 @@ def _frm_rows(pr: PackResults, agency_id: str) -> pd.DataFrame:
     return frm[frm["agency_id"] == agency_id]
 
 
-def self_assessment(pr: PackResults, agency_id: str) -> str:
-    """The agency's own self-assessment beside its data, when DATA/selfassessment/ holds one (else nothing)."""
+def data_accuracy(pr: PackResults, agency_id: str, audience: str) -> dict:
+    """FRM queries on the agency's own apprentices, counted per rule (the rows go to the restricted workbook)."""
+    f = _frm_rows(pr, agency_id)
+    rules = [{"rule": rule, "title": title, "queries": len(g), "new": int((g["change"] == "new").sum()),
+              "learners": g[["UKPRN", "LearnRefNumber"]].drop_duplicates().shape[0]}
+             for (rule, title), g in f.groupby(["rule", "title"], sort=True)]
+    return {"rules": rules, "total": len(f), "learners": f[["UKPRN", "LearnRefNumber"]].drop_duplicates().shape[0],
+            "providers": [group_label(pr, "provider", u) for u in sorted(f["UKPRN"].unique())],
+            "compared_with": (pr.meta.get("frm") or {}).get("compared_with")}
+
+
+def self_assessment(pr: PackResults, agency_id: str) -> dict | None:
+    """The agency's own self-assessment beside its data, when DATA/selfassessment/ holds one."""
     from ..selfassess.frameworks import params as sa_params
     from ..selfassess.scoring import disagreements
 
     table = pr.tables.get("self_assessment")
     if table is None or table.empty:
-        return ""
+        return None
     mine = table[table["agency_id"] == agency_id]
     if mine.empty:
-        return ""
+        return None
     if int(mine["problems"].iloc[0]):
-        return render("self_assessment_pack.html.j2", problem=mine.iloc[0].to_dict(), rows=[], notes=[],
-                      statuses=[], p=sa_params())
+        return {"problem": mine.iloc[0].to_dict()}
     scores = mine[["component", "title", "score", "evidence_coverage"]]
-    notes = disagreements(scores, pr.results, agency_id)
-    statuses = [{"title": ind.title, "status": r["status"]} for ind in INDICATORS
-                if (r := _row(pr.results, agency_id, ind.id))]
-    return render("self_assessment_pack.html.j2", problem=None, rows=mine.to_dict("records"), notes=notes,
-                  statuses=statuses, p=sa_params(), date=mine["assessment_date"].iloc[0])
+    return {"problem": None, "rows": mine.to_dict("records"), "scale": max(sa_params().rating_scale),
+            "notes": disagreements(scores, pr.results, agency_id), "date": fmt_date(mine["assessment_date"].iloc[0])}
 
 
-def data_accuracy(pr: PackResults, agency_id: str, audience: str) -> str:
-    """FRM queries on the agency's own apprentices: counts per rule (both audiences); rows in the DfE annex."""
-    f = _frm_rows(pr, agency_id)
-    info = pr.meta.get("frm") or {}
-    rules = []
-    for (rule, title), g in f.groupby(["rule", "title"], sort=True):
-        rules.append({"rule": rule, "title": title, "queries": len(g),
-                      "learners": g[["UKPRN", "LearnRefNumber"]].drop_duplicates().shape[0],
-                      "new": int((g["change"] == "new").sum())})
-    return render("data_accuracy.html.j2", rules=rules, info=info, audience=audience, meta=pr.meta,
-                  total=len(f), learners=f[["UKPRN", "LearnRefNumber"]].drop_duplicates().shape[0],
-                  providers=f["UKPRN"].nunique())
+def context_page(pr: PackResults, agency_id: str, audience: str) -> str:
+    """The context to weigh: contextual factors, the agency's self-assessment, data accuracy; and for the agency,
+    what happens next."""
+    facts = [f for f in context.facts_for(pr, agency_id, min_others()) if f.present]
+    cases = case_counts(pr, agency_id) if audience == "dfe" else None
+    return render("context.html.j2", facts=facts, audience=audience, sa=self_assessment(pr, agency_id),
+                  frm=data_accuracy(pr, agency_id, audience), quality=data_quality_notes(pr, agency_id),
+                  cases=cases, agency_id=agency_id, contact=pack_params()["contact"], meta=pr.meta)
 
+
+def data_quality_notes(pr: PackResults, agency_id: str) -> list[str]:
+    """Data timeliness and accuracy observations about this agency's own records."""
+    app = pr.apprentices[(pr.apprentices["agency_id"] == agency_id) & pr.apprentices["live"].astype(bool)]
+    notes = []
+    late = int(app["late_reported_from"].notna().sum()) if "late_reported_from" in app else 0
+    if late:
+        notes.append(f"{late} withdrawal(s) were reported late: an earlier return still showed them in learning.")
+    unknown_region = int((app["region"] == "Unknown").sum())
+    if unknown_region:
+        notes.append(f"{unknown_region} apprentice(s) have no usable workplace postcode (region unknown).")
+    ern = int((app["link_basis"] == "ern").sum())
+    if ern:
+        notes.append(f"{ern} apprentice(s) have no Apprenticeship Service record; they were linked by the "
+                     "agency's employer reference in the ILR.")
+    return notes
+
+
+# ------------------------------------------------------------------ the restricted case workbook (DfE only)
+
+def case_tables(pr: PackResults, agency_id: str) -> list[tuple[str, pd.DataFrame]]:
+    """(sheet title, rows) for each indicator not on track, and the FRM queries: learner references and ULNs.
+
+    These are the apprentices behind the figures, for the account manager to
+    act on; they go to a restricted workbook beside the DfE pack, never into
+    the pack itself.
+    """
+    base = ["LearnRefNumber", "ULN", "UKPRN", "provider", "standard"]
+    out = []
+    for ind in INDICATORS:
+        r = _row(pr.results, agency_id, ind.id)
+        if r["status"] not in FAILING:
+            continue
+        app = pr.apprentices[(pr.apprentices["agency_id"] == agency_id) & pr.apprentices["live"].astype(bool)]
+        t = _thresholds(pr, ind.id)
+        if ind.id == "withdrawals":
+            rows = app[app["withdrawn_in_year"].astype(bool)].assign(
+                reason=lambda d: d["WithdrawReason"].map(
+                    lambda c: reference.code_label("WithdrawReason", c) if pd.notna(c) else "–"))
+            cols = {"withdrawn_from": "Withdrew from", "reason": "Reason", "withdrawal_days_in": "Days in learning"}
+        elif ind.id in BANDED:
+            col = "days_on_break" if ind.id == "breaks_in_learning" else "days_past_planned_end"
+            rows = app[app[col] >= t["needs_improvement_days"]].sort_values(col, ascending=False)
+            cols = {col: "Days on a break" if ind.id == "breaks_in_learning" else "Days past planned end"}
+        elif ind.id == "outside_approved_areas":
+            rows = app[app["outside"].astype(bool)]
+            cols = {"outside_reason": "Outside by", "route": "Route", "region": "Workplace region"}
+        else:
+            aims = pr.aims
+            rows = aims[(aims["agency_id"] == agency_id) & aims["leaver"].astype(bool)
+                        & ~aims["achiever"].astype(bool)].assign(
+                completion=lambda d: d["CompStatus"].map(lambda c: reference.code_label("CompStatus", c)),
+                reason=lambda d: d["WithdrawReason"].map(
+                    lambda c: reference.code_label("WithdrawReason", c) if pd.notna(c) else "–"))
+            cols = {"AimSeqNumber": "Aim", "completion": "Completion", "reason": "Reason"}
+        if ind.id not in BANDED:
+            rows = rows.sort_values(["UKPRN", "LearnRefNumber"], kind="stable")
+        rows = rows.assign(provider=rows["UKPRN"].map(lambda u: group_label(pr, "provider", u)))
+        shown = rows[base + list(cols)].rename(columns={
+            "LearnRefNumber": "Learner reference", "ULN": "ULN", "UKPRN": "UKPRN", "provider": "Training provider",
+            "standard": "Standard", **cols})
+        out.append((ind.title, shown.reset_index(drop=True)))
+    frm = _frm_rows(pr, agency_id)
+    if len(frm):
+        out.append(("FRM queries", frm[["rule", "title", "query_id", "UKPRN", "LearnRefNumber", "LearnAimRef",
+                                        "AimSeqNumber", "LearnStartDate", "change", "reason"]].rename(columns={
+            "rule": "Rule", "title": "Report", "query_id": "Query ID", "LearnRefNumber": "Learner reference",
+            "LearnAimRef": "Aim reference", "AimSeqNumber": "Aim", "LearnStartDate": "Start date",
+            "change": "Change", "reason": "Why it is flagged"}).reset_index(drop=True)))
+    return out
+
+
+def case_counts(pr: PackResults, agency_id: str) -> list[dict]:
+    """How many rows each sheet of the restricted workbook holds (the pack gives counts, not names)."""
+    return [{"title": title, "rows": len(df)} for title, df in case_tables(pr, agency_id)]
+
+
+# ------------------------------------------------------------------ the whole pack
+
+def pack(pr: PackResults, agency_id: str, audience: str, run_date: str) -> list[str]:
+    """Every section of a pack, in order (the notebook shows them one per cell); empty sections are left out."""
+    parts = [brief(pr, agency_id, audience, run_date)]
+    parts += [indicator(pr, agency_id, ind.id, audience) for ind in INDICATORS]
+    parts += [on_track(pr, agency_id, audience), context_page(pr, agency_id, audience)]
+    return [p for p in parts if p]
+
+
+# ------------------------------------------------------------------ the run's methodology and provenance page
 
 READINGS_TEXT = [
     ("indicators.breaks_in_learning.banding", "Breaks: how the 180 and 365 day bands combine"),
@@ -423,42 +850,29 @@ def _lookup(doc: dict, path: str):
     return ", ".join(map(str, doc)) if isinstance(doc, list) else doc
 
 
-def annex(pr: PackResults, agency_id: str, audience: str = "dfe") -> str:
-    """Data and methodology: sources and hashes, thresholds, readings, reconciliation."""
+def methodology(pr: PackResults) -> dict:
+    """What the run's methodology and provenance page shows: definitions, thresholds, readings, data, inputs."""
     th = pr.meta["thresholds"]
-    readings = [{"key": k, "label": lab, "value": _lookup(th["values"], k)} for k, lab in READINGS_TEXT]
-    thresholds = []
-    for ind in INDICATORS:
-        vals = th["values"]["indicators"][ind.id]
-        thresholds.append({"title": ind.title,
-                           "text": "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in vals.items())})
     rec = pr.reconciliation
-    totals = {c: int(rec[c].sum()) for c in ("rows_read", "rows_used", "rows_rejected")}
-    current = f"ilr/{pr.period.year.code}/{pr.period.return_code}/"
-    absent = {k: ", ".join(v) for k, v in pr.meta.get("absent_columns", {}).items()
-              if v and (k.startswith(current) or not k.startswith("ilr/"))}
-    periods = [f"{y} {r}" for y, r in zip(pr.all_periods["year"], pr.all_periods["return"])]
-    return render("annex.html.j2", meta=pr.meta, readings=readings, thresholds=thresholds, audience=audience,
-                  rec=rec.to_dict("records"), totals=totals,
-                  rejected=pr.rejected_summary.to_dict("records"), links=pr.link_summary.to_dict("records"),
-                  absent=absent, periods=periods)
+    frm = pr.meta.get("frm") or {}
+    return {
+        "meta": pr.meta, "definitions": [{"title": i.title, "text": DEFINITIONS[i.id]} for i in INDICATORS],
+        "thresholds": [{"title": i.title, "text": "; ".join(f"{k.replace('_', ' ')}: {v}"
+                                                              for k, v in th["values"]["indicators"][i.id].items())}
+                       for i in INDICATORS],
+        "readings": [{"key": k, "label": lab, "value": _lookup(th["values"], k)} for k, lab in READINGS_TEXT],
+        "rec": rec.to_dict("records"),
+        "totals": {c: int(rec[c].sum()) for c in ("rows_read", "rows_used", "rows_rejected")},
+        "rejected": pr.rejected_summary.to_dict("records"), "links": pr.link_summary.to_dict("records"),
+        "absent": {k: ", ".join(v) for k, v in pr.meta.get("absent_columns", {}).items() if v},
+        "periods": [f"{y} {r}" for y, r in zip(pr.all_periods["year"], pr.all_periods["return"])],
+        "inputs": pr.meta.get("inputs", []), "frm": frm, "national": national_benchmarks(),
+        "comparisons": min_others(),
+    }
 
 
-def pack(pr: PackResults, agency_id: str, audience: str, run_date: str) -> list[str]:
-    """Every section of a pack, in order (the notebook shows them one per cell)."""
-    parts = [cover(pr, agency_id, audience, run_date), headline(pr, agency_id), trend(pr, agency_id),
-             context_and_review(pr, agency_id, audience)]
-    parts += [indicator(pr, agency_id, ind.id, audience) for ind in INDICATORS]
-    parts.append(data_accuracy(pr, agency_id, audience))
-    parts.append(self_assessment(pr, agency_id))
-    if audience == "dfe":
-        parts.append(case_list(pr, agency_id))
-    parts.append(annex(pr, agency_id, audience))
-    return parts
+# ------------------------------------------------------------------ what each pack reads (incremental builds)
 
-
-# Tables the annex shows whole (facts about the run, not about one agency).
-RUN_TABLES = ["reconciliation", "rejected_summary", "link_summary", "all_periods"]
 # Metadata a pack never shows: the results key and input hashes change with any agency's data.
 UNSHOWN_META = {"key", "inputs", "code_hash"}
 
@@ -467,34 +881,26 @@ def pack_digests(pr: PackResults, agency_ids: list[str], audiences: list[str]) -
     """A digest of exactly the data each pack reads, so an unchanged pack is not rebuilt.
 
     That is: the agency's own rows of every table with an ``agency_id``; the
-    figures a pack shows about all agencies (every agency's value and status
-    in the DfE version's position charts, the median in the agency version,
-    all-agency band shares, route achievement, the cohort profile and the
-    national rates); the run tables of the annex; the period's metadata and
-    thresholds. A change to one agency's data therefore rebuilds other
-    agencies' packs only when it moves a figure those packs show about all
-    agencies. Computed for every pack at once: one pass over each table.
+    figures a pack compares it with (every agency's value, band counts and
+    route achievement, which feed the DfE version's charts and the other
+    agencies' pools and medians in both versions), the provider names and
+    national rates; the period's metadata and thresholds. A change to one
+    agency's figures therefore rebuilds the other agencies' packs too (they
+    compare with it); a change to one agency's own context (its name, its
+    self-assessment, its reviews) rebuilds only its own.
     """
-    from ..quality import context
-
     res = pr.results
-    live = pr.apprentices[pr.apprentices["live"].astype(bool)]
     routes = pr.breakdowns[(pr.breakdowns["indicator"] == "achievement_rate")
                            & (pr.breakdowns["dimension"] == "route")]
+    compared = res[["agency_id", "indicator", "value", "status", "denominator",
+                    *[c for c in ("n_needs_improvement_band", "n_at_risk_band") if c in res.columns]]]
     shared = [{k: v for k, v in pr.meta.items() if k not in UNSHOWN_META}, national_benchmarks(),
-              *[pr.tables[k] for k in RUN_TABLES if k in pr.tables],
-              context.cohort_profile(live.iloc[0:0], live),
-              routes.groupby("group")[["numerator", "denominator"]].sum().reset_index()]
-    cross = {"agency": [], "dfe": []}
-    for ind in INDICATORS:
-        r = res[res["indicator"] == ind.id]
-        valid = r["value"].dropna()
-        summary = {"median": float(np.median(valid)) if len(valid) else None, "n": len(valid),
-                   "bands": [float(r[c].sum()) for c in ("n_needs_improvement_band", "n_at_risk_band", "denominator")
-                             if c in r.columns]}
-        cross["agency"].append(summary)
-        cross["dfe"] += [summary, r[["agency_id", "value", "status"]]]
-    common = {aud: digest(*shared, *cross[aud]) for aud in audiences}
+              pr.tables.get("providers", pd.DataFrame()), compared,
+              routes[["agency_id", "group", "numerator", "denominator"]]]
+    feedback = pr.tables.get("feedback")
+    if feedback is not None and len(feedback):
+        shared.append(feedback)
+    common = {aud: digest(aud, *shared) for aud in audiences}
     own: dict[str, list] = {a: [] for a in agency_ids}
     for name in sorted(pr.tables):
         t = pr.tables[name]
@@ -507,26 +913,8 @@ def pack_digests(pr: PackResults, agency_ids: list[str], audiences: list[str]) -
     return {(a, aud): digest(common[aud], mine[a]) for a in agency_ids for aud in audiences}
 
 
-def context_and_review(pr: PackResults, agency_id: str, audience: str) -> str:
-    """Contextual facts for both audiences; suggested interventions for DfE only."""
-    from ..quality import context, review
-
-    facts = context.facts_for(pr, agency_id)
-    suggestions = []
-    if audience == "dfe":
-        reviews = pr.tables.get("reviews")
-        suggestions = review.suggest(review.situation(pr, agency_id, facts, reviews))
-    app = pr.apprentices[pr.apprentices["live"].astype(bool)]
-    profile = context.cohort_profile(app[app["agency_id"] == agency_id], app)
-    talk = conversation(pr, agency_id) if audience == "dfe" else []
-    quality = data_quality_notes(pr, agency_id) if audience == "dfe" else []
-    return render("context.html.j2", facts=facts, suggestions=suggestions, audience=audience,
-                  profile=profile.to_dict("records"), mitigations=[f for f in facts if f.mitigating],
-                  talk=talk, quality=quality)
-
-
 def changes(pr: PackResults, agency_id: str) -> list[dict]:
-    """Indicators whose status differs from the previous return in the data (what changed since then)."""
+    """Indicators whose status differs from the previous return in the data (in-year: counts still growing)."""
     t = pr.trend[pr.trend["agency_id"] == agency_id]
     if t["period_order"].nunique() < 2:
         return []
@@ -539,119 +927,3 @@ def changes(pr: PackResults, agency_id: str) -> list[dict]:
             out.append({"title": ind.title, "from": then.loc[ind.id, "status"], "to": now.loc[ind.id, "status"],
                         "since": then.loc[ind.id, "period"]})
     return out
-
-
-def trend(pr: PackResults, agency_id: str) -> str:
-    """Each indicator across the returns in the data, with the direction of travel."""
-    t = pr.trend[pr.trend["agency_id"] == agency_id].sort_values("period_order")
-    periods = list(dict.fromkeys(t["period"]))[-6:]  # the latest six returns keep the table readable in print
-    current = str(pr.period)
-    same_last_year = f"{pr.period.year.previous().label} {pr.period.return_code}"
-    rows = []
-    for ind in INDICATORS:
-        d = t[t["indicator"] == ind.id].set_index("period")
-        cells = [d.loc[p].to_dict() if p in d.index else None for p in periods]
-        # Like with like: this return against the same return a year earlier (in-year counts accumulate).
-        now_v = d.loc[current, "value"] if current in d.index else float("nan")
-        then_v = d.loc[same_last_year, "value"] if same_last_year in d.index else float("nan")
-        direction = "–"
-        if pd.notna(now_v) and pd.notna(then_v):
-            diff = now_v - then_v
-            better = diff < 0 if ind.id != "achievement_rate" else diff > 0
-            direction = "no change" if abs(diff) < 0.05 else ("improving" if better else "worsening")
-        rows.append({"title": ind.title, "cells": cells, "direction": direction})
-    return render("trend.html.j2", periods=periods, rows=rows, changes=changes(pr, agency_id), meta=pr.meta,
-                  compared=same_last_year, starts=starts(pr, agency_id))
-
-
-def starts(pr: PackResults, agency_id: str) -> list[dict]:
-    """New starts this year against last year up to the same date, by month, route, region and provider."""
-    s = pr.starts[pr.starts["agency_id"] == agency_id]
-    out = []
-    for dim, label in (("month", "Month"), ("route", "Route"), ("region", "Workplace region"),
-                       ("provider", "Training provider")):
-        t = s.groupby([dim, "year"]).size().unstack("year", fill_value=0)
-        for col in ("this year", "last year"):
-            if col not in t:
-                t[col] = 0
-        if dim == "month":
-            # academic-year order: August first
-            t = t.reindex(sorted(t.index, key=lambda m: (int(m[:2]) - 8) % 12))
-        else:
-            t = t.sort_values(["this year", "last year"], ascending=False)
-        rows = [{"group": g[3:] if dim == "month" else g, "now": int(r["this year"]), "then": int(r["last year"])}
-                for g, r in t.iterrows()]
-        out.append({"label": label, "rows": rows, "now": int(t["this year"].sum()), "then": int(t["last year"].sum())})
-    return out
-
-
-def conversation(pr: PackResults, agency_id: str) -> list[dict]:
-    """DfE only: for each indicator not on track, what to ask about and who is involved.
-
-    The topics follow the framework's list for the management conversation
-    (host employer and provider behaviour, a particular standard, the
-    sector, end-point assessment, progress on earlier plans), filled in with
-    where the counts sit in this agency's data.
-    """
-    res = pr.results[pr.results["agency_id"] == agency_id]
-    b = pr.breakdowns[pr.breakdowns["agency_id"] == agency_id]
-    reviews = pr.tables.get("reviews")
-    earlier = reviews[reviews["agency_id"] == agency_id] if reviews is not None and len(reviews) else None
-    out = []
-    for r in res.itertuples():
-        if r.status not in FAILING:
-            continue
-        d = b[b["indicator"] == r.indicator].copy()
-        if r.indicator == "achievement_rate":
-            d["_k"] = d["denominator"] - d["numerator"]
-        elif r.indicator in BANDED:
-            d["_k"] = d["n_at_risk_band"] + d["n_needs_improvement_band"]
-        else:
-            d["_k"] = d["numerator"]
-
-        def top(dim: str) -> str:
-            x = d[(d["dimension"] == dim) & (d["_k"] > 0)].sort_values(["_k", "group"], ascending=[False, True])
-            return ", ".join(f"{g} ({int(k)})" for g, k in zip(x["group"].head(2), x["_k"].head(2))) or "none"
-
-        asks = [f"Training providers with the most: {top('provider')}; host employers: {top('host_employer')}. "
-                "Ask for evidence on how these partners have behaved and what the agency has done with them.",
-                f"Standards with the most: {top('standard')}. Ask whether something about these standards, or the "
-                "sector, explains it."]
-        if r.indicator == "achievement_rate":
-            asks.append("Ask whether end-point assessment (availability, the assessment organisation) played a part.")
-        if r.indicator == "withdrawals":
-            asks.append("Ask for the reasons behind withdrawals recorded as other or not known, and for the "
-                        "agency's own withdrawal monitoring.")
-        if r.indicator == "breaks_in_learning":
-            asks.append("Ask who initiated the long breaks and what contact the agency keeps with those apprentices.")
-        if r.indicator == "outside_approved_areas":
-            asks.append("Ask whether the delivery outside the approvals still serves the target group in the "
-                        "agency's application to the register.")
-        if earlier is not None and len(earlier):
-            last = earlier.sort_values("review_date").iloc[-1]
-            asks.append(f"Progress since the review of {fmt_date(last['review_date'])} "
-                        f"({str(last['intervention']).replace('_', ' ')}): what has changed, and when will it show?")
-        else:
-            asks.append("No earlier review is in the data: agree realistic improvement targets and checkpoints.")
-        out.append({"title": BY_ID[r.indicator].title, "status": r.status, "asks": asks})
-    return out
-
-
-def data_quality_notes(pr: PackResults, agency_id: str) -> list[str]:
-    """Data timeliness and accuracy observations for the conversation."""
-    app = pr.apprentices[(pr.apprentices["agency_id"] == agency_id) & pr.apprentices["live"].astype(bool)]
-    notes = []
-    late = int(app["late_reported_from"].notna().sum()) if "late_reported_from" in app else 0
-    if late:
-        notes.append(f"{late} withdrawal(s) were reported late: an earlier return still showed them in learning.")
-    unknown_region = int((app["region"] == "Unknown").sum())
-    if unknown_region:
-        notes.append(f"{unknown_region} apprentice(s) have no usable workplace postcode (region unknown).")
-    ern = int((app["link_basis"] == "ern").sum())
-    if ern:
-        notes.append(f"{ern} apprentice(s) have no Apprenticeship Service record; they were linked by the "
-                     "agency's employer reference in the ILR.")
-    rejected = int(pr.rejected_summary["rows"].sum()) if len(pr.rejected_summary) else 0
-    if rejected:
-        notes.append(f"{rejected} input row(s) were quarantined across all agencies (see the annex).")
-    return notes

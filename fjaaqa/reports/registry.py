@@ -116,5 +116,6 @@ def job(name: str, parameters: dict, html: Path, record: dict, data: str) -> Ren
     run_date = (parameters.get("run_date")
                 or make_period(parameters["year"], parameters["return_code"]).census.isoformat())
     keyed = {n: v for n, v in parameters.items() if n not in k.key_ignores}
+    index_href = "../" * k.path.count("/") + "index.html"  # outputs sit at the kind's depth under --out
     return RenderJob(notebook, parameters, Path(html), record, k.title(parameters), k.description(parameters),
-                     k.marking(parameters), run_date, builds.render_key(notebook, keyed, data, k.reads))
+                     k.marking(parameters), run_date, index_href, builds.render_key(notebook, keyed, data, k.reads))

@@ -54,7 +54,7 @@ def _means(a: Assessment) -> dict[str, float]:
 
 
 def disagreements(scores: pd.DataFrame, results: pd.DataFrame, agency_id: str) -> list[str]:
-    """Where the agency rates itself strong but its data show it at risk: one sentence each."""
+    """Where the agency rates itself strong but its data show it at risk: one sentence for all such components."""
     p = params()
     at_risk = results[(results["agency_id"] == agency_id) & (results["status"] == "at_risk")]
     if at_risk.empty:
@@ -64,5 +64,13 @@ def disagreements(scores: pd.DataFrame, results: pd.DataFrame, agency_id: str) -
     names = [BY_ID[i].title.lower() for i in at_risk["indicator"]]
     risky = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     strong = scores[scores["score"].fillna(0) >= p.strong_at_least]
-    return [f"Self-rated strong on '{r.title}' ({r.score:.1f} of {max(p.rating_scale)}) while the data show the "
-            f"agency at risk on {risky}." for r in strong.itertuples()]
+    if strong.empty:
+        return []
+    top = max(p.rating_scale)
+    if len(strong) == 1:
+        r = strong.iloc[0]
+        return [f"Self-rated strong on '{r['title']}' ({r['score']:.1f} of {top}) while the data show the agency at "
+                f"risk on {risky}."]
+    listed = ", ".join(f"{r.component} ({r.score:.1f})" for r in strong.itertuples())
+    return [f"Self-rated strong on {len(strong)} of {len(scores)} components (components {listed}, of {top}) while "
+            f"the data show the agency at risk on {risky}."]

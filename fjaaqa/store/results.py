@@ -45,7 +45,7 @@ AIM_COLUMNS = [
     "hybrid_end_year", "leaver", "completer", "achiever", "overdue_break", "route", "standard", "provider",
     "host_employer", "start_cohort", "age_band",
 ]
-TABLES = ["results", "previous", "breakdowns", "apprentices", "aims", "reconciliation", "rejected_summary",
+TABLES = ["results", "previous", "breakdowns", "apprentices", "aims", "reconciliation", "rejected_summary", "providers",
           "link_summary", "files", "agencies", "all_periods", "reviews", "trend", "starts", "collection_form",
           "feedback", "frm", "self_assessment", "rejected"]
 FRM_COLUMNS = ["agency_id", "rule", "title", "query_id", "UKPRN", "LearnRefNumber", "AimSeqNumber", "LearnAimRef",
@@ -144,6 +144,7 @@ def _tables(res: Results, previous: Results | None, ds: Dataset, all_periods: li
         "collection_form": ds.table("collection_form").reindex(columns=["agency_id", "ULN", "StdCode", "item",
                                                                         "value"]),
         "feedback": ds.table("feedback"),
+        "providers": ds.table("providers").reindex(columns=["UKPRN", "provider_name"]),
     }
 
 

@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..inputs import reference
 from ..periods import Period, make_period
-from .frm import add_frm_cases, uln_with_check
+from .frm import COLLEGE, SUBCONTRACTOR, TRAINING, add_frm_cases, uln_with_check
 
 # Review periods: 2022-23 and 2023-24 at R06 and R14. Earlier years' R14 are
 # there too, because the achievement rate pools leavers from every earlier
@@ -526,6 +526,10 @@ def write_dataset(out: str | Path, agencies: int = 30, seed: int = 20231001, fmt
     for name, df in gen.extras(gen.register_full).items():
         _write(df, out / name, flat)
     _write_self_assessments(out, register)
+    _write(provider_names(snaps), out / "providers", flat)
+    reviews = earlier_reviews(register)
+    if len(reviews):
+        _write(reviews, out / "reviews", flat)
     for name, df in frm_extra.items():
         if "/" in name:  # loans/2223/R06 -> slc/2223/R06/loans; earnings/... -> funding/.../earnings
             kind, year, ret = name.split("/")
@@ -547,6 +551,44 @@ def write_dataset(out: str | Path, agencies: int = 30, seed: int = 20231001, fmt
         if progress:
             progress(period)
     return out
+
+
+PROVIDER_PLACES = ["Northgate", "Riverside", "Pennine", "Harbourside", "Fenland", "Moorland", "Shire", "Thames",
+                   "Coastal", "Valley", "Midland", "Downs", "Abbey", "Castle", "Forest"]
+PROVIDER_KINDS = ["College", "Training Ltd", "Skills Academy", "Learning Partnership", "Apprenticeships Ltd",
+                  "Institute of Technology"]
+FRM_PROVIDER_NAMES = {COLLEGE: "Northgate Sixth Form College", TRAINING: "Westway Training Ltd",
+                      SUBCONTRACTOR: "Brookside Learning Ltd"}
+
+
+def provider_names(snaps: dict) -> pd.DataFrame:
+    """``providers.csv``: a name for every UKPRN in the returns, made from the number (no random draw)."""
+    ukprns = sorted({u for tables in snaps.values() for u in tables["learners"]["UKPRN"].astype(str)})
+    places, kinds = len(PROVIDER_PLACES), len(PROVIDER_KINDS)
+    names = [FRM_PROVIDER_NAMES.get(u) or f"{PROVIDER_PLACES[i % places]} {PROVIDER_KINDS[(i // places + i) % kinds]}"
+             for i, u in enumerate(ukprns)]
+    seen: dict[str, int] = {}
+    for i, n in enumerate(names):  # two providers never share a name
+        seen[n] = seen.get(n, 0) + 1
+        if seen[n] > 1:
+            names[i] = f"{n} ({seen[n]})"
+    return pd.DataFrame({"UKPRN": ukprns, "provider_name": names})
+
+
+# Earlier reviews (reviews.csv) for a few agencies, so the packs show the previous review and the rules that
+# depend on it (a plan already in place, an audit) can fire.
+EARLIER_REVIEWS = [
+    ("FJAA0007", "2023-10-12", "quality_improvement_plan", "",
+     "Plan agreed on withdrawals and achievement; quarterly checkpoints with the account manager."),
+    ("FJAA0012", "2023-11-02", "enhanced_monitoring", "", "Monthly meetings on withdrawals at two providers."),
+    ("FJAA0022", "2023-09-21", "watching_brief", "", "Withdrawals near the threshold; check-ins each return."),
+    ("FJAA0004", "2024-01-18", "watching_brief", "", "Achievement rate to watch after two providers merged."),
+]
+
+
+def earlier_reviews(register: pd.DataFrame) -> pd.DataFrame:
+    rows = [r for r in EARLIER_REVIEWS if r[0] in set(register["agency_id"])]
+    return pd.DataFrame(rows, columns=["agency_id", "review_date", "intervention", "scope", "note"])
 
 
 # Three agencies keep a self-assessment: one rates itself strong across the board (FJAA0007, whose data are at
