@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 
-class _Links(HTMLParser):
+class Links(HTMLParser):
     def __init__(self):
         super().__init__()
         self.refs: list[str] = []
@@ -21,7 +21,7 @@ def broken_links(root: Path) -> list[tuple[str, str]]:
     root = Path(root)
     bad = []
     for page in sorted(root.rglob("*.html")):
-        parser = _Links()
+        parser = Links()
         parser.feed(page.read_text(encoding="utf-8"))
         for ref in parser.refs:
             url = urlsplit(ref)
@@ -32,11 +32,18 @@ def broken_links(root: Path) -> list[tuple[str, str]]:
     return bad
 
 
+def refs(page: Path) -> list[str]:
+    """Every href and src on one page."""
+    parser = Links()
+    parser.feed(Path(page).read_text(encoding="utf-8"))
+    return parser.refs
+
+
 def links(root: Path) -> int:
     """How many relative links the pages under ``root`` hold (so a check over none cannot pass unnoticed)."""
     n = 0
     for page in Path(root).rglob("*.html"):
-        parser = _Links()
+        parser = Links()
         parser.feed(page.read_text(encoding="utf-8"))
         n += sum(1 for r in parser.refs if not urlsplit(r).scheme and urlsplit(r).path)
     return n

@@ -29,7 +29,7 @@ def pdf_pages(data: bytes) -> int:
 
 
 # Outputs allowed to carry learner identifiers: the DfE packs' restricted case list and the FRM query lists.
-RESTRICTED = re.compile(r"(^|/)packs/dfe/|(^|/)frm/")
+RESTRICTED = re.compile(r"(^|/)packs/dfe/[^/]*-cases-restricted\.(xlsx|csv)$|(^|/)frm/")
 POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b")
 
 

@@ -286,3 +286,25 @@ def test_employment_monitoring_codes_are_checked(tmp_path):
         "10000001,L2,10,2023-08-01,123456789,99,\n")  # EII 99 is not
     ds = load_dataset(data)
     assert ds.rejected[["row", "rule"]].values.tolist() == [[3, "esm_code"]]
+
+
+def test_reviews_take_intervention_ids_and_refuse_unknown_ones():
+    """Intervention ids hold underscores (``quality_improvement_plan``): read as ids, not as upper-case codes."""
+    from fjaaqa.inputs.schemas import REVIEWS, validate
+
+    df = pd.DataFrame({"agency_id": ["FJAA0007", "FJAA0012", "FJAA0004"],
+                       "review_date": ["2023-10-12", "2023-11-02", "2023-09-21"],
+                       "intervention": ["quality_improvement_plan", "enhanced_monitoring", "no_such_step"],
+                       "scope": [pd.NA] * 3, "note": ["Plan agreed", pd.NA, pd.NA]}, dtype="string")
+    bad = validate(df, REVIEWS)
+    assert bad[["index", "field", "rule"]].values.tolist() == [[2, "intervention", "allowed_code"]]
+
+
+def test_provider_names_need_a_valid_ukprn_once_each():
+    from fjaaqa.inputs.schemas import PROVIDERS, validate
+
+    df = pd.DataFrame({"UKPRN": ["10005247", "10005247", "123"], "provider_name": ["Castle", "Castle again", "X"]},
+                      dtype="string")
+    bad = validate(df, PROVIDERS)
+    assert sorted(bad[["index", "rule"]].itertuples(index=False, name=None)) == [(1, "duplicate_key"),
+                                                                                 (2, "ukprn_format")]

@@ -76,7 +76,7 @@ def test_the_dfe_pack_is_a_brief(batch):
     assert '<html lang="en-GB">' in page
     brief = page[page.index('id="brief"'):page.index('id="withdrawals"')]
     for words in ("The brief", "What the figures say", "Questions for the conversation", "Suggested interventions",
-                  "Previous review", "2022-23 R14", "quality-framework-2023"):
+                  "Previous review", "2022-23 R14"):
         assert words in brief, words
     for ind in ("Withdrawals", "Achievement rate", "Breaks in learning", "Past planned end date",
                 "Delivery outside approved areas"):
@@ -84,7 +84,9 @@ def test_the_dfe_pack_is_a_brief(batch):
     # FJAA0003 needs improvement on withdrawals (22 of 87) and the achievement rate (22 of 38 leavers)
     assert "+10.3 pp" in brief and "22 of 87" in brief and "22 of 38" in brief
     assert brief.count("<li>") >= 3 + 3  # at least three questions and the diagnosis of both indicators
-    assert 'href="../../methodology.html"' in brief
+    # two sentences on method, at the end, with the link to the run's method and provenance page
+    method = page[page.index('id="method"'):]
+    assert 'href="../../methodology.html"' in method and "quality-framework-2023" in method
     # a page each for the two indicators not on track; the three on track share one
     assert 'id="withdrawals"' in page and 'id="achievement_rate"' in page
     assert 'id="breaks_in_learning"' not in page and 'id="on-track"' in page

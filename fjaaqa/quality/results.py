@@ -59,6 +59,14 @@ class PackResults:
 
     meta: dict
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # What presentation code works out once per agency and reuses across a report's sections.
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def remember(self, key: tuple, make):
+        """``make()`` once per ``key`` for this object (its tables never change once loaded)."""
+        if key not in self.memo:
+            self.memo[key] = make()
+        return self.memo[key]
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         tables = self.__dict__.get("tables", {})

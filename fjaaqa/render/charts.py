@@ -45,6 +45,9 @@ def house_theme() -> alt.theme.ThemeConfig:
             "legend": {"labelFont": FONT, "titleFont": FONT, "labelFontSize": 12, "titleFontSize": 12,
                        "labelColor": GOVUK_TEXT, "titleColor": GOVUK_TEXT, "orient": "bottom"},
             "text": {"font": FONT, "color": GOVUK_TEXT},
+            # The figure's own text alternative (rounded, in words) describes the chart; Vega's per-mark
+            # descriptions read out raw values such as 12.8205128205 and are left out of the SVG.
+            "aria": False,
         }
     }
 
@@ -60,68 +63,88 @@ def _fonts_registered() -> bool:
     return True
 
 
-def svg(chart: alt.TopLevelMixin, key: str) -> str:
-    """Draw a chart to SVG with ids made unique and stable by ``key``."""
+def svg(chart: alt.TopLevelMixin | dict, key: str) -> str:
+    """Draw a chart (an Altair chart or a Vega-Lite spec) to SVG with ids made unique and stable by ``key``."""
     _fonts_registered()
     # our specs are tested; skip jsonschema
-    out = vlc.vegalite_to_svg(chart.to_dict(validate=False), allowed_base_urls=[])
+    spec = chart if isinstance(chart, dict) else chart.to_dict(validate=False)
+    out = vlc.vegalite_to_svg(spec, allowed_base_urls=[])
     out = re.sub(r'id="([^"]+)"', lambda m: f'id="{key}-{m.group(1)}"', out)
     out = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{key}-{m.group(1)})", out)
     out = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{key}-{m.group(1)}"', out)
     return out
 
 
-def figure(chart: alt.TopLevelMixin, key: str, title: str, description: str) -> str:
+def figure(chart: alt.TopLevelMixin | dict, key: str, title: str, description: str) -> str:
     """An accessible figure: the SVG as an image with a text alternative, and a caption."""
     body = svg(chart, key).replace("<svg ", '<svg aria-hidden="true" focusable="false" ', 1)
     return render("figure.html.j2", key=key, body=body, title=title, description=description)
 
 
+# The two charts every review pack draws are written as Vega-Lite specs directly: building them through
+# Altair's schema objects cost more than drawing them (about 0.05 s a chart, measured), and a pack batch draws
+# one or two per pack.
+
+def _spec(layers: list[dict], title: str, width: int, height: int) -> dict:
+    return {"config": house_theme()["config"], "layer": layers, "title": title, "width": width, "height": height}
+
+
+def _values(df: pd.DataFrame) -> dict:
+    return {"values": df.to_dict("records")}
+
+
 def position_chart(values: pd.DataFrame, agency_id: str, title: str, thresholds: list[tuple[float, str, str]],
-                   x_title: str) -> alt.LayerChart:
+                   x_title: str) -> dict:
     """All agencies' values as dots on one line, this agency highlighted, thresholds as rules.
 
     ``values`` has columns agency_id and value (percent). ``thresholds`` are
     (value, label, colour, side of the rule for the label).
     """
-    v = values.dropna(subset=["value"]).copy()
+    v = values.dropna(subset=["value"])[["agency_id", "value"]].copy()
     v["who"] = v["agency_id"].map(lambda a: "This agency" if a == agency_id else "Other agencies")
-    base = alt.Chart(v).encode(
-        x=alt.X("value:Q", title=x_title, scale=alt.Scale(domain=[0, 100])),
-        y=alt.Y("who:N", title=None, sort=["This agency", "Other agencies"]),
-    )
-    dots = base.mark_circle(opacity=0.85).encode(
-        color=alt.Color("who:N", scale=alt.Scale(domain=["This agency", "Other agencies"],
-                                                 range=[AF_CATEGORICAL[0], GOVUK_GREY]), legend=None),
-        size=alt.Size("who:N", scale=alt.Scale(domain=["This agency", "Other agencies"], range=[180, 60]),
-                      legend=None),
-    )
-    rules_df = pd.DataFrame([{"value": t, "label": f"{lab} {t:g}%", "colour": c, "side": side}
-                             for t, lab, c, side in thresholds])
-    rules = alt.Chart(rules_df).mark_rule(strokeDash=[4, 3], strokeWidth=2).encode(
-        x="value:Q", color=alt.Color("colour:N", scale=None))
-    layers = [rules, dots]
+    who = ["This agency", "Other agencies"]
+    rules = pd.DataFrame([{"value": float(t), "label": f"{lab} {t:g}%", "colour": c, "side": side}
+                          for t, lab, c, side in thresholds])
+    layers = [
+        {"data": _values(rules), "mark": {"type": "rule", "strokeDash": [4, 3], "strokeWidth": 2},
+         "encoding": {"x": {"field": "value", "type": "quantitative"},
+                      "color": {"field": "colour", "type": "nominal", "scale": None}}},
+        {"data": _values(v[["value", "who"]]), "mark": {"type": "circle", "opacity": 0.85},
+         "encoding": {
+             "x": {"field": "value", "type": "quantitative", "title": x_title, "scale": {"domain": [0, 100]}},
+             "y": {"field": "who", "type": "nominal", "title": None, "sort": who},
+             "color": {"field": "who", "type": "nominal", "legend": None,
+                       "scale": {"domain": who, "range": [AF_CATEGORICAL[0], GOVUK_GREY]}},
+             "size": {"field": "who", "type": "nominal", "legend": None,
+                      "scale": {"domain": who, "range": [180, 60]}}}},
+    ]
     for side, align, dx, y in (("left", "left", 5, -8), ("right", "right", -5, -8), ("below", "left", 5, 82)):
-        part = rules_df[rules_df["side"] == side]
+        part = rules[rules["side"] == side]
         if len(part):
-            layers.append(alt.Chart(part).mark_text(align=align, dx=dx, dy=y if y < 0 else 0, fontSize=11).encode(
-                x="value:Q", y=alt.value(0 if y < 0 else y), text="label:N"))
-    return alt.layer(*layers).properties(title=title, width=700, height=90)
+            layers.append({"data": _values(part[["value", "label"]]),
+                           "mark": {"type": "text", "align": align, "dx": dx, "dy": y if y < 0 else 0, "fontSize": 11},
+                           "encoding": {"x": {"field": "value", "type": "quantitative"},
+                                        "y": {"value": 0 if y < 0 else y},
+                                        "text": {"field": "label", "type": "nominal"}}})
+    return _spec(layers, title, 700, 90)
 
 
-def band_chart(shares: pd.DataFrame, title: str, threshold: float) -> alt.LayerChart:
-    """This agency's and all agencies' shares in each day band, with the share threshold."""
+def band_chart(shares: pd.DataFrame, title: str, threshold: float) -> dict:
+    """This agency's (and the other agencies') shares in each day band, with the share threshold."""
     top = float(max(40.0, 5 * (int(float(shares["share"].max()) * 1.15 / 5) + 1)))
-    bars = alt.Chart(shares).mark_bar().encode(
-        y=alt.Y("band:N", title=None, sort=list(shares["band"].drop_duplicates())),
-        yOffset=alt.YOffset("who:N", sort=["This agency", "All agencies"]),
-        x=alt.X("share:Q", title="Share of total apprentices (%)", scale=alt.Scale(domain=[0, top]),
-                axis=alt.Axis(values=list(range(0, int(top) + 1, 5)))),
-        color=alt.Color("who:N", scale=alt.Scale(domain=["This agency", "All agencies"],
-                                                 range=[AF_CATEGORICAL[0], AF_CATEGORICAL[1]]),
-                        legend=alt.Legend(title=None)),
-    )
-    text = bars.mark_text(align="left", dx=3, fontSize=11).encode(text=alt.Text("share:Q", format=".1f"))
-    rule = alt.Chart(pd.DataFrame({"share": [threshold]})).mark_rule(color=GOVUK_RED, strokeDash=[4, 3],
-                                                                      strokeWidth=2).encode(x="share:Q")
-    return alt.layer(bars, text, rule).properties(title=title, width=680, height=150)
+    who = list(dict.fromkeys(["This agency", *shares["who"]]))
+    bars = {"data": _values(shares[["band", "who", "share"]]), "mark": {"type": "bar"},
+            "encoding": {
+                "y": {"field": "band", "type": "nominal", "title": None,
+                      "sort": list(shares["band"].drop_duplicates())},
+                "yOffset": {"field": "who", "type": "nominal", "sort": who},
+                "x": {"field": "share", "type": "quantitative", "title": "Share of total apprentices (%)",
+                      "scale": {"domain": [0, top]}, "axis": {"values": list(range(0, int(top) + 1, 5))}},
+                "color": {"field": "who", "type": "nominal", "legend": {"title": None},
+                          "scale": {"domain": who, "range": [AF_CATEGORICAL[0], AF_CATEGORICAL[1]][:len(who)]}}}}
+    text = {**bars, "mark": {"type": "text", "align": "left", "dx": 3, "fontSize": 11},
+            "encoding": {**bars["encoding"], "text": {"field": "share", "type": "quantitative", "format": ".1f"}}}
+    rule = {"data": {"values": [{"share": float(threshold)}]},
+            "mark": {"type": "rule", "color": GOVUK_RED, "strokeDash": [4, 3], "strokeWidth": 2},
+            "encoding": {"x": {"field": "share", "type": "quantitative"}}}
+    return _spec([bars, text, rule], title, 680, 150)

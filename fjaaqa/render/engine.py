@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MethodType
 
 import nbformat
 
@@ -80,10 +82,11 @@ class Runner:
         from jupyter_core.utils import run_sync
 
         class Manager(AsyncKernelManager):
-            """Keeps the clients it hands out, so :meth:`Runner.run` can close each run's one."""
+            """Keeps the clients it hands out, so :meth:`Runner.run` can close each run's one; makes them warm."""
 
             def client(self, **kwargs):
                 kc = super().client(**kwargs)
+                kc.wait_for_ready = MethodType(_wait_for_warm_kernel, kc)
                 self.opened.append(kc)
                 return kc
 
@@ -95,13 +98,13 @@ class Runner:
 
     def _reset(self) -> None:
         """Clear the namespace so one pack never sees another's variables."""
-        kc = self.km.blocking_client()
+        kc = self.km.client()
         kc.start_channels()
         try:
-            kc.wait_for_ready(timeout=60)
-            kc.execute_interactive("%reset -f", timeout=60, store_history=False)
+            self._sync(kc.wait_for_ready)(timeout=60)
+            self._sync(kc.execute_interactive)("%reset -f", timeout=60, store_history=False)
         finally:
-            kc.stop_channels()
+            self._close_clients()
 
     def alive(self) -> bool:
         return bool(self._sync(self.km.is_alive)())
@@ -137,6 +140,39 @@ class Runner:
 
     def close(self) -> None:
         self._sync(self.km.shutdown_kernel)(now=True)
+
+
+async def _wait_for_warm_kernel(kc, timeout: float | None = None) -> None:
+    """jupyter_client's ``wait_for_ready``, without its wait for a quiet IOPub channel.
+
+    Once the kernel answers ``kernel_info`` and IOPub is seen to carry its
+    status, the kernel is ready. jupyter_client then waits until IOPub has
+    been silent for 0.2 s; a pack asked for that twice (the namespace reset
+    and nbclient's own client), which on a warm kernel was most of a pack's
+    time. Messages left over are told apart by nbclient anyway: each reply
+    names the request it answers.
+    """
+    from queue import Empty
+
+    from jupyter_core.utils import ensure_async
+
+    deadline = time.monotonic() + (60.0 if timeout is None else timeout)
+    while True:
+        msg_id = kc.kernel_info()
+        try:
+            reply = await ensure_async(kc.shell_channel.get_msg(timeout=1))
+        except Empty:
+            reply = None
+        if reply is not None and reply["parent_header"].get("msg_id") == msg_id:
+            try:  # the kernel's busy/idle status for this request: IOPub is connected
+                await ensure_async(kc.iopub_channel.get_msg(timeout=0.2))
+                return
+            except Empty:
+                pass
+        if not await ensure_async(kc.is_alive()):
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
 
 
 def _ipc_dir() -> Path:

@@ -18,10 +18,11 @@ from ..frm.run import write_outputs as write_flag_files
 from ..periods import make_period
 from ..render import builds
 from ..render.engine import BuildSummary, run_jobs
-from ..render.pages import write_manifest, write_page
+from ..render.pages import relative_link, write_manifest, write_page
 from ..store.frm_runs import load_or_run
 from .frm_sections import impact_total, money
 from .frm_workbook import read_notes, write_workbook
+from .index import ensure_index
 from .registry import job
 
 
@@ -64,6 +65,7 @@ def build_frm_reports(data_dir: Path, year: str, return_code: str, ukprns: list[
             for u in chosen]
     summary = run_jobs(jobs, pdf, workers, progress, force, executor)
     write_frm_listing(out, res, summary, run_date or period.census.isoformat())
+    ensure_index(out)  # each report links back to it
     write_frm_manifest(out, res, run_date or period.census.isoformat(), notes or [])
     return res, summary
 
@@ -90,7 +92,8 @@ def write_frm_listing(out: Path, res: FrmResult, summary: BuildSummary, run_date
                       n_providers=res.flags["UKPRN"].nunique(),
                       compared=res.compared_with.label if res.compared_with else "no earlier return",
                       catalogue=res.catalogue.year, note=(res.note[0].upper() + res.note[1:] + ".") if res.note else "",
-                      failed=summary.failed, rows=rows)
+                      failed=summary.failed, rows=rows,
+                      index_href=relative_link(Path(out) / "index.html", folder / "index.html"))
 
 
 def write_frm_manifest(out: Path, res: FrmResult, run_date: str, notes: list[Path]) -> Path:

@@ -69,32 +69,44 @@ def _agency_rows(out: Path, pr: PackResults, summary: BuildSummary) -> tuple[lis
     return rows, n_ar, n_ni
 
 
-def write_index(out: Path, pr: PackResults, summary: BuildSummary, run_date: str) -> Path:
-    """``index.html`` linking every output under ``out``, with each agency's headline status for ``pr``'s period."""
+def write_index(out: Path, pr: PackResults | None = None, summary: BuildSummary | None = None,
+                run_date: str = "") -> Path:
+    """``index.html`` linking every output under ``out``; with pack results, each agency's headline status first."""
     out = Path(out)
-    period = pr.period
-    base = out / period.year.code / period.return_code
-    agencies, n_ar, n_ni = _agency_rows(out, pr, summary)
     listed = [{"href": p.relative_to(out).as_posix(), "label": _label(k, fields)}
               for k in REGISTRY.values() if k.index_label for p, fields in found(k, out)]
-    frm = []
-    for p, fields in found(REGISTRY["frm"], out):
-        frm.append(fields | {"href": p.relative_to(out).as_posix()})
+    frm = [fields | {"href": p.relative_to(out).as_posix()} for p, fields in found(REGISTRY["frm"], out)]
     listings = []
     for listing in sorted(out.glob("*/R[0-9][0-9]/frm/index.html")):
         reports = [{"label": f["ukprn"], "href": f["href"]} for f in frm
                    if Path(f["href"]).parent == listing.parent.relative_to(out)]
         listings.append({"href": listing.relative_to(out).as_posix(), "reports": reports,
                          "label": f"{listing.parent.parent.parent.name} {listing.parent.parent.name}"})
+    page = {"listed": listed, "frm": listings, "run_date": run_date, "worklist": "", "methodology": "", "other": [],
+            "agencies": [], "headings": [i.title for i in INDICATORS], "failed": []}
+    if pr is None:
+        return write_page(out / "index.html", "index.html.j2", title="fjaaqa outputs", period_label="", **page)
+    period = pr.period
+    base = out / period.year.code / period.return_code
+    agencies, n_ar, n_ni = _agency_rows(out, pr, summary or BuildSummary())
     first = [p.relative_to(out).as_posix() for p in (base / "worklist.html", base / "methodology.html") if p.is_file()]
     other = sorted(p.relative_to(out).as_posix() for p in base.rglob("*")
                    if p.is_file() and not p.name.startswith(".") and not KIND_FOLDERS & set(p.relative_to(base).parts)
                    and p.relative_to(out).as_posix() not in first)
     label = f"{period.year.label} {period.return_code}"
-    return write_page(out / "index.html", "index.html.j2", title=f"fjaaqa outputs: {label}", run_date=run_date,
-                      period_label=label, agencies=agencies, headings=[i.title for i in INDICATORS],
+    page.update(agencies=agencies, other=other, failed=(summary.failed if summary else []),
+                worklist=next((f for f in first if f.endswith("worklist.html")), ""),
+                methodology=next((f for f in first if f.endswith("methodology.html")), ""))
+    return write_page(out / "index.html", "index.html.j2", title=f"fjaaqa outputs: {label}", period_label=label,
                       thresholds_name=pr.meta["thresholds"]["name"], thresholds_hash=pr.meta["thresholds"]["hash"],
-                      census=pr.meta["census"], n_at_risk=n_ar, n_needs_improvement=n_ni, failed=summary.failed,
-                      listed=listed, frm=listings, other=other,
-                      worklist=next((f for f in first if f.endswith("worklist.html")), ""),
-                      methodology=next((f for f in first if f.endswith("methodology.html")), ""))
+                      census=pr.meta["census"], n_at_risk=n_ar, n_needs_improvement=n_ni, **page)
+
+
+def ensure_index(out: Path) -> Path:
+    """An index for a folder that has none yet (so every report's link back resolves); an existing one is kept.
+
+    Only a pack batch knows every agency's statuses, so only it rewrites an
+    index; other commands create a plain listing when there is none.
+    """
+    target = Path(out) / "index.html"
+    return target if target.is_file() else write_index(out)

@@ -244,6 +244,10 @@ def others_median(frame: pd.DataFrame, agency_id: str) -> dict | None:
 
 def headline_rows(pr: PackResults, agency_id: str) -> list[dict]:
     """Per indicator: value, status, distance to each threshold, and the same return last year."""
+    return pr.remember(("headline", agency_id), lambda: _headline_rows(pr, agency_id))
+
+
+def _headline_rows(pr: PackResults, agency_id: str) -> list[dict]:
     then_label = last_year(pr)
     trend = pr.trend[(pr.trend["agency_id"] == agency_id) & (pr.trend["period"] == then_label)]
     then = trend.set_index("indicator")
@@ -267,10 +271,20 @@ def headline_rows(pr: PackResults, agency_id: str) -> list[dict]:
     return rows
 
 
+def _mine(pr: PackResults, table: str, agency_id: str) -> pd.DataFrame:
+    """One agency's rows of a table (worked out once per report)."""
+    return pr.remember(("mine", table, agency_id), lambda: pr.tables[table][pr.tables[table]["agency_id"] == agency_id])
+
+
+def facts(pr: PackResults, agency_id: str) -> list:
+    """The agency's contextual facts (worked out once per report)."""
+    return pr.remember(("facts", agency_id), lambda: context.facts_for(pr, agency_id, min_others()))
+
+
 def carriers(pr: PackResults, agency_id: str, indicator_id: str, top: int = 2) -> dict[str, list[dict]]:
     """Per dimension, the groups that carry most of an indicator's problem (label, count, of how many)."""
-    b = pr.breakdowns
-    b = b[(b["agency_id"] == agency_id) & (b["indicator"] == indicator_id) & (b["denominator"] > 0)].copy()
+    b = _mine(pr, "breakdowns", agency_id)
+    b = b[(b["indicator"] == indicator_id) & (b["denominator"] > 0)].copy()
     b["_k"] = _problem(b, indicator_id)
     out = {}
     for dim in CARRIERS:
@@ -315,7 +329,11 @@ def achievement_diagnosis(pr: PackResults, r: dict) -> dict:
     ret, pas = r.get("retention_rate"), r.get("pass_rate")
     low_ret = ret is not None and pd.notna(ret) and ret < nat["retention_rate"] - gap
     low_pass = pas is not None and pd.notna(pas) and pas < nat["pass_rate"] - gap
-    if low_ret and not low_pass:
+    no_pass = pas is None or pd.isna(pas)
+    if low_ret and no_pass:
+        verdict, where = ("That is a retention problem: no leaver stayed to the end, so end-point assessment has not "
+                          "been tested"), "retention"
+    elif low_ret and not low_pass:
         verdict, where = "That is a retention problem, not an assessment one: those who finish pass", "retention"
     elif low_pass and not low_ret:
         verdict, where = "That is an assessment problem: apprentices finish but do not all pass", "assessment"
@@ -352,8 +370,9 @@ def diagnosis(pr: PackResults, agency_id: str) -> list[dict]:
             a = achievement_diagnosis(pr, r)
             text = (f"{fmt_int(r['numerator'])} of {fmt_int(r['denominator'])} leavers achieved "
                     f"({fmt_pct(r['value'])}): retention {fmt_pct(a['retention'])} (national "
-                    f"{fmt_pct(a['national_retention'])}), pass rate {fmt_pct(a['pass'])} of completers (national "
-                    f"{fmt_pct(a['national_pass'])}). {a['verdict']}{where}.")
+                    f"{fmt_pct(a['national_retention'])}), "
+                    + (f"pass rate {fmt_pct(a['pass'])} of completers" if pd.notna(a["pass"]) else "no completers")
+                    + f" (national pass rate {fmt_pct(a['national_pass'])}). {a['verdict']}{where}.")
         elif ind.id in BANDED:
             t = _thresholds(pr, ind.id)
             lower, upper = band_labels(t)
@@ -363,8 +382,7 @@ def diagnosis(pr: PackResults, agency_id: str) -> list[dict]:
                     f"{upper}, and {fmt_int(r['n_needs_improvement_band'])} "
                     f"({fmt_pct(r['share_needs_improvement_band'])}) by {lower}{where}.")
             if ind.id == "breaks_in_learning":
-                fact = next((f for f in context.facts_for(pr, agency_id, min_others())
-                             if f.id == "apprentice_breaks"), None)
+                fact = next((f for f in facts(pr, agency_id) if f.id == "apprentice_breaks"), None)
                 if fact is not None and fact.present is not None:
                     text += f" Who asked for the breaks: {fact.evidence}"
         else:
@@ -414,8 +432,10 @@ def questions(pr: PackResults, agency_id: str) -> list[str]:
         if ind == "achievement_rate":
             a = achievement_diagnosis(pr, r)
             if a["where"] in ("retention", "both"):
-                then.append(f"Only {fmt_pct(a['retention'])} of leavers are retained to the end: why do apprentices "
-                            "leave before they finish, and what support reaches them between placements?")
+                kept = (f"Only {fmt_pct(a['retention'])} of leavers are" if a["retention"] else
+                        f"None of the {fmt_int(r['denominator'])} leavers was")
+                then.append(f"{kept} retained to the end: why do apprentices leave before they finish, and what "
+                            "support reaches them between placements?")
             if a["where"] in ("assessment", "both"):
                 then.append(f"Those who finish do not all pass ({fmt_pct(a['pass'])}): is end-point assessment "
                             "booked in time, and are apprentices ready for it?")
@@ -458,11 +478,10 @@ def watch_points(pr: PackResults, agency_id: str) -> list[str]:
 
 def suggestions(pr: PackResults, agency_id: str) -> list[dict]:
     """The suggested interventions, one line each, with the rule that fired (advisory: DfE only)."""
-    facts = context.facts_for(pr, agency_id, min_others())
     names = pack_params()["intervention_names"]
     return [{"id": s.intervention, "name": names[s.intervention], "scope": s.scope, "because": s.because,
              "rule": s.rule}
-            for s in review.suggest(review.situation(pr, agency_id, facts, pr.tables.get("reviews")))]
+            for s in review.suggest(review.situation(pr, agency_id, facts(pr, agency_id), pr.tables.get("reviews")))]
 
 
 def previous_review(pr: PackResults, agency_id: str) -> dict | None:
@@ -503,7 +522,7 @@ def brief(pr: PackResults, agency_id: str, audience: str, run_date: str) -> str:
                   watch=watch_points(pr, agency_id) if not failing else [], suggestions=sugg,
                   previous=previous_review(pr, agency_id) if audience == "dfe" else None,
                   starts=starts_line(pr, agency_id) if any(s["id"] == "restrict_starts" for s in sugg) else "",
-                  mitigations=[f for f in context.facts_for(pr, agency_id, min_others()) if f.mitigating],
+                  mitigations=[f for f in facts(pr, agency_id) if f.mitigating],
                   contact=p["contact"], evidence=p["brief"]["evidence_to_bring"], min_others=min_others())
 
 
@@ -511,8 +530,8 @@ def brief(pr: PackResults, agency_id: str, audience: str, run_date: str) -> str:
 
 def explaining_breakdowns(pr: PackResults, agency_id: str, indicator_id: str, limit: int = 5) -> list[dict]:
     """The one or two breakdowns that explain an indicator: the dimensions where its problem is most concentrated."""
-    b = pr.breakdowns
-    b = b[(b["agency_id"] == agency_id) & (b["indicator"] == indicator_id) & (b["denominator"] > 0)].copy()
+    b = _mine(pr, "breakdowns", agency_id)
+    b = b[(b["indicator"] == indicator_id) & (b["denominator"] > 0)].copy()
     b["_key"] = _problem(b, indicator_id)
     total = float(_problem(pd.DataFrame([_row(pr.results, agency_id, indicator_id)]), indicator_id).iloc[0] or 0)
     ranked = []
@@ -727,9 +746,9 @@ def self_assessment(pr: PackResults, agency_id: str) -> dict | None:
 def context_page(pr: PackResults, agency_id: str, audience: str) -> str:
     """The context to weigh: contextual factors, the agency's self-assessment, data accuracy; and for the agency,
     what happens next."""
-    facts = [f for f in context.facts_for(pr, agency_id, min_others()) if f.present]
     cases = case_counts(pr, agency_id) if audience == "dfe" else None
-    return render("context.html.j2", facts=facts, audience=audience, sa=self_assessment(pr, agency_id),
+    return render("context.html.j2", facts=[f for f in facts(pr, agency_id) if f.present], audience=audience,
+                  sa=self_assessment(pr, agency_id),
                   frm=data_accuracy(pr, agency_id, audience), quality=data_quality_notes(pr, agency_id),
                   cases=cases, agency_id=agency_id, contact=pack_params()["contact"], meta=pr.meta)
 
@@ -764,7 +783,7 @@ def case_tables(pr: PackResults, agency_id: str) -> list[tuple[str, pd.DataFrame
     out = []
     for ind in INDICATORS:
         r = _row(pr.results, agency_id, ind.id)
-        if r["status"] not in FAILING:
+        if r is None or r["status"] not in FAILING:  # an agency with no apprentices in the year has no rows
             continue
         app = pr.apprentices[(pr.apprentices["agency_id"] == agency_id) & pr.apprentices["live"].astype(bool)]
         t = _thresholds(pr, ind.id)

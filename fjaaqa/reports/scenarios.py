@@ -16,6 +16,7 @@ from ..quality.thresholds import load_thresholds
 from ..render.engine import BuildSummary, run_jobs
 from ..store.results import load_or_compute
 from ..writers import atomic_write, csv_text
+from .index import ensure_index
 from .registry import job
 
 
@@ -42,4 +43,6 @@ def build_scenario_reports(data_dir: Path, year: str, return_code: str, base: st
                   "base": _arg(base), "alt": _arg(alt), "run_date": run_date, "results_dir": ""}
         jobs.append(job("scenarios", params, folder / f"{stem}.html", {"alt": a.name},
                         digest(pr.meta["key"], b.hash, a.hash)))
-    return run_jobs(jobs, pdf, workers, force=force)
+    summary = run_jobs(jobs, pdf, workers, force=force)
+    ensure_index(out)  # each report links back to it
+    return summary

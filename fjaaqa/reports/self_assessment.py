@@ -25,6 +25,7 @@ from ..selfassess.plan import action_plan
 from ..selfassess.reading import Assessment, read_assessment
 from ..selfassess.scoring import component_scores, partnership_profile, progress
 from ..writers import atomic_write, csv_text
+from .index import ensure_index
 from .registry import job
 
 
@@ -122,4 +123,5 @@ def write_outputs(s: Scored, out: Path, path: str, previous: str = "", pdf: bool
     if result.failed:
         raise RenderError(result.failed[0]["error"], file=str(folder / "self_assessment.html"))
     written.append(folder / "self_assessment.html")
+    ensure_index(out)  # the report links back to it
     return written

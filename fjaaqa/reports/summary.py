@@ -17,6 +17,7 @@ from ..publication.release import workbook_bytes, write_open_data
 from ..publication.summary import Summary
 from ..render.engine import run_jobs
 from ..writers import atomic_write
+from .index import ensure_index
 from .registry import job
 
 
@@ -40,6 +41,7 @@ def build_summary(data_dir: Path, year: str, return_code: str, thresholds: str, 
                            data)], pdf, force=force)
     if result.failed:
         raise RenderError(result.failed[0]["error"], file=str(folder / "quality_summary.html"))
+    ensure_index(out)  # the report links back to it
     checks = screen(folder / "data") if check else []
     return s, written, checks
 

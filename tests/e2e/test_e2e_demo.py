@@ -87,6 +87,54 @@ def test_the_index_lists_every_kind_of_report(build):
         assert f'href="{href}"' in page, href
 
 
+def test_every_page_links_back_to_the_index(build):
+    from linkcheck import refs
+
+    index = (build.out / "index.html").resolve()
+    for page in build.out.rglob("*.html"):
+        if page.name == "index.html" and page.parent == build.out:
+            continue
+        assert any((page.parent / ref).resolve() == index for ref in refs(page)), page
+
+
+def test_packs_are_briefs_of_a_few_pages(build):
+    """At most 8 A4 pages for the DfE version (4 when every indicator is on track), 6 for the agency's."""
+    from privacy import pdf_pages
+
+    recs = json.loads((build.out / "2324" / "R14" / "indicators" / "indicators.json").read_text())
+    failing = {r["agency_id"] for r in recs if r["status"] in ("at_risk", "needs_improvement", "for_discussion")}
+    agencies = {r["agency_id"] for r in recs}
+    packs = build.out / "2324" / "R14" / "packs"
+    pages = {}
+    for a in agencies:
+        dfe = pdf_pages((packs / "dfe" / f"{a}.pdf").read_bytes())
+        agency = pdf_pages((packs / "agency" / f"{a}.pdf").read_bytes())
+        pages[a] = (dfe, agency)
+        assert dfe <= (8 if a in failing else 4) and agency <= 6, (a, dfe, agency)
+        # the learner-level case list is a restricted workbook beside the DfE pack, for agencies with cases
+        book = packs / "dfe" / f"{a}-cases-restricted.xlsx"
+        assert book.exists() == book.with_suffix(".csv").exists()
+        assert not list((packs / "agency").glob("*-cases-restricted.*"))
+    assert all((packs / "dfe" / f"{a}-cases-restricted.xlsx").exists() for a in failing)
+    assert sum(d for d, _ in pages.values()) < 8 * len(agencies)
+
+
+def test_outputs_are_accessible_to_wcag_2_2_aa(build):
+    from a11y_check import axe_violations, require_browser, serious
+
+    require_browser()
+    out = build.out
+    sample = [out / "index.html", out / "2324/R14/worklist.html", out / "2324/R14/methodology.html",
+              out / "2324/R14/packs/dfe/FJAA0007.html", out / "2324/R14/packs/agency/FJAA0007.html",
+              out / "2324/R14/packs/dfe/FJAA0014.html", out / "2223/R14/frm/index.html",
+              next((out / "2223/R14/frm").glob("1*.html")), out / "2324/R14/summary/quality_summary.html",
+              next((out / "2324/R14/scenarios").glob("*.html")),
+              next(out.glob("selfassessment/*/self_assessment.html"))]
+    results = axe_violations(sample)
+    assert not serious(results), "\n".join(serious(results))
+    assert not any(r.get("blocked_requests") for r in results)
+
+
 def test_no_page_loads_anything_from_the_network(build):
     remote = re.compile(r"""<script[^>]+src=|<link[^>]+href=["']?(https?:)?//|<img[^>]+src=["']?(https?:)?//|"""
                         r"""url\(["']?(https?:)?//|<iframe|<object|@import""", re.I)
