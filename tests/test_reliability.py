@@ -258,3 +258,30 @@ def test_printing_many_pdfs_in_one_process_keeps_memory_flat(tmp_path):
     gc.collect()
     grown_mb = (me.memory_info().rss - before) / 2**20
     assert grown_mb < 3, f"{grown_mb:.1f} MB kept by 30 PDFs"
+
+
+def test_a_warm_kernel_gives_each_notebook_a_clean_namespace(tmp_path):
+    """One output must never see another's variables, cell results or private names, kernel reused or restarted."""
+    import nbformat
+
+    from fjaaqa.render.engine import Runner
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python",
+                                                            "display_name": "Python 3"}})
+    params = nbformat.v4.new_code_cell('agency_id = "A"')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params,
+                nbformat.v4.new_code_cell('assert "leftover" not in globals() and "_private" not in globals()\n'
+                                          'assert not Out and globals().get("_") != 42, (Out, globals().get("_"))'),
+                nbformat.v4.new_code_cell("leftover = _private = agency_id\n42")]
+    path = tmp_path / "clean.ipynb"
+    nbformat.write(nb, path)
+    runner = Runner()
+    try:
+        for i in range(3):
+            runner.run({"agency_id": f"A{i}"}, path, timeout=60)
+        runner.restart()
+        runner.run({"agency_id": "B"}, path, timeout=60)
+        runner.run({"agency_id": "C"}, path, timeout=60)
+    finally:
+        runner.close()

@@ -94,15 +94,30 @@ class Runner:
         self.km = Manager(kernel_name="python3", transport="ipc", ip=str(_ipc_dir() / "kernel"))
         self.km.opened = []
         self._sync(self.km.start_kernel)(extra_arguments=["--HistoryManager.enabled=False"])
+        self._fresh = True
         self._reset()
 
     def _reset(self) -> None:
-        """Clear the namespace so one pack never sees another's variables."""
+        """Clear the namespace so one pack never sees another's variables.
+
+        The first time (a new kernel) by ``%reset -f``, after which the names
+        a fresh namespace holds are noted; every later time by removing the
+        names added since (:data:`CLEAR_NAMESPACE`). ``%reset -f`` also runs a
+        full garbage collection and rebuilds IPython's aliases, which cost
+        0.14 s of a pack's 0.9 s (measured); dropping the names is enough for
+        isolation, and imported modules stay warm either way.
+        """
         kc = self.km.client()
         kc.start_channels()
         try:
             self._sync(kc.wait_for_ready)(timeout=60)
-            self._sync(kc.execute_interactive)("%reset -f", timeout=60, store_history=False)
+            run = self._sync(kc.execute_interactive)
+            if self._fresh:
+                run("%reset -f", timeout=60, store_history=False)
+                run(NOTE_NAMESPACE, timeout=60, store_history=False, silent=True)
+                self._fresh = False
+            else:
+                run(CLEAR_NAMESPACE, timeout=60, store_history=False, silent=True)
         finally:
             self._close_clients()
 
@@ -136,10 +151,18 @@ class Runner:
     def restart(self) -> None:
         """A fresh kernel after a failure: a dead one, or one still busy after a timeout, is replaced."""
         self._sync(self.km.restart_kernel)(now=True)
+        self._fresh = True
         self._reset()
 
     def close(self) -> None:
         self._sync(self.km.shutdown_kernel)(now=True)
+
+
+# Run in the kernel (silently, outside its history): note the names of a freshly reset namespace, then,
+# before each later notebook, drop every name added since and the cached cell results (Out).
+NOTE_NAMESPACE = "get_ipython()._fjaaqa_names = frozenset(get_ipython().user_ns)"
+CLEAR_NAMESPACE = ("(lambda shell: (shell.user_ns['Out'].clear(), [shell.user_ns.pop(name, None) "
+                   "for name in set(shell.user_ns) - shell._fjaaqa_names]))(get_ipython())")
 
 
 async def _wait_for_warm_kernel(kc, timeout: float | None = None) -> None:
