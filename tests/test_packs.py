@@ -91,6 +91,15 @@ def test_the_dfe_pack_is_a_brief(batch):
     assert 'id="withdrawals"' in page and 'id="achievement_rate"' in page
     assert 'id="breaks_in_learning"' not in page and 'id="on-track"' in page
     assert "53.4%" in page  # the national rate, 2021/22 (params/benchmarks)
+    # the withdrawals page shows reasons and timing and one breakdown of who carries it; the achievement page
+    # the routes against the national rates and one other breakdown
+    withdrawals = page[page.index('id="withdrawals"'):page.index('id="achievement_rate"')]
+    achievement = page[page.index('id="achievement_rate"'):page.index('id="on-track"')]
+    assert withdrawals.count('class="table breakdown"') == 1 and achievement.count('class="table breakdown"') == 1
+    # the withdrawals page shows reasons and timing; the context page does not repeat them
+    assert "Withdrawals by recorded reason" in page and "Withdrawals by time in learning" in page
+    context = page[page.index('id="context"'):]
+    assert "Reasons for withdrawal" not in context and "When withdrawals happened" not in context
     # no code, no prompts, no cell ids; no learner records in the pack itself
     assert "In&nbsp;[" not in page and "cell-id" not in page and "jp-" not in page
     assert not any(u in page for u in _ulns())

@@ -343,7 +343,7 @@ def achievement_diagnosis(pr: PackResults, r: dict) -> dict:
     else:
         verdict, where = ("Neither retention nor the pass rate is far below the national rate on its own: the "
                           "shortfall is small on both"), "neither"
-    return {"retention": ret, "pass": pas, "national_retention": nat["retention_rate"],
+    return {"retention": ret, "pass": None if no_pass else pas, "national_retention": nat["retention_rate"],
             "national_pass": nat["pass_rate"], "verdict": verdict, "where": where,
             "completers": r.get("completers")}
 
@@ -528,14 +528,19 @@ def brief(pr: PackResults, agency_id: str, audience: str, run_date: str) -> str:
 
 # ------------------------------------------------------------------ a page per indicator not on track
 
-def explaining_breakdowns(pr: PackResults, agency_id: str, indicator_id: str, limit: int = 5) -> list[dict]:
-    """The one or two breakdowns that explain an indicator: the dimensions where its problem is most concentrated."""
+def explaining_breakdowns(pr: PackResults, agency_id: str, indicator_id: str, limit: int = 5, count: int = 2,
+                          skip: tuple[str, ...] = ()) -> list[dict]:
+    """The ``count`` breakdowns that explain an indicator: the dimensions where its problem is most concentrated.
+
+    ``skip`` names dimensions the page already shows another way (routes,
+    for the achievement rate, in the comparison with the national rates).
+    """
     b = _mine(pr, "breakdowns", agency_id)
     b = b[(b["indicator"] == indicator_id) & (b["denominator"] > 0)].copy()
     b["_key"] = _problem(b, indicator_id)
     total = float(_problem(pd.DataFrame([_row(pr.results, agency_id, indicator_id)]), indicator_id).iloc[0] or 0)
     ranked = []
-    for i, dim in enumerate(CARRIERS):
+    for i, dim in enumerate(x for x in CARRIERS if x not in skip):
         d = b[(b["dimension"] == dim) & (b["_key"] > 0)].sort_values(["_key", "denominator", "group"],
                                                                      ascending=[False, False, True])
         if len(d) < 2 or not total:  # one group holds everything: nothing to tell apart
@@ -547,7 +552,7 @@ def explaining_breakdowns(pr: PackResults, agency_id: str, indicator_id: str, li
         ranked.append((-share, i, {"dimension": dim, "label": DIMENSIONS[dim], "rows": rows, "more": len(rest),
                                    "more_key": int(rest["_key"].sum()), "groups": len(d), "top_share": 100 * share}))
     ranked.sort(key=lambda x: (x[0], x[1]))
-    return [x[2] for x in ranked[:2]]
+    return [x[2] for x in ranked[:count]]
 
 
 def _position(pr: PackResults, agency_id: str, indicator: str, audience: str) -> tuple[str, dict | None]:
@@ -672,15 +677,21 @@ def indicator(pr: PackResults, agency_id: str, indicator_id: str, audience: str 
         chart = _bands(pr, agency_id, indicator_id)
     else:
         chart, median = _position(pr, agency_id, indicator_id, audience)
+    # Two breakdowns say who carries the problem; where the page has its own tables (withdrawals: when and why;
+    # achievement: routes against the national rates), one.
+    routes = route_comparison(pr, agency_id) if indicator_id == "achievement_rate" else []
+    own_tables = indicator_id == "withdrawals" or bool(routes)
+    breakdowns = explaining_breakdowns(pr, agency_id, indicator_id, count=1 if own_tables else 2,
+                                       skip=("route",) if routes else ())
     return render("indicator.html.j2", ind=ind, r=r, definition=DEFINITIONS[indicator_id], chart=chart,
                   banded=indicator_id in BANDED, labels=COUNT_LABELS[indicator_id], t=t,
                   bands=band_labels(t) if indicator_id in BANDED else None, meta=pr.meta,
                   thresholds=threshold_rows(r, indicator_id, t), median=median,
                   provisional=provisional(pr) and indicator_id == "achievement_rate",
-                  breakdowns=explaining_breakdowns(pr, agency_id, indicator_id),
+                  breakdowns=breakdowns,
                   withdrawals=_withdrawals_context(pr, agency_id) if indicator_id == "withdrawals" else None,
                   achievement=achievement_diagnosis(pr, r) if indicator_id == "achievement_rate" else None,
-                  routes=route_comparison(pr, agency_id) if indicator_id == "achievement_rate" else [],
+                  routes=routes,
                   national=national_benchmarks(), audience=audience, min_others=min_others())
 
 
@@ -747,10 +758,21 @@ def context_page(pr: PackResults, agency_id: str, audience: str) -> str:
     """The context to weigh: contextual factors, the agency's self-assessment, data accuracy; and for the agency,
     what happens next."""
     cases = case_counts(pr, agency_id) if audience == "dfe" else None
-    return render("context.html.j2", facts=[f for f in facts(pr, agency_id) if f.present], audience=audience,
+    return render("context.html.j2", facts=context_facts(pr, agency_id), audience=audience,
                   sa=self_assessment(pr, agency_id),
                   frm=data_accuracy(pr, agency_id, audience), quality=data_quality_notes(pr, agency_id),
                   cases=cases, agency_id=agency_id, contact=pack_params()["contact"], meta=pr.meta)
+
+
+# Facts the withdrawals page already shows as its two tables (by time in learning, by recorded reason).
+ON_WITHDRAWALS_PAGE = ("withdrawal_reasons", "withdrawal_timing")
+
+
+def context_facts(pr: PackResults, agency_id: str) -> list:
+    """The contextual factors that apply, less those an indicator page of this pack already shows."""
+    shown = _row(pr.results, agency_id, "withdrawals")
+    repeated = ON_WITHDRAWALS_PAGE if shown is not None and shown["status"] in FAILING else ()
+    return [f for f in facts(pr, agency_id) if f.present and f.id not in repeated]
 
 
 def data_quality_notes(pr: PackResults, agency_id: str) -> list[str]:

@@ -119,6 +119,20 @@ def test_packs_are_briefs_of_a_few_pages(build):
     assert sum(d for d, _ in pages.values()) < 8 * len(agencies)
 
 
+def test_no_pack_has_a_near_empty_page_and_the_brief_is_page_one(build):
+    """Every printed page of every pack holds more than a few lines (15 % of the page or more); the DfE brief
+    ends on page 1."""
+    from pagefill import printed_pages
+
+    packs = build.out / "2324" / "R14" / "packs"
+    for html in sorted(packs.glob("*/*.html")):
+        printed = printed_pages(html)
+        thin = [(i + 1, round(p.fill, 2)) for i, p in enumerate(printed) if p.fill < 0.15]
+        assert not thin, (html.name, html.parent.name, thin)
+        if html.parent.name == "dfe":
+            assert "Previous review:" in printed[0].text, html.name
+
+
 def test_outputs_are_accessible_to_wcag_2_2_aa(build):
     from a11y_check import axe_violations, require_browser, serious
 
