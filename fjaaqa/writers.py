@@ -110,3 +110,23 @@ def round_half_up(value: float, dp: int) -> Decimal:
     point would give.
     """
     return Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-dp), rounding=ROUND_HALF_UP)
+
+
+def write_sheet_table(ws, df: pd.DataFrame, headers: list[str], name: str, text_format=None) -> None:
+    """``df`` as an Excel table under a title row of an XlsxWriter worksheet, with the headings frozen.
+
+    Numbers are written as numbers (so they sum and sort) and missing values
+    as empty cells, not "nan"; text is written as text, never as a formula.
+    The restricted case workbook and the self-assessment workbook share it.
+    """
+    ws.add_table(2, 0, 2 + max(1, len(df)), len(headers) - 1, {
+        "name": name, "style": "Table Style Light 1", "columns": [{"header": h} for h in headers]})
+    for r, rec in enumerate(df.itertuples(index=False), start=3):
+        for c, v in enumerate(rec):
+            if v is None or (not isinstance(v, str) and pd.isna(v)):
+                continue
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                ws.write_number(r, c, float(v))
+            else:
+                ws.write_string(r, c, str(v), text_format)
+    ws.freeze_panes(3, 0)

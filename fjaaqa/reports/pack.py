@@ -25,7 +25,7 @@ from ..render import builds
 from ..render.engine import BuildSummary, run_jobs
 from ..render.pages import relative_link, write_page
 from ..store.results import load_or_compute
-from ..writers import atomic_write, csv_text
+from ..writers import atomic_write, csv_text, write_sheet_table
 from .pack_sections import (
     FAILING,
     case_tables,
@@ -117,20 +117,9 @@ def case_workbook_bytes(pr: PackResults, agency_id: str, tables: list[tuple[str,
         ws = wb.add_worksheet(name)
         ws.write_string(0, 0, f"{title} (restricted)", bold)
         headers = list(df.columns)
-        ws.add_table(2, 0, 2 + max(1, len(df)), len(headers) - 1, {
-            "name": "".join(ch for ch in title.title() if ch.isalnum())[:30] or "Cases",
-            "style": "Table Style Light 1", "columns": [{"header": h} for h in headers]})
-        for r, rec in enumerate(df.itertuples(index=False), start=3):
-            for c, v in enumerate(rec):
-                if v is None or (not isinstance(v, str) and pd.isna(v)):
-                    continue
-                if isinstance(v, (int, float)) and not isinstance(v, bool):
-                    ws.write_number(r, c, float(v))
-                else:
-                    ws.write_string(r, c, str(v))
+        write_sheet_table(ws, df, headers, "".join(ch for ch in title.title() if ch.isalnum())[:30] or "Cases")
         for c, h in enumerate(headers):
             ws.set_column(c, c, 42 if h in ("Why it is flagged", "Report", "Training provider", "Standard") else 16)
-        ws.freeze_panes(3, 0)
     wb.close()
     return buf.getvalue()
 

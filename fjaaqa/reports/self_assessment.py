@@ -24,7 +24,7 @@ from ..selfassess.frameworks import frameworks, params
 from ..selfassess.plan import action_plan
 from ..selfassess.reading import Assessment, read_assessment
 from ..selfassess.scoring import component_scores, partnership_profile, progress
-from ..writers import atomic_write, csv_text
+from ..writers import atomic_write, csv_text, write_sheet_table
 from .index import ensure_index
 from .registry import job
 
@@ -91,20 +91,9 @@ def plan_workbook_bytes(s: Scored) -> bytes:
         ws = wb.add_worksheet(name)
         ws.write_string(0, 0, heading, title)
         headers = [c.replace("_", " ").capitalize() for c in df.columns]
-        ws.add_table(2, 0, 2 + max(1, len(df)), len(headers) - 1, {
-            "name": name.replace(" ", "_"), "style": "Table Style Light 1",
-            "columns": [{"header": h} for h in headers]})
-        for r, rec in enumerate(df.itertuples(index=False), start=3):
-            for c, v in enumerate(rec):
-                if v is None or (not isinstance(v, str) and pd.isna(v)):
-                    continue
-                if isinstance(v, (int, float)) and not isinstance(v, bool):
-                    ws.write_number(r, c, float(v))
-                else:
-                    ws.write_string(r, c, str(v), wrap)
+        write_sheet_table(ws, df, headers, name.replace(" ", "_"), wrap)
         for c in range(len(headers)):
             ws.set_column(c, c, 40 if c in (1, 4) else 16)
-        ws.freeze_panes(3, 0)
     wb.close()
     return buf.getvalue()
 
