@@ -341,8 +341,8 @@ def achievement_diagnosis(pr: PackResults, r: dict) -> dict:
         verdict, where = ("That is both: apprentices leave before they finish, and those who finish do not all "
                           "pass"), "both"
     else:
-        verdict, where = ("Neither retention nor the pass rate is far below the national rate on its own: the "
-                          "shortfall is small on both"), "neither"
+        verdict, where = ("Neither retention nor the pass rate is well below the national rate, so no single "
+                          "cause stands out: who carries the non-achievers matters more"), "neither"
     return {"retention": ret, "pass": None if no_pass else pas, "national_retention": nat["retention_rate"],
             "national_pass": nat["pass_rate"], "verdict": verdict, "where": where,
             "completers": r.get("completers")}
@@ -469,7 +469,8 @@ def watch_points(pr: PackResults, agency_id: str) -> list[str]:
         for cut in h["cuts"].values():
             if -near <= cut["distance"] < 0:
                 c = carriers(pr, agency_id, h["id"], top=1)
-                who = ", ".join(x["label"] for dim in ("provider", "host_employer") for x in c[dim])
+                who = " and ".join(("host employer " if dim == "host_employer" else "") + x["label"]
+                                   for dim in ("provider", "host_employer") for x in c[dim])
                 out.append(f"{h['title']} is {fmt_pct(-cut['distance'])[:-1]} points from "
                            f"{STATUS_LABELS[cut['level']].lower()}" + (f"; most at {who}" if who else "") + ".")
                 break
