@@ -22,7 +22,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import __version__
-from .errors import AssessmentError, FjaaqaError, InputError
+from .errors import AssessmentError, FjaaqaError, InputError, count_more
 from .paths import default_out, resource
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -564,7 +564,7 @@ def selfassess_score(
     try:
         scored = score_files(str(file), str(previous) if previous else "")
     except AssessmentError as exc:
-        for line in exc.problems:
+        for line in count_more(exc.problems):
             err.print(line, markup=False, soft_wrap=True)
         err.print(f"{len(exc.problems)} problem(s): nothing was scored.", markup=False)
         raise typer.Exit(2) from None

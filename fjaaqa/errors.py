@@ -32,3 +32,10 @@ class AssessmentError(FjaaqaError):
 
 class RenderError(FjaaqaError):
     """A report that could not be rendered (the notebook failed, or its kernel died)."""
+
+
+def count_more(lines: list[str], shown: int = 50) -> list[str]:
+    """At most ``shown`` lines, then one saying how many more there are (a bad file can have thousands)."""
+    if len(lines) <= shown:
+        return list(lines)
+    return list(lines[:shown]) + [f"... and {len(lines) - shown:,} more"]

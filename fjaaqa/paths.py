@@ -14,11 +14,14 @@ the user's cache folder.
 from __future__ import annotations
 
 import os
+import re
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 
 import yaml
+
+from .errors import InputError
 
 RESOURCE_FOLDERS = ("notebooks", "templates", "params")
 
@@ -71,3 +74,31 @@ def cache_dir(*parts: str) -> Path:
 
         base = platformdirs.user_cache_dir("fjaaqa", appauthor=False)
     return Path(base).joinpath(*parts)
+
+
+# Anything that becomes part of a file name (an agency id, a UKPRN, a threshold-set or report name) is one
+# of these: ASCII letters and digits, '.', '_' and '-', starting with a letter or digit. No separator, no
+# "..", no control character, so an id read from a file can never move an output elsewhere.
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
+
+
+def file_name_part(value, what: str) -> str:
+    """``value`` as it may appear in a file name, or a one-line InputError saying why it may not."""
+    s = str(value)
+    if not NAME.fullmatch(s):
+        shown = s if len(s) <= 40 else s[:40] + "…"
+        raise InputError(f"{what} {shown!r} cannot be part of a file name (use letters, digits, '.', '_' or '-')")
+    return s
+
+
+def inside(out: str | Path, path: str | Path) -> Path:
+    """``path``, once it is known to lie under ``out`` with every symbolic link resolved.
+
+    The last check before writing: a name that passed :func:`file_name_part`
+    still cannot reach outside ``--out`` through a link planted inside it.
+    """
+    root, real = Path(out).resolve(), Path(path).resolve()
+    if real != root and root not in real.parents:
+        raise InputError(f"refusing to write {Path(path).name} outside the output folder (a symbolic link leads "
+                         f"to {real.parent})", file=str(out))
+    return Path(path)

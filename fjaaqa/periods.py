@@ -56,12 +56,12 @@ def parse_year(text: str | int | AcademicYear) -> AcademicYear:
     if isinstance(text, AcademicYear):
         return text
     s = str(text).strip()
-    m = re.fullmatch(r"(\d{2})(\d{2})", s)
+    m = re.fullmatch(r"([0-9]{2})([0-9]{2})", s)
     if m:
         first, second = int(m.group(1)), int(m.group(2))
         if (first + 1) % 100 == second:
             return AcademicYear(2000 + first)
-    m = re.fullmatch(r"(\d{4})[-/](\d{2}|\d{4})", s)
+    m = re.fullmatch(r"([0-9]{4})[-/]([0-9]{2}|[0-9]{4})", s)
     if m:
         first, second = int(m.group(1)), int(m.group(2))
         if (first + 1) % 100 == second % 100:
@@ -77,7 +77,7 @@ def year_of(d: date) -> AcademicYear:
 def parse_return(text: str) -> str:
     """Normalise a return code such as ``r6`` or ``R06`` to ``R06``."""
     s = str(text).strip().upper()
-    m = re.fullmatch(r"R?(\d{1,2})", s)
+    m = re.fullmatch(r"R?([0-9]{1,2})", s)
     if m and 1 <= int(m.group(1)) <= 14:
         return f"R{int(m.group(1)):02d}"
     raise InputError(f"return '{text}' is not an ILR return: use R01 to R14")

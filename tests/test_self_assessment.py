@@ -67,7 +67,7 @@ def all_statements(answer="B", **overrides):
 def test_template_is_accessible_and_byte_stable(tmp_path):
     a, b = template_bytes("FJAA0001"), template_bytes("FJAA0001")
     assert a == b
-    path = tmp_path / "t.xlsx"
+    path = tmp_path / "FJAA0001.xlsx"
     path.write_bytes(a)
     wb = load_workbook(path)
     assert wb.sheetnames == ["Instructions", "Details", "Elements", "Evidence", "Partnership"]
@@ -79,7 +79,7 @@ def test_template_is_accessible_and_byte_stable(tmp_path):
 
 
 def test_template_filled_programmatically_scores(tmp_path):
-    path = tmp_path / "t.xlsx"
+    path = tmp_path / "FJAA0001.xlsx"
     path.write_bytes(template_bytes("FJAA0001"))
     fill_workbook(path, all_elements(3, **{"1.1": 4, "1.2": 4, "1.3": 2, "1.4": 1, "1.5": 4}),
                   all_statements("C", P03="A"), owners={"1.4": "Partnerships lead"})
@@ -106,14 +106,15 @@ def test_boundary_of_a_weak_element():
                   [(i, {"element": e["element"], "evidence": e["evidence"], "held": e["held"]})
                    for i, e in enumerate(doc["evidence"])],
                   [(i, {"id": s["id"], "answer": s["answer"], "owner": None, "target_date": None, "notes": None})
-                   for i, s in enumerate(doc["partnership"])], "x", [])
+                   for i, s in enumerate(doc["partnership"])], "X1.yaml", [], "X1.yaml: agency_id")
     items = list(action_plan(a)["item"].str.split().str[0])
     assert items == ["2.1"]  # 2 (developing) needs an action; 3 (established) does not; B needs none
 
 
 @pytest.mark.parametrize("mutate,expected", [
     (lambda wb: wb["Elements"].cell(4, 5).__setattr__("value", None), "row 4, Rating: missing rating for element 1.1"),
-    (lambda wb: wb["Elements"].cell(4, 5).__setattr__("value", 7), "row 4, Rating: '7' is out of range (use 1 to 4)"),
+    (lambda wb: wb["Elements"].cell(4, 5).__setattr__("value", 7),
+     "row 4, Rating: '7' is not a whole number from 1 to 4"),
     (lambda wb: wb["Elements"].cell(4, 2).__setattr__("value", "9.9"), "Element ID: unknown element '9.9'"),
     (lambda wb: wb["Partnership"].cell(4, 3).__setattr__("value", "D"), "row 4, Answer: 'D' must be A, B or C"),
     (lambda wb: wb["Evidence"].cell(4, 3).__setattr__("value", "Maybe"), "row 4, Held: 'Maybe' must be Yes or No"),
@@ -121,7 +122,7 @@ def test_boundary_of_a_weak_element():
      "row 5, Target date: 'next week' is not a date"),
 ])
 def test_every_validation_error_is_one_clear_line(tmp_path, mutate, expected):
-    path = tmp_path / "t.xlsx"
+    path = tmp_path / "FJAA0001.xlsx"
     path.write_bytes(template_bytes("FJAA0001"))
     fill_workbook(path, all_elements(3), all_statements("B"))
     wb = load_workbook(path)
@@ -133,20 +134,20 @@ def test_every_validation_error_is_one_clear_line(tmp_path, mutate, expected):
 
 
 def test_cli_lists_every_problem_and_exits_non_zero(tmp_path):
-    path = tmp_path / "blank.xlsx"
+    path = tmp_path / "FJAA0002.xlsx"
     r = subprocess.run([sys.executable, "-m", "fjaaqa.cli", "selfassess", "template", "--agency", "FJAA0002",
                         "--out", str(path)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0
     r = subprocess.run([sys.executable, "-m", "fjaaqa.cli", "selfassess", "score", str(path), "--out",
                         str(tmp_path / "out"), "--no-pdf"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    lines = [line for line in r.stderr.splitlines() if "blank.xlsx" in line]
+    lines = [line for line in r.stderr.splitlines() if "FJAA0002.xlsx" in line]
     assert len(lines) == N_ELEMENTS + 12 + 1  # every rating and answer missing, and the date
     assert "nothing was scored" in r.stderr and not (tmp_path / "out").exists()
 
 
 def test_progress_against_a_previous_assessment_and_owners_carried(tmp_path):
-    before, now = tmp_path / "2023.xlsx", tmp_path / "2024.xlsx"
+    before, now = tmp_path / "FJAA0001-2023.xlsx", tmp_path / "FJAA0001-2024.xlsx"
     before.write_bytes(template_bytes("FJAA0001"))
     fill_workbook(before, all_elements(3, **{"3.5": 1, "5.2": 2}), all_statements("B", P12="A"),
                   owners={"3.5": "Employer team lead"}, date="2023-06-30")

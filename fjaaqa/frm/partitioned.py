@@ -91,7 +91,7 @@ def partition_dataset(src: str | Path, dst: str | Path, parts: int, threads: int
     if parts < 1:
         raise InputError("--partitions must be 1 or more")
     tables = _dataset_tables(src)
-    clear_folder(dst, lambda c: re.fullmatch(r"p\d{3}|_staging|_spill", c.name) is not None)
+    clear_folder(dst, lambda c: re.fullmatch(r"p[0-9]{3}|_staging|_spill", c.name) is not None)
     con = duckdb.connect()
     if threads:
         con.execute(f"SET threads = {int(threads)}")
@@ -161,7 +161,7 @@ def peak_rss_mb() -> float:
     import re
 
     try:
-        return int(re.search(r"VmHWM:\s+(\d+)", Path("/proc/self/status").read_text()).group(1)) / 1024
+        return int(re.search(r"VmHWM:\s+([0-9]+)", Path("/proc/self/status").read_text()).group(1)) / 1024
     except (OSError, AttributeError):  # not Linux
         import resource
 

@@ -26,7 +26,7 @@ from lxml import etree
 
 from ..errors import InputError
 
-NAMESPACE = re.compile(r"^ESFA/ILR/(\d{4})-(\d{2})$")
+NAMESPACE = re.compile(r"^ESFA/ILR/([0-9]{4})-([0-9]{2})$")
 NOT_READ = {"FamilyName", "GivenNames", "AddLine1", "AddLine2", "AddLine3", "AddLine4", "TelNo", "Email",
             "NINumber", "Postcode", "PostcodePrior", "LSDPostcode"}
 SOURCE_COLUMNS = ["_file", "_line"]

@@ -156,4 +156,4 @@ def uln_check_digit(first_nine: str) -> int | None:
 def uln_is_valid(uln) -> bool:
     """Whether a ULN has ten digits, no leading zero, and the right check digit."""
     s = str(uln or "")
-    return bool(re.fullmatch(r"[1-9]\d{9}", s)) and uln_check_digit(s[:9]) == int(s[9])
+    return bool(re.fullmatch(r"[1-9][0-9]{9}", s)) and uln_check_digit(s[:9]) == int(s[9])

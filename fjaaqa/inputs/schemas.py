@@ -18,12 +18,12 @@ import pandera.pandas as pa
 
 # Value patterns. Codes stay strings: "034" must not become 34.
 PATTERNS = {
-    "date": r"\d{4}-\d{2}-\d{2}",
+    "date": r"[0-9]{4}-[0-9]{2}-[0-9]{2}",
     "code": r"[0-9A-Za-z]{1,30}",
-    "int": r"-?\d+",
-    "number": r"-?\d+(\.\d+)?",
-    "ukprn": r"[1-9]\d{7}",
-    "uln": r"\d{10}",
+    "int": r"-?[0-9]+",
+    "number": r"-?[0-9]+(\.[0-9]+)?",
+    "ukprn": r"[1-9][0-9]{7}",
+    "uln": r"[0-9]{10}",
     "learnref": r"[A-Za-z0-9 ]{1,12}",
     # safe identifiers: no path separators, no dot-dot, no control characters
     "id": r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}",

@@ -293,10 +293,10 @@ def ilr_folders(data_dir: Path) -> list[tuple[Period, Path]]:
     if not root.is_dir():
         return found
     for year_dir in sorted(root.iterdir()):
-        if not (year_dir.is_dir() and re.fullmatch(r"\d{4}", year_dir.name)):
+        if not (year_dir.is_dir() and re.fullmatch(r"[0-9]{4}", year_dir.name)):
             continue
         for ret_dir in sorted(year_dir.iterdir()):
-            if ret_dir.is_dir() and re.fullmatch(r"R\d{2}", ret_dir.name):
+            if ret_dir.is_dir() and re.fullmatch(r"R[0-9]{2}", ret_dir.name):
                 try:
                     found.append((make_period(year_dir.name, ret_dir.name), ret_dir))
                 except InputError:

@@ -150,7 +150,7 @@ def time_columns(r: Release) -> list[str]:
         if "time_period" not in d or "time_identifier" not in d:
             continue
         for v in sorted(set(d["time_period"])):
-            if not (re.fullmatch(r"\d{6}", v) and int(v[4:]) == (int(v[2:4]) + 1) % 100):
+            if not (re.fullmatch(r"[0-9]{6}", v) and int(v[4:]) == (int(v[2:4]) + 1) % 100):
                 problems.append(f"{p.name}: time_period '{v}' is not an academic year like 202324")
         problems += [f"{p.name}: time_identifier '{v}'" for v in sorted(set(d["time_identifier"]))
                      if v not in TIME_IDENTIFIERS]
@@ -169,10 +169,10 @@ def geography_columns(r: Release) -> list[str]:
             if not {"region_code", "region_name"} <= set(d.columns):
                 problems.append(f"{p.name}: regional rows need region_code and region_name")
             else:
-                bad = reg[~reg["region_code"].str.fullmatch(r"E12\d{6}") | (reg["region_name"] == "")]
+                bad = reg[~reg["region_code"].str.fullmatch(r"E12[0-9]{6}") | (reg["region_name"] == "")]
                 problems += [f"{p.name}: row {i + 2} has region_code '{x.region_code}'" for i, x in bad.iterrows()]
         problems += [f"{p.name}: row {i + 2} country_code '{v}'" for i, v in d["country_code"].items()
-                     if not re.fullmatch(r"[EKNSW]\d{8}", v)]
+                     if not re.fullmatch(r"[EKNSW][0-9]{8}", v)]
     return problems
 
 

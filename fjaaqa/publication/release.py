@@ -8,6 +8,7 @@ tables for spreadsheet users (gptables: a cover, notes, one table a sheet).
 
 from __future__ import annotations
 
+import re
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -99,7 +100,8 @@ def _number(v):
     """A published cell as a number when it is one (so spreadsheets can sum it); symbols stay as text."""
     if not isinstance(v, str):
         return v
-    try:
-        return int(v) if v.lstrip("-").isdigit() else float(v)
-    except ValueError:
-        return v
+    if re.fullmatch(r"-?[0-9]+", v):  # ASCII digits only: int() also takes other scripts' digits
+        return int(v)
+    if re.fullmatch(r"-?[0-9]+\.[0-9]+", v):
+        return float(v)
+    return v

@@ -23,7 +23,7 @@ from ..store.frm_runs import load_or_run
 from .frm_sections import impact_total, money
 from .frm_workbook import read_notes, write_workbook
 from .index import ensure_index
-from .registry import job
+from .registry import job, kind
 
 
 def frm_folder(out: Path, year_code: str, return_code: str) -> Path:
@@ -50,18 +50,19 @@ def build_frm_reports(data_dir: Path, year: str, return_code: str, ukprns: list[
     res = load_or_run(data_dir, year, return_code, results_dir)
     chosen = providers_to_report(res, ukprns)
     carried = read_notes(notes or [])
-    folder = frm_folder(out, period.year.code, period.return_code)
+    pages = {u: kind("frm").output(out, year=period.year.code, return_code=period.return_code, ukprn=u)
+             for u in chosen}
     write_flag_files(res, out)
     data_key = res.meta["key"]  # each report reads its provider's rows of this very run, by its key
     for ukprn in chosen:  # each workbook made again only when its provider's run or the carried notes changed
-        book = folder / f"{ukprn}.xlsx"
+        book = pages[ukprn].with_suffix(".xlsx")
         key = builds.page_key("frm-workbook", data_key, ukprn, {k: str(v) for k, v in sorted(carried.items())})
         if not builds.file_fresh(book, key):
             write_workbook(res, ukprn, book, carried)
             builds.note_file(book, key)
     common = {"year": year, "return_code": return_code, "data_dir": str(Path(data_dir).resolve()),
               "run_date": run_date, "results_dir": str(results_dir) if results_dir else ""}
-    jobs = [job("frm", dict(common, ukprn=u, run_key=data_key), folder / f"{u}.html", {"ukprn": u}, data_key)
+    jobs = [job("frm", dict(common, ukprn=u, run_key=data_key), pages[u], {"ukprn": u}, data_key)
             for u in chosen]
     summary = run_jobs(jobs, pdf, workers, progress, force, executor)
     write_frm_listing(out, res, summary, run_date or period.census.isoformat())

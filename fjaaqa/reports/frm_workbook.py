@@ -23,6 +23,7 @@ import pandas as pd
 from ..errors import InputError
 from ..frm.catalogue import STREAM_LABELS
 from ..frm.run import FrmResult
+from ..inputs.workbooks import open_workbook, sheet_rows
 from ..writers import atomic_write
 
 NOTES_HEADER = "Provider notes"
@@ -36,21 +37,16 @@ ROW_COLUMNS = [(QUERY_HEADER, "query_id", 18), ("Learner ref", "LearnRefNumber",
 
 def read_notes(paths: list[str | Path]) -> dict[str, str]:
     """Provider notes by query ID from earlier workbooks (later files win for the same ID)."""
-    from openpyxl import load_workbook
-
     notes: dict[str, str] = {}
     for path in paths:
         path = Path(path)
         if not path.is_file():
             raise InputError("notes workbook not found", file=str(path))
-        try:
-            wb = load_workbook(path, read_only=True, data_only=False)  # a typed formula comes back as its text
-        except Exception:
-            raise InputError("not an Excel workbook (.xlsx) that can be read", file=str(path)) from None
+        wb = open_workbook(path, formulas_as_text=True)
         found = False
-        for ws in wb.worksheets:
+        for name in wb.sheetnames:
             header, q, n = None, None, None
-            for row in ws.iter_rows(values_only=True):
+            for row in sheet_rows(wb, name, str(path)):
                 cells = ["" if v is None else str(v) for v in row]
                 if header is None:
                     if QUERY_HEADER in cells and NOTES_HEADER in cells:

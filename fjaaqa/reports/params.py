@@ -90,7 +90,7 @@ class PackParams(NotebookParams):
 class FrmReportParams(NotebookParams):
     """``frm_report.ipynb``: one provider's funding rules monitoring report."""
 
-    ukprn: str = Field(pattern=r"^[1-9]\d{7}$")
+    ukprn: str = Field(pattern=r"^[1-9][0-9]{7}$")
     # The batch's run of the return, by its cache key: every report of a batch then shows the same run,
     # and no kernel hashes the return's files again (185 MB for a national return).
     run_key: str = Field(default="", pattern=r"^([0-9a-f]{20})?$")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
-from ..paths import resource
+from ..paths import file_name_part, inside, resource
 from ..periods import make_period
 from ..render import builds
 from ..render.engine import RenderJob
@@ -60,8 +60,9 @@ class ReportKind:
         return resource("notebooks", self.notebook)
 
     def output(self, out: Path, **fields) -> Path:
-        """The HTML page of one output (its PDF sits beside it)."""
-        return Path(out) / self.path.format(**fields)
+        """The HTML page of one output (its PDF sits beside it), checked to stay under ``out``."""
+        named = {k: file_name_part(v, k.replace("_", " ")) for k, v in fields.items()}
+        return inside(out, Path(out) / self.path.format(**named))
 
 
 REGISTRY: dict[str, ReportKind] = {k.name: k for k in (

@@ -26,7 +26,7 @@ from ..selfassess.reading import Assessment, read_assessment
 from ..selfassess.scoring import component_scores, partnership_profile, progress
 from ..writers import atomic_write, csv_text, write_sheet_table
 from .index import ensure_index
-from .registry import job
+from .registry import job, kind
 
 
 @dataclass
@@ -100,17 +100,18 @@ def plan_workbook_bytes(s: Scored) -> bytes:
 
 def write_outputs(s: Scored, out: Path, path: str, previous: str = "", pdf: bool = True,
                   run_date: str = "", force: bool = False) -> list[Path]:
-    folder = Path(out) / "selfassessment" / s.a.agency_id
+    page = kind("self_assessment").output(out, agency_id=s.a.agency_id)
+    folder = page.parent
     written = [atomic_write(folder / "action_plan.xlsx", plan_workbook_bytes(s)),
                atomic_write(folder / "action_plan.csv", csv_text(s.plan)),
                atomic_write(folder / "component_scores.csv", csv_text(s.scores))]
     params = {"assessment": str(Path(path).resolve()), "previous": str(Path(previous).resolve()) if previous else "",
               "run_date": run_date or s.a.assessment_date.isoformat()}
     data = digest(sha256_file(path), sha256_file(previous) if previous else "")
-    result = run_jobs([job("self_assessment", params, folder / "self_assessment.html", {"agency": s.a.agency_id},
+    result = run_jobs([job("self_assessment", params, page, {"agency": s.a.agency_id},
                            data)], pdf, force=force)
     if result.failed:
-        raise RenderError(result.failed[0]["error"], file=str(folder / "self_assessment.html"))
-    written.append(folder / "self_assessment.html")
+        raise RenderError(result.failed[0]["error"], file=str(page))
+    written.append(page)
     ensure_index(out)  # the report links back to it
     return written

@@ -7,6 +7,7 @@ listed, never scored.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -15,6 +16,8 @@ import pandas as pd
 import yaml
 
 from ..errors import InputError
+from ..inputs.workbooks import open_workbook, sheet_rows
+from ..paths import NAME
 from .frameworks import frameworks, params
 
 
@@ -27,6 +30,17 @@ class Assessment:
     partnership: pd.DataFrame  # id, answer, owner, target_date, notes
     source: str = ""
     problems: list[str] = field(default_factory=list)
+
+
+def named_for(path: Path, agency_id: str) -> bool:
+    """Is the file named for this agency? ``FJAA0007.xlsx`` or ``FJAA0007-2024.yaml`` is; ``FJAA0003.xlsx`` is not.
+
+    The agency ID inside a file decides where its scores go (its own pack,
+    its own output folder), so the file's name must agree: one agency's file
+    dropped in under another's name, or with another's ID, is never scored.
+    """
+    stem = path.stem
+    return stem == agency_id or (stem.startswith(agency_id) and stem[len(agency_id)] in "-_ .")
 
 
 def cell_value(v):
@@ -46,25 +60,49 @@ def _as_date(v):
         return v.date()
     if isinstance(v, date):
         return v
+    text = str(v)[:10]
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):  # ASCII digits only
+        raise ValueError(str(v))
     try:
-        return date.fromisoformat(str(v)[:10])
+        return date.fromisoformat(text)
     except ValueError:
         raise ValueError(str(v)) from None
+
+
+PLAUSIBLE_YEARS = (1990, 2100)  # a self-assessment or an action's target date outside these is a typing slip
 
 
 def _date_field(value, where: str, problems: list[str]):
     """A date, or None with a problem recorded when the value is not one (an empty value is simply None)."""
     try:
-        return _as_date(value)
+        d = _as_date(value)
     except ValueError as exc:
-        problems.append(f"{where}: '{exc}' is not a date (YYYY-MM-DD)")
+        problems.append(f"{where}: '{_shown(exc)}' is not a date (YYYY-MM-DD)")
         return None
+    if d is not None and not PLAUSIBLE_YEARS[0] <= d.year <= PLAUSIBLE_YEARS[1]:
+        problems.append(f"{where}: {d.isoformat()} is not a plausible date (years {PLAUSIBLE_YEARS[0]} to "
+                        f"{PLAUSIBLE_YEARS[1]})")
+        return None
+    return d
+
+
+def whole_number(v) -> int | None:
+    """A rating as an int: 3, 3.0 (how Excel stores it) or "3"; None for 3.5, inf, "٣" or text."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float):
+        return int(v) if v.is_integer() else None  # is_integer() is False for inf and nan
+    if isinstance(v, str) and re.fullmatch(r"[0-9]{1,3}", v.strip()):
+        return int(v)
+    return None
 
 
 def _sheet_rows(wb, name: str, path: str) -> list[tuple[int, dict]]:
     if name not in wb.sheetnames:
         raise InputError(f"no '{name}' sheet (is this an fjaaqa self-assessment workbook?)", file=path)
-    rows = list(wb[name].iter_rows(values_only=True))
+    rows = sheet_rows(wb, name, path)
     header_at = next((i for i, r in enumerate(rows) if r and r[0] in ("Component", "Element ID", "ID", "Item")), None)
     if header_at is None:
         raise InputError(f"sheet '{name}' has no header row", file=path)
@@ -85,12 +123,17 @@ def read_assessment(path: str | Path) -> Assessment:
         raise InputError("file not found", file=shown)
     if path.suffix.lower() in (".yaml", ".yml"):
         return _check(_from_yaml(path), shown)
+    if path.suffix.lower() != ".xlsx":
+        raise InputError("not an Excel workbook (.xlsx) or YAML file", file=shown)
+    wb = open_workbook(path)
     try:
-        from openpyxl import load_workbook
+        return _check(_from_workbook(wb, shown), shown)
+    finally:
+        wb.close()
 
-        wb = load_workbook(path, data_only=True)
-    except Exception:
-        raise InputError("not an Excel workbook (.xlsx) or YAML file that can be read", file=shown) from None
+
+def _from_workbook(wb, shown: str) -> Assessment:
+    """The template's four sheets (Details, Elements, Evidence, Partnership), nothing else."""
     details = {rec.get("Item"): rec.get("Value") for _, rec in _sheet_rows(wb, "Details", shown)}
     problems: list[str] = []
     when = _date_field(details.get("Assessment date"), f"{shown}: sheet Details, Assessment date", problems)
@@ -105,34 +148,78 @@ def read_assessment(path: str | Path) -> Assessment:
                "owner": cell_value(r.get("Owner")),
                "target_date": r.get("Target date"), "notes": cell_value(r.get("Notes"))})
           for i, r in _sheet_rows(wb, "Partnership", shown)]
-    a = _build(str(cell_value(details.get("Agency ID")) or ""), when, el, ev, pa, shown, problems)
-    return _check(a, shown)
+    return _build(str(cell_value(details.get("Agency ID")) or ""), when, el, ev, pa, shown, problems,
+                  f"{shown}: sheet Details, Agency ID")
+
+
+MAX_YAML_BYTES = 1_000_000  # a completed self-assessment in YAML is about 10 KB
+MAX_YAML_ITEMS = 500  # per list: the framework has 32 elements and 12 partnership statements
 
 
 def _from_yaml(path: Path) -> Assessment:
+    shown, problems = str(path), []
+    if path.stat().st_size > MAX_YAML_BYTES:
+        raise InputError(f"larger than {MAX_YAML_BYTES // 1000:,} KB: not a self-assessment, so not read", file=shown)
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError):
-        raise InputError("not valid YAML", file=str(path)) from None
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError):
+        raise InputError("not valid YAML", file=shown) from None
     if not isinstance(doc, dict):
-        raise InputError("a self-assessment YAML file must be a mapping", file=str(path))
-    shown, problems = str(path), []
-    when = _date_field(doc.get("assessment_date"), f"{shown}: assessment_date", problems)
-    el = [(i + 1, {"id": cell_value(str(r.get("id")) if r.get("id") is not None else None),
-                   "rating": cell_value(r.get("rating")),
-                   "strengths": cell_value(r.get("strengths")), "areas": cell_value(r.get("areas_for_improvement")),
-                   "owner": cell_value(r.get("owner")), "target_date": r.get("target_date")})
-          for i, r in enumerate(doc.get("elements") or [])]
-    ev = [(i + 1, {"element": cell_value(str(r.get("element"))), "evidence": cell_value(r.get("evidence")),
-                   "held": cell_value(r.get("held"))}) for i, r in enumerate(doc.get("evidence") or [])]
-    pa = [(i + 1, {"id": cell_value(r.get("id")), "answer": cell_value(r.get("answer")),
-                   "owner": cell_value(r.get("owner")),
-                   "target_date": r.get("target_date"), "notes": cell_value(r.get("notes"))})
-          for i, r in enumerate(doc.get("partnership") or [])]
-    return _build(str(doc.get("agency_id") or ""), when, el, ev, pa, shown, problems)
+        raise InputError("a self-assessment YAML file must be a mapping", file=shown)
+    when = _date_field(_scalar(doc.get("assessment_date"), f"{shown}: assessment_date", problems),
+                       f"{shown}: assessment_date", problems)
+
+    def items(key: str, fields: dict[str, str]) -> list[tuple[int, dict]]:
+        """The entries of one list, each a mapping of single values (anything else is a problem, not a crash)."""
+        entries = doc.get(key) or []
+        if not isinstance(entries, list):
+            problems.append(f"{shown}: {key}: must be a list of entries")
+            return []
+        if len(entries) > MAX_YAML_ITEMS:
+            problems.append(f"{shown}: {key}: {len(entries):,} entries (at most {MAX_YAML_ITEMS})")
+            return []
+        out = []
+        for i, r in enumerate(entries, start=1):
+            if not isinstance(r, dict):
+                problems.append(f"{shown}: {key}, entry {i}: must be a mapping such as 'id: 1.1'")
+                continue
+            out.append((i, {name: _scalar(r.get(k), f"{shown}: {key}, entry {i}, {k}", problems)
+                            for name, k in fields.items()}))
+        return out
+
+    el = items("elements", {"id": "id", "rating": "rating", "strengths": "strengths",
+                            "areas": "areas_for_improvement", "owner": "owner", "target_date": "target_date"})
+    ev = items("evidence", {"element": "element", "evidence": "evidence", "held": "held"})
+    pa = items("partnership", {"id": "id", "answer": "answer", "owner": "owner", "target_date": "target_date",
+                               "notes": "notes"})
+    for _, r in el + ev:  # YAML reads 1.1 as a number: ids are text
+        for k in ("id", "element"):
+            if k in r and r[k] is not None:
+                r[k] = str(r[k])
+    for rows in (el, ev, pa):
+        for _, r in rows:
+            for k, v in r.items():
+                if k != "target_date":
+                    r[k] = cell_value(v)
+    agency_id = _scalar(doc.get("agency_id"), f"{shown}: agency_id", problems)
+    return _build(str(agency_id or ""), when, el, ev, pa, shown, problems, f"{shown}: agency_id")
 
 
-def _build(agency_id, when, el, ev, pa, shown, problems) -> Assessment:
+def _scalar(v, where: str, problems: list[str]):
+    """A single value (text, number, date, yes/no), or None with a problem for a list or mapping."""
+    if isinstance(v, (list, dict, set, tuple)):
+        problems.append(f"{where}: must be a single value, not a list or mapping")
+        return None
+    return v
+
+
+def _shown(v) -> str:
+    """A value as quoted in a problem: short, on one line."""
+    s = " ".join(str(v).split())
+    return s if len(s) <= 40 else s[:40] + "…"
+
+
+def _build(agency_id, when, el, ev, pa, shown, problems, id_where) -> Assessment:
     """Tables from read rows, with every value checked; problems name sheet, row and field."""
     p, fw = params(), frameworks()
     known = {e.id for _, e in fw.qif.elements()}
@@ -141,19 +228,16 @@ def _build(agency_id, when, el, ev, pa, shown, problems) -> Assessment:
     for line, r in el:
         where = f"{shown}: sheet Elements, row {line}"
         if r["id"] not in known:
-            problems.append(f"{where}, Element ID: unknown element '{r['id']}'")
+            problems.append(f"{where}, Element ID: unknown element '{_shown(r['id'])}'")
             continue
         rating = r["rating"]
         if rating is None:
             problems.append(f"{where}, Rating: missing rating for element {r['id']}")
         else:
-            try:
-                rating = int(float(rating))
-                if rating not in p.rating_scale:
-                    raise ValueError
-            except (TypeError, ValueError):
-                problems.append(f"{where}, Rating: '{r['rating']}' is out of range (use {min(p.rating_scale)} to "
-                                f"{max(p.rating_scale)})")
+            rating = whole_number(rating)
+            if rating not in p.rating_scale:
+                problems.append(f"{where}, Rating: '{_shown(r['rating'])}' is not a whole number from "
+                                f"{min(p.rating_scale)} to {max(p.rating_scale)}")
                 rating = None
         target = _date_field(r["target_date"], f"{where}, Target date", problems)
         rows.append({**r, "rating": rating, "target_date": target})
@@ -163,27 +247,32 @@ def _build(agency_id, when, el, ev, pa, shown, problems) -> Assessment:
     for line, r in ev:
         where = f"{shown}: sheet Evidence, row {line}"
         if r["element"] not in known:
-            problems.append(f"{where}, Element ID: unknown element '{r['element']}'")
+            problems.append(f"{where}, Element ID: unknown element '{_shown(r['element'])}'")
             continue
         held = r["held"]
         if held not in (None, "Yes", "No"):
-            problems.append(f"{where}, Held: '{held}' must be Yes or No")
+            problems.append(f"{where}, Held: '{_shown(held)}' must be Yes or No")
             held = None
         evidence.append({**r, "held": held == "Yes"})
     part = []
     for line, r in pa:
         where = f"{shown}: sheet Partnership, row {line}"
         if r["id"] not in statements:
-            problems.append(f"{where}, ID: unknown statement '{r['id']}'")
+            problems.append(f"{where}, ID: unknown statement '{_shown(r['id'])}'")
             continue
         if r["answer"] is None:
             problems.append(f"{where}, Answer: missing answer for {r['id']}")
         elif str(r["answer"]).upper() not in fw.partnership.choices:
-            problems.append(f"{where}, Answer: '{r['answer']}' must be A, B or C")
+            problems.append(f"{where}, Answer: '{_shown(r['answer'])}' must be A, B or C")
         target = _date_field(r["target_date"], f"{where}, Target date", problems)
         part.append({**r, "answer": str(r["answer"]).upper() if r["answer"] else None, "target_date": target})
     if not agency_id:
-        problems.append(f"{shown}: sheet Details, Agency ID: missing")
+        problems.append(f"{id_where}: missing")
+    elif not NAME.fullmatch(agency_id):
+        problems.append(f"{id_where}: '{agency_id[:40]}' is not an agency ID (letters, digits, '.', '_' or '-')")
+    elif not named_for(Path(shown), agency_id):
+        problems.append(f"{id_where}: '{agency_id}' is not the agency the file is named for (name it "
+                        f"{agency_id}{Path(shown).suffix}, or {agency_id}-<anything>{Path(shown).suffix})")
     return Assessment(agency_id, when, pd.DataFrame(rows, columns=["id", "rating", "strengths", "areas", "owner",
                                                                    "target_date"]),
                       pd.DataFrame(evidence, columns=["element", "evidence", "held"]),

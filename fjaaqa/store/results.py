@@ -87,8 +87,8 @@ def self_assessment_table(data_dir: Path) -> pd.DataFrame:
         except Exception as exc:  # an unreadable file is reported in the pack, never stops the batch
             rows.append({"agency_id": f.stem, "file": f.name, "problems": 1, "first_problem": str(exc)[:200]})
             continue
-        if a.problems:
-            rows.append({"agency_id": a.agency_id or f.stem, "file": f.name, "problems": len(a.problems),
+        if a.problems:  # listed under the agency the file is named for, never one its contents claim
+            rows.append({"agency_id": f.stem, "file": f.name, "problems": len(a.problems),
                          "first_problem": a.problems[0].split(": ", 1)[-1][:200]})
             continue
         for r in component_scores(a).itertuples():
