@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tempfile
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -77,6 +78,7 @@ def records(df: pd.DataFrame, fields: list[str]) -> list[dict]:
 
 # A spreadsheet reads a cell starting with one of these as a formula ("CSV injection").
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")  # left alone: ASCII digits only, no "-inf", no "+1e9"
 
 
 def inert(value):
@@ -85,11 +87,7 @@ def inert(value):
     Numbers (``-5``, ``+3.2``) are left alone; only text is neutralised.
     """
     if isinstance(value, str) and value.startswith(FORMULA_START):
-        try:
-            float(value)
-            return value
-        except ValueError:
-            return "'" + value
+        return value if NUMBER.fullmatch(value) else "'" + value
     return value
 
 

@@ -26,7 +26,7 @@ def _route_names() -> dict[str, str]:
 
 
 def _region_names() -> dict[str, str]:
-    regions = reference.ENGLISH_REGIONS + ["Wales", "Scotland", "Northern Ireland", "Outside UK"]
+    regions = reference.ENGLISH_REGIONS + reference.OTHER_REGIONS
     return {n.lower(): n for n in regions}
 
 

@@ -1,21 +1,27 @@
 """ILR XML: a streaming reader to the canonical tables, a writer, and XSD checks.
 
-The reader walks a file with lxml ``iterparse`` and lets go of each
-``Learner`` once it is read, so memory stays flat however many learners a
-file holds. It accepts any year's namespace (``ESFA/ILR/2017-18`` …
-``2025-26``) or none, whatever the file is called, and produces the tables
-of DESIGN: ``learners``, ``deliveries``, ``employment`` (one row per
-employment status, monitoring as ``ESM_<type>`` columns) and the long
-``fams`` table (learner FAMs with an empty ``AimSeqNumber``). Every row
-keeps the file and line it came from, so a quarantined row can be found.
+The reader feeds a file to lxml a megabyte at a time and lets go of each
+element once it is read, so memory stays flat however large a file is and
+whatever it holds (:func:`_events`): an element that grows past
+:data:`MAX_ELEMENT_SIZE` descendants, or a document that declares a DTD or
+entities, is refused with one line. It accepts any year's namespace
+(``ESFA/ILR/2017-18`` … ``2025-26``) or none, whatever the file is called,
+and produces the tables of DESIGN: ``learners``, ``deliveries``,
+``employment`` (one row per employment status, monitoring as ``ESM_<type>``
+columns) and the long ``fams`` table (learner FAMs with an empty
+``AimSeqNumber``). Every row keeps the file and line it came from, so a
+quarantined row can be found.
 
-Direct identifiers (names, addresses, telephone, e-mail, National Insurance
-number, home postcodes) are not read: no output needs them. 2025-26's
-repeating ``PriorAttain`` becomes the level with the latest ``DateLevelApp``.
+Only the fields the product uses are read: those its input schemas declare
+(:mod:`fjaaqa.inputs.schemas`). Names, addresses, telephone, e-mail,
+National Insurance number, home postcodes, or anything else a file carries,
+never become a column. 2025-26's repeating ``PriorAttain`` becomes the level
+with the latest ``DateLevelApp``.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,28 +31,41 @@ import pandas as pd
 from lxml import etree
 
 from ..errors import InputError
+from . import schemas
 
 NAMESPACE = re.compile(r"^ESFA/ILR/([0-9]{4})-([0-9]{2})$")
-NOT_READ = {"FamilyName", "GivenNames", "AddLine1", "AddLine2", "AddLine3", "AddLine4", "TelNo", "Email",
-            "NINumber", "Postcode", "PostcodePrior", "LSDPostcode"}
 SOURCE_COLUMNS = ["_file", "_line"]
 CHUNK = 20_000  # learners read before their rows become compact tables
+FEED_BYTES = 1 << 20  # read a file a megabyte at a time
+# An element (a Learner, the Header) that grows past this many descendants is refused: a real learner holds
+# a few dozen, a learner with fifty aims a few thousand; past this it is a damaged or hostile file.
+MAX_ELEMENT_SIZE = 20_000
 
-LEARNER_ORDER = ["UKPRN", "LearnRefNumber", "ULN", "PrevLearnRefNumber", "PrevUKPRN", "PMUKPRN", "CampId",
-                 "DateOfBirth", "Ethnicity", "Sex", "LLDDHealthProb", "PriorAttain", "Accom", "ALSCost",
-                 "PlanLearnHours", "PlanEEPHours", "MathGrade", "EngGrade"]
+LEARNER_ORDER = schemas.LEARNERS.names
 # LearningDelivery children in the schemas' order (2020-21 and 2025-26 share it).
 XSD_DELIVERY = ["LearnAimRef", "AimType", "AimSeqNumber", "LearnStartDate", "OrigLearnStartDate", "LearnPlanEndDate",
                 "FundModel", "PHours", "OTJActHours", "ProgType", "FworkCode", "PwayCode", "StdCode", "PartnerUKPRN",
                 "DelLocPostCode", "LSDPostcode", "AddHours", "PriorLearnFundAdj", "OtherFundAdj", "ConRefNumber",
                 "EPAOrgID", "EmpOutcome", "CompStatus", "LearnActEndDate", "WithdrawReason", "Outcome", "AchDate",
                 "OutGrade", "SWSupAimId", "TLOut"]
-DELIVERY_ORDER = ["UKPRN", "LearnRefNumber", "AimSeqNumber"] + [c for c in XSD_DELIVERY if c != "AimSeqNumber"]
+DELIVERY_ORDER = ["UKPRN", "LearnRefNumber", "AimSeqNumber"] + [c for c in XSD_DELIVERY if c != "AimSeqNumber"
+                                                                  and c in schemas.DELIVERIES.names]
 EMPLOYMENT_ORDER = ["UKPRN", "LearnRefNumber", "EmpStat", "DateEmpStatApp", "EmpId"]
 FAM_ORDER = ["UKPRN", "LearnRefNumber", "AimSeqNumber", "FAMType", "FAMCode", "DateFrom", "DateTo"]
 WORKPLACEMENT_FIELDS = ["WorkPlaceStartDate", "WorkPlaceEndDate", "WorkPlaceHours", "WorkPlaceMode", "WorkPlaceEmpId"]
 WORKPLACEMENT_ORDER = ["UKPRN", "LearnRefNumber", "AimSeqNumber"] + WORKPLACEMENT_FIELDS
 WANTED = ["{*}Message", "{*}UKPRN", "{*}Learner", "{*}LearnerDestinationandProgression"]
+# The fields read from each element: what the schemas declare, by their XML names. Nothing else is read.
+READ = {
+    "Learner": set(LEARNER_ORDER) - {"UKPRN"},
+    "LearningDelivery": set(DELIVERY_ORDER) - {"UKPRN", "LearnRefNumber"},
+    "LearnerEmploymentStatus": set(EMPLOYMENT_ORDER) - {"UKPRN", "LearnRefNumber"},
+    "EmploymentStatusMonitoring": {"ESMType", "ESMCode"},
+    "LearnerFAM": {"LearnFAMType", "LearnFAMCode", "LearnFAMDateFrom", "LearnFAMDateTo"},
+    "LearningDeliveryFAM": {"LearnDelFAMType", "LearnDelFAMCode", "LearnDelFAMDateFrom", "LearnDelFAMDateTo"},
+    "LearningDeliveryWorkPlacement": set(WORKPLACEMENT_FIELDS),
+    "PriorAttain": {"PriorLevel", "DateLevelApp"},
+}
 TABLE_NAMES = ["learners", "deliveries", "employment", "fams", "workplacements"]
 
 
@@ -109,12 +128,13 @@ def _frame(df: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     return df.reindex(columns=order + extra + SOURCE_COLUMNS).astype("str")
 
 
-def _simple_children(el) -> dict:
-    """Children that hold a value (no children of their own)."""
+def _simple_children(el, kind: str) -> dict:
+    """Children that hold a value (no children of their own) and are fields the product reads for ``kind``."""
+    wanted = READ[kind]
     out = {}
     for child in el:
         name = local(child.tag)
-        if not name or len(child) or name in NOT_READ:
+        if name not in wanted or len(child):
             continue
         value = _text(child)
         if value is not None:
@@ -124,39 +144,41 @@ def _simple_children(el) -> dict:
 
 def _learner(el, ukprn: str, source: str, tables: IlrTables) -> None:
     """One ``Learner`` element into rows of the four tables."""
-    row = {"UKPRN": ukprn, **_simple_children(el), "_file": source, "_line": str(el.sourceline)}
+    row = {"UKPRN": ukprn, **_simple_children(el, "Learner"), "_file": source, "_line": str(el.sourceline)}
     ref = row.get("LearnRefNumber")
     prior = []
     for child in el:
         name = local(child.tag)
         if name == "LearnerFAM":
             tables.counts["LearnerFAM"] += 1
-            f = _simple_children(child)
+            f = _simple_children(child, "LearnerFAM")
             tables.fams.append({"UKPRN": ukprn, "LearnRefNumber": ref, "AimSeqNumber": None,
                                 "FAMType": f.get("LearnFAMType"), "FAMCode": f.get("LearnFAMCode"),
                                 "DateFrom": f.get("LearnFAMDateFrom"), "DateTo": f.get("LearnFAMDateTo"),
                                 "_file": source, "_line": str(child.sourceline)})
         elif name == "LearnerEmploymentStatus":
             tables.counts["LearnerEmploymentStatus"] += 1
-            e = {"UKPRN": ukprn, "LearnRefNumber": ref, **_simple_children(child), "_file": source,
+            e = {"UKPRN": ukprn, "LearnRefNumber": ref, **_simple_children(child, "LearnerEmploymentStatus"),
+                 "_file": source,
                  "_line": str(child.sourceline)}
             for esm in child:
                 if local(esm.tag) == "EmploymentStatusMonitoring":
                     tables.counts["EmploymentStatusMonitoring"] += 1
-                    m = _simple_children(esm)
+                    m = _simple_children(esm, "EmploymentStatusMonitoring")
                     if m.get("ESMType"):
                         key = f"ESM_{m['ESMType']}"
                         e[key] = f"{e[key]};{m.get('ESMCode', '')}" if key in e else m.get("ESMCode")
             tables.employment.append(e)
         elif name == "LearningDelivery":
             tables.counts["LearningDelivery"] += 1
-            d = {"UKPRN": ukprn, "LearnRefNumber": ref, **_simple_children(child), "_file": source,
+            d = {"UKPRN": ukprn, "LearnRefNumber": ref, **_simple_children(child, "LearningDelivery"),
+                 "_file": source,
                  "_line": str(child.sourceline)}
             tables.deliveries.append(d)
             for fam in child:
                 if local(fam.tag) == "LearningDeliveryFAM":
                     tables.counts["LearningDeliveryFAM"] += 1
-                    f = _simple_children(fam)
+                    f = _simple_children(fam, "LearningDeliveryFAM")
                     tables.fams.append({"UKPRN": ukprn, "LearnRefNumber": ref, "AimSeqNumber": d.get("AimSeqNumber"),
                                         "FAMType": f.get("LearnDelFAMType"), "FAMCode": f.get("LearnDelFAMCode"),
                                         "DateFrom": f.get("LearnDelFAMDateFrom"), "DateTo": f.get("LearnDelFAMDateTo"),
@@ -164,10 +186,11 @@ def _learner(el, ukprn: str, source: str, tables: IlrTables) -> None:
                 elif local(fam.tag) == "LearningDeliveryWorkPlacement":
                     tables.counts["LearningDeliveryWorkPlacement"] += 1
                     tables.workplacements.append({"UKPRN": ukprn, "LearnRefNumber": ref,
-                                                  "AimSeqNumber": d.get("AimSeqNumber"), **_simple_children(fam),
+                                                  "AimSeqNumber": d.get("AimSeqNumber"),
+                                                  **_simple_children(fam, "LearningDeliveryWorkPlacement"),
                                                   "_file": source, "_line": str(fam.sourceline)})
         elif name == "PriorAttain" and len(child):
-            p = _simple_children(child)
+            p = _simple_children(child, "PriorAttain")
             prior.append((p.get("DateLevelApp") or "", p.get("PriorLevel")))
     if prior:  # 2025-26: the level with the latest DateLevelApp
         row["PriorAttain"] = max(prior, key=lambda x: x[0])[1]
@@ -185,14 +208,12 @@ def read_ilr(path: str | Path, display: str | None = None) -> IlrTables:
         raise InputError("the file is empty", file=shown)
     tables = IlrTables()
     ukprn = None
-    root_seen = False
+    root_checked = False
     try:
         # Only the elements read whole raise events (in any namespace): far fewer than every start and end.
-        context = etree.iterparse(str(path), events=("start", "end"), tag=WANTED, huge_tree=True,
-                                  resolve_entities=False, no_network=True, remove_comments=True)
-        for event, el in context:
-            if not root_seen:  # the root is known once parsing has begun, whatever its name
-                root_seen = True
+        for event, el in _events(path, shown, WANTED):
+            if not root_checked:  # the root is known once parsing has begun, whatever its name
+                root_checked = True
                 _check_root(el.getroottree().getroot(), shown, tables)
             if event == "start":
                 continue
@@ -211,14 +232,75 @@ def read_ilr(path: str | Path, display: str | None = None) -> IlrTables:
         raise InputError(f"not well-formed XML at line {line} ({_reason(exc)})", file=shown) from None
     except UnicodeDecodeError:
         raise InputError("not readable text (bad encoding)", file=shown) from None
-    if not root_seen:  # no wanted element at all: a document whose root is still checked
-        if context.root is None:
-            raise InputError("not an XML document", file=shown)
-        root_seen = True
-        _check_root(context.root, shown, tables)
     if ukprn is None and tables.learners:
         raise InputError("no UKPRN in LearningProvider or Header/Source", file=shown)
     return tables
+
+
+def _events(path: Path, shown: str, tag=None, events=("start", "end")):
+    """(event, element) pairs of an XML file, read a megabyte at a time, with memory bounded whatever it holds.
+
+    After each megabyte every finished child of the root has been handed
+    out and dealt with, so it is dropped (the tag filter means the reader
+    never hears of elements it does not read; they would otherwise pile
+    up); and the child still open (a learner being read) may hold at most
+    :data:`MAX_ELEMENT_SIZE` elements. A document that declares a DTD is
+    refused: ILR files have none, and an entity could put text where the
+    reader would see none. The last pair is ``("end", root)`` with an empty
+    local name when the document had no wanted element at all.
+    """
+    parser = etree.XMLPullParser(events=events, tag=tag, resolve_entities=False, no_network=True, load_dtd=False,
+                                 remove_comments=True, remove_pis=True)
+    root = None
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(FEED_BYTES), b""):
+            parser.feed(chunk)
+            for event, el in parser.read_events():
+                if root is None:
+                    root = el.getroottree().getroot()
+                    _refuse_dtd(root, shown)
+                yield event, el
+            if root is not None:
+                _bound(root, shown)
+    whole = parser.close()
+    for event, el in parser.read_events():
+        yield event, el
+    if root is None:  # not one wanted element: the caller still checks the root
+        if whole is None:
+            raise InputError("not an XML document", file=shown)
+        _refuse_dtd(whole, shown)
+        yield "end", _Unnamed(whole)
+
+
+class _Unnamed:
+    """The root of a document without any element the reader wanted, passed on for its checks only."""
+
+    tag = ""
+
+    def __init__(self, el):
+        self.root = el
+
+    def getroottree(self):
+        return self.root.getroottree()
+
+
+def _refuse_dtd(root, shown: str) -> None:
+    if root.getroottree().docinfo.doctype:
+        raise InputError("declares a DTD (<!DOCTYPE ...>): ILR files have none, and its entities are not read",
+                         file=shown)
+
+
+def _bound(root, shown: str) -> None:
+    """Drop the root's finished children; refuse an open one grown past MAX_ELEMENT_SIZE elements."""
+    if len(root) > 1:
+        del root[:-1]
+    if len(root):
+        last = root[-1]
+        for i, _ in enumerate(last.iter()):
+            if i >= MAX_ELEMENT_SIZE:
+                raise InputError(f"<{local(last.tag) or '?'}> at line {last.sourceline} holds more than "
+                                 f"{MAX_ELEMENT_SIZE:,} elements (an ILR learner holds a few dozen): not read",
+                                 file=shown)
 
 
 def _reason(exc: etree.XMLSyntaxError) -> str:
@@ -256,19 +338,57 @@ def read_folder(files: list[Path], root: Path) -> dict[str, pd.DataFrame]:
     return {name: pd.concat(dfs, ignore_index=True) if dfs else pd.DataFrame() for name, dfs in frames.items()}
 
 
+XSD_BATCH = 500  # learners checked against the schema at a time
+MAX_XSD_ERRORS = 1_000  # a file that fails this often is the wrong file or the wrong schema: stop listing
+
+
 def validate_xsd(path: str | Path, xsd: str | Path) -> list[str]:
-    """Schema errors of a file, each as 'line N: message' (empty when valid)."""
+    """Schema errors of a file, each as 'line N: message' (empty when valid), in bounded memory.
+
+    The file is streamed like :func:`read_ilr`; the root's children are
+    checked against the schema :data:`XSD_BATCH` learners at a time, each
+    batch behind the header elements, in a copy that keeps their line
+    numbers. A uniqueness rule that spans batches is the one thing this
+    cannot see; fjaaqa's own duplicate-key checks cover the ILR's.
+    """
     try:
         schema = etree.XMLSchema(etree.parse(str(xsd)))
     except (etree.XMLSyntaxError, etree.XMLSchemaParseError, OSError) as exc:
         raise InputError(f"not a usable XML schema ({exc.__class__.__name__})", file=str(xsd)) from None
+    path = Path(path)
+    errors: list[str] = []
+    head: list = []
+    batch: list = []
+    root, body = None, False
+
+    def check() -> None:
+        doc = etree.Element(root.tag, nsmap=root.nsmap)
+        for el in head:
+            doc.append(copy.deepcopy(el))
+        for el in batch:
+            doc.append(el)
+        batch.clear()
+        if not schema.validate(doc):
+            errors.extend(f"line {e.line}: {e.message}" for e in schema.error_log)
+
     try:
-        doc = etree.parse(str(path), etree.XMLParser(huge_tree=True, resolve_entities=False, no_network=True))
+        for _event, el in _events(path, str(path), events=("end",)):
+            if root is None:
+                root = el.getroottree().getroot()
+            if el is root or not isinstance(el.tag, str) or el.getparent() is not root:
+                continue
+            body = body or local(el.tag) in ("Learner", "LearnerDestinationandProgression")
+            (batch if body else head).append(copy.deepcopy(el))
+            _release(el)
+            if len(batch) >= XSD_BATCH:
+                check()
+            if len(errors) >= MAX_XSD_ERRORS:
+                return errors[:MAX_XSD_ERRORS] + [f"... stopped after {MAX_XSD_ERRORS:,} schema errors"]
     except etree.XMLSyntaxError as exc:
         raise InputError(f"not well-formed XML ({_reason(exc)})", file=str(path)) from None
-    if schema.validate(doc):
-        return []
-    return [f"line {e.line}: {e.message}" for e in schema.error_log]
+    if root is not None and (batch or not errors):
+        check()
+    return errors
 
 
 # ------------------------------------------------------------------ writing

@@ -30,6 +30,8 @@ ENGLISH_REGIONS = [
     "South West",
 ]
 
+OTHER_REGIONS = ["Wales", "Scotland", "Northern Ireland", "Outside UK"]
+
 _POSTCODE = re.compile(r"^([A-Z]{1,2})([0-9][0-9A-Z]?)\s*([0-9][A-Z]{2})$")
 _UNKNOWN_POSTCODES = {"ZZ999ZZ"}
 

@@ -28,6 +28,9 @@ PATTERNS = {
     # safe identifiers: no path separators, no dot-dot, no control characters
     "id": r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}",
     "text": r"[^\x00]*",
+    # a name that may be published (a standard's title): no control characters, and not starting like a
+    # spreadsheet formula
+    "label": r"[^=+\-@\x00-\x1f][^\x00-\x08\x0b\x0c\x0e-\x1f]{0,199}",
 }
 
 
@@ -382,25 +385,38 @@ PROVIDERS = TableSpec(
     "providers",
     (
         Col("UKPRN", "ukprn", True),
-        Col("provider_name", "text", True),
+        Col("provider_name", "label", True),
     ),
     key=("UKPRN",),
 )
+
+def _route_names() -> tuple[str, ...]:
+    """The occupational routes' names, as published (the shipped reference list)."""
+    from .reference import routes
+
+    return tuple(routes()["route"])
+
+
+def _region_names() -> tuple[str, ...]:
+    from .reference import ENGLISH_REGIONS, OTHER_REGIONS
+
+    return tuple(ENGLISH_REGIONS + OTHER_REGIONS)
+
 
 STANDARDS = TableSpec(
     "standards",
     (
         Col("StdCode", "int", True),
-        Col("title", "text", True),
+        Col("title", "label", True),
         Col("level", "int", True),
-        Col("route", "text", True),
+        Col("route", "text", True, allowed=_route_names()),  # published: one of the 15 routes, nothing else
     ),
     key=("StdCode",),
 )
 
 POSTCODES = TableSpec(
     "postcodes",
-    (Col("postcode", "text"), Col("district", "text"), Col("region", "text", True)),
+    (Col("postcode", "text"), Col("district", "label"), Col("region", "text", True, allowed=_region_names())),
 )
 
 WORKPLACEMENTS = TableSpec(
@@ -503,6 +519,7 @@ KIND_WORDS = {
     "code": "code (letters and digits)", "int": "whole number", "number": "number", "ukprn": "UKPRN (8 digits)",
     "uln": "ULN (10 digits)", "learnref": "LearnRefNumber (up to 12 letters, digits or spaces)",
     "id": "identifier (letters, digits, '.', '_' or '-'; no path characters)", "text": "text (no NUL characters)",
+    "label": "name (no control characters; not starting with =, +, - or @)",
 }
 
 

@@ -10,6 +10,7 @@ per file so outputs can show the reconciliation.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import os
 import re
@@ -120,6 +121,7 @@ def read_raw(path: Path, display: str) -> pd.DataFrame:
         if path.suffix.lower() == ".parquet":
             df = _as_strings(pd.read_parquet(path))
         else:
+            _check_header(path, display)
             df = pd.read_csv(
                 path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig",
                 skipinitialspace=False,
@@ -143,6 +145,23 @@ def read_raw(path: Path, display: str) -> pd.DataFrame:
         raise InputError(f"column '{dupes[0]}' appears more than once", file=display)
     df.index = pd.RangeIndex(len(df))
     return df
+
+
+def _check_header(path: Path, display: str) -> None:
+    """The header row as written: a column named twice is refused.
+
+    pandas renames a second ``ULN`` to ``ULN.1`` before anything can see
+    it, and which of the two holds the real values is anyone's guess, so the
+    file is refused rather than read one way or the other.
+    """
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        header = [h.strip() for h in next(csv.reader(f), [])]
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header, start=1):
+        if name and name in seen:
+            raise InputError(f"column '{name}' appears more than once (columns {seen[name]} and {i} of the header)",
+                             file=display)
+        seen[name] = i
 
 
 class Quarantine:

@@ -16,14 +16,13 @@ own screener writes one function per check.
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from ..writers import atomic_write
+from ..writers import atomic_write, csv_text
 
 TIME_GEO = ["time_period", "time_identifier", "geographic_level", "country_code", "country_name", "region_code",
             "region_name"]
@@ -53,15 +52,11 @@ def write_table(folder: Path, name: str, data: pd.DataFrame, columns: list[Colum
     """Write ``<name>.csv`` and ``<name>.meta.csv`` (LF line ends, UTF-8, no index)."""
     geo = [c for c in TIME_GEO if c in data.columns]
     order = geo + [c.name for c in columns]
-    buf = io.StringIO()
-    data[order].to_csv(buf, index=False, lineterminator="\n")
     meta = pd.DataFrame([{"col_name": c.name, "col_type": c.kind, "label": c.label, "indicator_grouping": c.grouping,
                           "indicator_unit": c.unit, "indicator_dp": c.dp, "filter_hint": c.hint,
                           "filter_grouping_column": ""} for c in columns], columns=META_COLUMNS)
-    mbuf = io.StringIO()
-    meta.to_csv(mbuf, index=False, lineterminator="\n")
-    return (atomic_write(folder / f"{name}.csv", buf.getvalue()),
-            atomic_write(folder / f"{name}.meta.csv", mbuf.getvalue()))
+    return (atomic_write(folder / f"{name}.csv", csv_text(data, order)),
+            atomic_write(folder / f"{name}.meta.csv", csv_text(meta)))
 
 
 @dataclass

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from ..errors import InputError
 from ..inputs.link import LinkReadings
 from ..models import Strict
-from ..paths import resource
+from ..paths import NAME, resource
 
 Percent = Field(ge=0, le=100)
 
@@ -109,12 +109,19 @@ class Readings(Strict):
 
 
 class ThresholdSet(Strict):
-    name: str
+    name: str  # names the scenario reports' files, so it must be one (see name_names_files)
     title: str = ""
     source: str = ""
     base: str | None = None
     indicators: Indicators
     readings: Readings
+
+    @field_validator("name")
+    @classmethod
+    def name_names_files(cls, v: str) -> str:
+        if not NAME.fullmatch(v):
+            raise ValueError(f"'{v[:40]}' cannot be part of a file name (use letters, digits, '.', '_' or '-')")
+        return v
 
     @property
     def hash(self) -> str:

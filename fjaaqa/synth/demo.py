@@ -23,6 +23,7 @@ import pandas as pd
 
 from ..inputs import reference
 from ..periods import Period, make_period
+from ..writers import atomic_write, csv_text
 from .frm import COLLEGE, SUBCONTRACTOR, TRAINING, add_frm_cases, uln_with_check
 
 # Review periods: 2022-23 and 2023-24 at R06 and R14. Earlier years' R14 are
@@ -637,4 +638,4 @@ def _write(df: pd.DataFrame, stem: Path, fmt: str) -> None:
     if fmt == "parquet":
         df.astype("string").to_parquet(stem.with_suffix(".parquet"), index=False)
     else:
-        df.to_csv(stem.with_suffix(".csv"), index=False, lineterminator="\n")
+        atomic_write(stem.with_suffix(".csv"), csv_text(df))
