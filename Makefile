@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-unit lint install bench bench-load clean a11y-deps
+.PHONY: demo test test-unit lint install bench bench-load clean a11y-deps fuzz
 
 $(STAMP): pyproject.toml setup.py constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ test: $(STAMP) a11y-deps lint
 # The quick loop while working: everything but the end-to-end build.
 test-unit: $(STAMP) lint
 	$(BIN)/python -m pytest tests --ignore=tests/e2e --nbval-lax $(NOTEBOOKS)
+
+# The property tests with fresh random draws, 1,500 examples each (about 4 minutes), where `make test` replays
+# the same 40. A failure prints the example to keep as an @example in tests/test_fuzz.py.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/test_fuzz.py -p no:cacheprovider
 
 # Every figure with its goal (issue 10). The national run writes ~1 GB of Parquet to /tmp and takes a while.
 bench: $(STAMP)

@@ -9,10 +9,19 @@ end-to-end test is selected, and the end-to-end tests run last: the unit
 tests use the machine meanwhile.
 """
 
+import os
 import sys
 from pathlib import Path
 
+from hypothesis import settings
+
 sys.path.insert(0, str(Path(__file__).parent))
+
+# Property tests: the same draws on every run under `make test` (a random draw must never fail CI), fresh
+# random draws and many more of them under `make fuzz`. HYPOTHESIS_PROFILE picks one; "ci" is the default.
+settings.register_profile("ci", derandomize=True, max_examples=40, database=None, print_blob=True)
+settings.register_profile("fuzz", derandomize=False, max_examples=1500, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 from e2e.build import E2E  # noqa: E402
 
