@@ -10,6 +10,7 @@ summaries and warnings go to stderr.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from enum import Enum
@@ -23,7 +24,7 @@ from rich.table import Table
 
 from . import __version__
 from .errors import AssessmentError, FjaaqaError, InputError, count_more
-from .paths import default_out, resource
+from .paths import default_out, output_lock, resource
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   context_settings={"help_option_names": ["-h", "--help"]},
@@ -90,6 +91,24 @@ def _progress() -> Progress:
                     TimeElapsedColumn(), console=err, transient=False, disable=not err.is_terminal)
 
 
+def _holding_out(default: bool = True):
+    """A command that writes into ``--out`` checks it and holds it for the run (see paths.output_lock).
+
+    ``default``: without ``--out`` the command writes to ./outputs (False:
+    without ``--out`` it writes nothing, so holds nothing).
+    """
+    def wrap(fn):
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            out = kwargs.get("out")
+            if out is None and not default:
+                return fn(*args, **kwargs)
+            with output_lock(out or default_out()):
+                return fn(*args, **kwargs)
+        return run
+    return wrap
+
+
 def _check_run_date(run_date: str | None) -> None:
     if run_date:
         from datetime import date
@@ -123,6 +142,7 @@ def _root(version: bool = typer.Option(False, "--version", help="Show the versio
 # ------------------------------------------------------------------ data
 
 @app.command()
+@_holding_out()
 def synth(
     out: Path = typer.Option(..., "--out", help="Folder to write the dataset into."),
     agencies: int = typer.Option(30, "--agencies", min=1, help="Number of agencies."),
@@ -154,6 +174,7 @@ def synth(
 
 
 @app.command()
+@_holding_out()
 def partition(
     data: Path = typer.Option(..., "--data", help="Data directory (flat CSV or Parquet tables)."),
     out: Path = typer.Option(..., "--out", help="Where to write the parts (p000, p001, ...)."),
@@ -169,6 +190,7 @@ def partition(
 
 
 @app.command()
+@_holding_out()
 def validate(
     data: Path = typer.Option(..., "--data", help="Data directory."),
     out: Optional[Path] = typer.Option(None, "--out",
@@ -185,6 +207,8 @@ def validate(
     for r in checked["reconciliation"].itertuples():
         table.add_row(r.table, r.file, str(r.rows_read), str(r.rows_used), str(r.rows_rejected))
     err.print(table)
+    for note in checked["notes"]:
+        err.print(f"Note: {note}.", markup=False)
     n = checked["rejected"]
     err.print(f"{n} row problem(s) quarantined; see {target / 'rejected.csv'}" if n else
               f"No rows rejected; wrote {target}", markup=False)
@@ -197,6 +221,7 @@ app.add_typer(ilr_app, name="ilr")
 
 
 @ilr_app.command("convert")
+@_holding_out()
 def ilr_convert(
     files: list[Path] = typer.Argument(..., help="ILR XML files (any year's namespace, any file name)."),
     out: Path = typer.Option(..., "--out",
@@ -265,6 +290,7 @@ def indicators(
 
 
 @app.command()
+@_holding_out()
 def packs(
     data: Path = typer.Option(..., "--data", help="Data directory."),
     year: str = typer.Option(..., "--year", help=YEAR_HELP),
@@ -308,6 +334,7 @@ def packs(
 
 
 @app.command()
+@_holding_out()
 def scenarios(
     data: Path = typer.Option(..., "--data", help="Data directory."),
     year: str = typer.Option(..., "--year", help=YEAR_HELP),
@@ -358,6 +385,7 @@ def scenarios(
 
 
 @app.command()
+@_holding_out()
 def summary(
     data: Path = typer.Option(..., "--data", help="Data directory."),
     year: str = typer.Option(..., "--year", help=YEAR_HELP),
@@ -388,6 +416,7 @@ def summary(
 # ------------------------------------------------------------------ funding rules monitoring
 
 @app.command("frm")
+@_holding_out(default=False)
 def frm_command(
     data: Optional[Path] = typer.Option(None, "--data", help="Data directory."),
     year: Optional[str] = typer.Option(None, "--year", help="Academic year, 2223 or 2022-23."),
@@ -550,6 +579,7 @@ def selfassess_template(
 
 
 @selfassess_app.command("score")
+@_holding_out()
 def selfassess_score(
     file: Path = typer.Argument(..., help="The completed self-assessment (.xlsx or .yaml)."),
     previous: Optional[Path] = typer.Option(None, "--previous", help="The previous self-assessment, for progress."),
@@ -583,6 +613,7 @@ def selfassess_score(
 # ------------------------------------------------------------------ the demo
 
 @app.command()
+@_holding_out()
 def demo(
     out: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
     data: Optional[Path] = typer.Option(None, "--data", help="Where to write the synthetic data "

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import contextmanager
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
@@ -102,3 +103,55 @@ def inside(out: str | Path, path: str | Path) -> Path:
         raise InputError(f"refusing to write {Path(path).name} outside the output folder (a symbolic link leads "
                          f"to {real.parent})", file=str(out))
     return Path(path)
+
+
+def output_folder(out: str | Path) -> Path:
+    """``--out`` checked before anything is written: a folder (or nothing yet), holding no symbolic link.
+
+    A link anywhere in the output folder could carry a write elsewhere, so
+    the run stops with one line naming it rather than decide which links
+    are safe.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError("--out names a file, not a folder", file=str(out))
+    if out.is_symlink():
+        raise InputError("--out is a symbolic link: name the folder it points to", file=str(out))
+    for folder, dirs, files in os.walk(out):  # os.walk does not follow links into folders
+        for name in dirs + files:
+            p = Path(folder) / name
+            if p.is_symlink():
+                raise InputError(f"{p.relative_to(out)} is a symbolic link: fjaaqa writes nothing through links in "
+                                 "the output folder", file=str(out))
+    return out
+
+
+LOCK_NAME = ".fjaaqa.lock"
+
+
+@contextmanager
+def output_lock(out: str | Path):
+    """Hold ``--out`` for one run: a second run into the same folder stops with one line instead of interleaving.
+
+    The lock is the operating system's (``flock`` on ``.fjaaqa.lock``), so
+    it is released when the process ends, however it ends.
+    """
+    import fcntl
+
+    out = output_folder(out)
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    lock = out / LOCK_NAME
+    with open(lock, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError("another fjaaqa run is writing to this folder; run again when it has finished",
+                             file=str(out)) from None
+        try:
+            yield out
+        finally:
+            if created and [p.name for p in out.iterdir()] == [lock.name]:  # a run that wrote nothing leaves nothing
+                lock.unlink()
+                out.rmdir()
+            fcntl.flock(fh, fcntl.LOCK_UN)

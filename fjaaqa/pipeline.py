@@ -176,7 +176,8 @@ def run_demo(out: Path | None = None, data: Path | None = None, workers: int = 2
         run.results[period] = load_or_compute(data, period.year.code, period.return_code, t)
         write_indicator_outputs(run.results[period], out)
         progress()
-    atomic_write(out / "validation" / "rejected.csv", csv_text(run.latest.rejected))  # read up to the latest return
+    # rejected rows keep the values that failed (a ULN, a learner reference): owner-only, like the case lists
+    atomic_write(out / "validation" / "rejected.csv", csv_text(run.latest.rejected), private=True)
     atomic_write(out / "validation" / "reconciliation.csv", csv_text(run.latest.reconciliation))
     run.timings["indicators"] = time.perf_counter() - t0
 
@@ -224,12 +225,12 @@ def validate_data(data: Path, target: Path) -> dict:
     from .inputs.link import link_reconciliation
 
     ds = load_dataset(data)
-    atomic_write(target / "rejected.csv", csv_text(ds.rejected))
+    atomic_write(target / "rejected.csv", csv_text(ds.rejected), private=True)
     atomic_write(target / "reconciliation.csv", csv_text(ds.reconciliation))
     if ds.returns:
         links = link_reconciliation(ds, max(ds.returns), load_thresholds().readings.link)
-        atomic_write(target / "links.csv", csv_text(links))
-    return {"reconciliation": ds.reconciliation, "rejected": len(ds.rejected)}
+        atomic_write(target / "links.csv", csv_text(links), private=True)
+    return {"reconciliation": ds.reconciliation, "rejected": len(ds.rejected), "notes": ds.notes}
 
 
 def convert_ilr(files: list[Path], out: Path, fmt: str = "csv", schema: Path | None = None,
@@ -262,7 +263,7 @@ def convert_ilr(files: list[Path], out: Path, fmt: str = "csv", schema: Path | N
         if fmt == "parquet":
             buf = io.BytesIO()
             df.to_parquet(buf, index=False)
-            atomic_write(out / f"{name}.parquet", buf.getvalue())
+            atomic_write(out / f"{name}.parquet", buf.getvalue(), private=True)
         else:
-            atomic_write(out / f"{name}.csv", csv_text(df))
+            atomic_write(out / f"{name}.csv", csv_text(df), private=True)
     return problems

@@ -20,17 +20,22 @@ from pathlib import Path
 import pandas as pd
 
 
-def atomic_write(path: str | Path, data: bytes | str) -> Path:
+def atomic_write(path: str | Path, data: bytes | str, private: bool = False) -> Path:
     """Write a file whole or not at all; a file that already holds exactly these bytes is left alone.
 
     Leaving identical files untouched keeps their modification times, so a
-    re-run with nothing changed changes nothing on disk.
+    re-run with nothing changed changes nothing on disk. ``private`` files
+    (anything holding learner identifiers: restricted packs, case lists,
+    FRM queries, rejected rows) are readable by their owner only (0600).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     raw = data.encode("utf-8") if isinstance(data, str) else data
+    mode = 0o600 if private else 0o666 & ~_umask()
     try:
         if path.stat().st_size == len(raw) and path.read_bytes() == raw:
+            if (path.stat().st_mode & 0o777) != mode:
+                os.chmod(path, mode)
             return path
     except OSError:
         pass
@@ -38,7 +43,7 @@ def atomic_write(path: str | Path, data: bytes | str) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
+        os.chmod(tmp, mode)  # mkstemp makes 0600; other outputs get the usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

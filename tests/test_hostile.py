@@ -95,8 +95,15 @@ def test_a_symbolic_link_inside_out_is_never_written_through(tmp_path):
     out.mkdir()
     (out / "selfassessment").symlink_to(elsewhere, target_is_directory=True)
     p = cli("selfassess", "score", str(self_assessment(tmp_path)), "--out", str(out), "--no-pdf")
-    assert "outside the output folder" in one_line_error(p)
+    assert "selfassessment is a symbolic link" in one_line_error(p)
     assert list(elsewhere.iterdir()) == []
+    # and below the command line, the last check before a report is written
+    from fjaaqa.paths import inside
+    from fjaaqa.reports.registry import kind
+
+    with pytest.raises(InputError, match="outside the output folder"):
+        kind("self_assessment").output(out, agency_id="FJAA0003")
+    assert inside(out, out / "2324" / "x.html") == out / "2324" / "x.html"
 
 
 @pytest.mark.parametrize("value", ["FJAA0001", "10005247", "quality-framework-2023", "alt_v2.1"])
@@ -407,3 +414,145 @@ def test_ilr_convert_writes_formula_like_text_inert(tmp_path):
     p = cli("ilr", "convert", str(src), "--out", str(tmp_path / "o"))
     assert p.returncode == 0, p.stderr
     assert "'=1+1" in (tmp_path / "o" / "learners.csv").read_text()
+
+
+# ------------------------------------------------------------------ low: the rest of the list
+
+def test_a_date_in_year_9999_is_quarantined_as_implausible(tmp_path):
+    from test_inputs import flat_dataset
+
+    from fjaaqa.inputs.sources import load_dataset
+
+    deliveries = tmp_path / "deliveries.csv"
+    deliveries.write_text("UKPRN,LearnRefNumber,AimSeqNumber,LearnAimRef,AimType,FundModel,LearnStartDate,"
+                          "LearnPlanEndDate,CompStatus\n10000001,L1,1,ZPROG001,1,36,2023-09-01,9999-12-31,1\n")
+    ds = load_dataset(flat_dataset(tmp_path / "d", deliveries=deliveries))
+    hit = ds.rejected[ds.rejected["field"] == "LearnPlanEndDate"]
+    assert hit["rule"].tolist() == ["plausible_date"]
+    assert "not a plausible date (years 1900 to 2100)" in hit["message"].iloc[0]
+
+
+def test_out_that_is_a_file_stops_with_one_line(tmp_path):
+    f = tmp_path / "taken"
+    f.write_text("x")
+    p = cli("packs", "--data", str(PACK_DATA), "--year", "2324", "--return", "R14", "--out", str(f), "--no-pdf")
+    assert "--out names a file, not a folder" in one_line_error(p)
+    assert f.read_text() == "x"
+
+
+def test_a_header_only_register_stops_with_one_line(tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(PACK_DATA, data)
+    (data / "register.csv").write_text((PACK_DATA / "register.csv").read_text().splitlines()[0] + "\n")
+    for command in (["indicators"], ["packs", "--out", str(tmp_path / "out"), "--no-pdf"]):
+        p = cli(*command, "--data", str(data), "--year", "2324", "--return", "R14")
+        assert "register" in one_line_error(p)
+
+
+def test_outputs_with_learner_identifiers_are_owner_only(tmp_path, monkeypatch):
+    from fjaaqa.reports.pack import build_packs
+
+    monkeypatch.setenv("FJAAQA_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "out"
+    summary = build_packs(PACK_DATA, "2324", "R14", ["FJAA0003"], ["dfe", "agency"], "quality-framework-2023", out,
+                          pdf=True, workers=1, run_date="2024-07-31")
+    assert not summary.failed
+    packs = out / "2324" / "R14" / "packs"
+
+    def mode(p):
+        return p.stat().st_mode & 0o777
+
+    for private in ("dfe/FJAA0003.html", "dfe/FJAA0003.pdf", "dfe/FJAA0003-cases-restricted.xlsx",
+                    "dfe/FJAA0003-cases-restricted.csv"):
+        assert mode(packs / private) == 0o600, private
+    assert mode(packs / "agency" / "FJAA0003.html") & 0o044  # the agency's copy is an ordinary file
+
+
+def test_data_files_linking_outside_data_are_refused(tmp_path):
+    import shutil
+
+    from fjaaqa.inputs.sources import load_dataset
+
+    data = tmp_path / "data"
+    shutil.copytree(PACK_DATA, data)
+    outside = tmp_path / "elsewhere.csv"
+    shutil.move(data / "register.csv", outside)
+    (data / "register.csv").symlink_to(outside)
+    with pytest.raises(InputError, match="symbolic link to a file outside the data folder"):
+        load_dataset(data)
+
+
+def test_a_table_given_as_both_csv_and_parquet_says_which_is_read(tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(PACK_DATA, data)
+    pd.read_csv(data / "register.csv", dtype=str).to_parquet(data / "register.parquet")
+    p = cli("validate", "--data", str(data), "--out", str(tmp_path / "v"))
+    assert "register.csv and register.parquet both exist: the CSV is read" in p.stderr
+
+
+def test_one_broken_provider_file_is_quarantined_and_the_others_read(tmp_path):
+    from fjaaqa.inputs.sources import load_dataset
+
+    root = tmp_path / "data"
+    folder = root / "ilr" / "2324" / "R14"
+    folder.mkdir(parents=True)
+    (root / "register.csv").write_text("agency_id,agency_name\nA1,One\n")
+    (root / "commitments.csv").write_text("ULN,agency_id,UKPRN,StdCode,delivery_model\n")
+    ilr_file(folder / "ILR-10000001-2324-20240731-120000-01.xml")
+    (folder / "ILR-10000002-2324-20240731-120000-01.xml").write_text("<Message><Learner>")  # cut short
+    ds = load_dataset(root)
+    learners = next(iter(ds.returns.values())).learners
+    assert learners["LearnRefNumber"].tolist() == ["L1"]
+    bad = ds.rejected[ds.rejected["rule"] == "unreadable_file"]
+    assert bad["file"].tolist() == ["ilr/2324/R14/ILR-10000002-2324-20240731-120000-01.xml"]
+    assert "not well-formed XML" in bad["message"].iloc[0]
+
+
+def test_two_runs_into_one_folder_do_not_interleave(tmp_path):
+    from fjaaqa.paths import output_lock
+
+    out = tmp_path / "out"
+    with output_lock(out):
+        p = cli("selfassess", "score", str(self_assessment(tmp_path)), "--out", str(out), "--no-pdf")
+        assert "another fjaaqa run is writing to this folder" in one_line_error(p)
+    p = cli("selfassess", "score", str(self_assessment(tmp_path)), "--out", str(out), "--no-pdf")
+    assert p.returncode == 0, p.stderr
+
+
+@pytest.mark.parametrize("value", [".inf", '"35"', "-1", "1e999"])
+def test_thresholds_must_be_finite_numbers(tmp_path, value):
+    from fjaaqa.quality.thresholds import load_thresholds
+
+    f = tmp_path / "t.yaml"
+    f.write_text(f"base: quality-framework-2023\nname: t\nindicators:\n  withdrawals:\n    at_risk_above: {value}\n")
+    with pytest.raises(InputError) as e:
+        load_thresholds(f)
+    assert "\n" not in str(e.value)
+
+
+def test_a_providers_frm_report_lists_only_the_inputs_it_was_built_from():
+    from fjaaqa.store.frm_runs import read_by_frm
+
+    built_from = ["ilr/2223/R14/learners.csv", "ilr/2223/R14/ILR-10005247-2223-20230731-120000-01.xml",
+                  "slc/2223/R14/loans.csv", "funding/2223/R14/earnings.csv", "lars.csv", "prior_achievements.parquet"]
+    not_from = ["register.csv", "commitments.csv", "reviews.csv", "feedback.csv", "providers.csv",
+                "selfassessment/FJAA0003.yaml", "selfassessment/lars.yaml"]
+    assert [f for f in built_from if not read_by_frm(f)] == []
+    assert [f for f in not_from if read_by_frm(f)] == []
+
+
+def test_a_yaml_alias_bomb_in_a_threshold_file_is_one_line(tmp_path):
+    from fjaaqa.quality.thresholds import load_thresholds
+
+    lol = ["a: &a [x, x, x, x, x, x, x, x, x]"] + [
+        f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 9) + "]" for i in range(8)]
+    f = tmp_path / "t.yaml"
+    f.write_text("\n".join(lol) + "\nbase: quality-framework-2023\nname: t\nindicators:\n  withdrawals:\n"
+                 "    at_risk_above: *i\n")
+    with pytest.raises(InputError) as e:
+        load_thresholds(f)
+    assert "\n" not in str(e.value) and len(str(e.value)) < 300

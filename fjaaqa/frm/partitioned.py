@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InputError
+from ..paths import LOCK_NAME
 from ..periods import Period, make_period
 
 # Where each table of a dataset lives, and how its rows find their learner's ULN.
@@ -40,7 +41,7 @@ def clear_folder(folder: Path, ours) -> None:
         return
     if not folder.is_dir():
         raise InputError("the output path exists and is not a folder", file=str(folder))
-    children = list(folder.iterdir())
+    children = [c for c in folder.iterdir() if c.name != LOCK_NAME]  # the lock this run holds stays
     strangers = [c.name for c in children if not ours(c)]
     if strangers:
         raise InputError(f"the output folder is not empty (it holds '{strangers[0]}'): choose a new or empty folder",

@@ -213,9 +213,10 @@ def write_outputs(result: FrmResult, out: str | Path) -> list[Path]:
 
     folder = Path(out) / result.period.year.code / result.period.return_code / "frm"
     written = [
-        atomic_write(folder / "frm_flags.csv", csv_text(result.flags, FLAG_COLUMNS)),
-        atomic_write(folder / "frm_flags.json", json.dumps(to_records(result), indent=2, ensure_ascii=False) + "\n"),
-        atomic_write(folder / "frm_resolved.csv", csv_text(result.resolved, FLAG_COLUMNS)),
+        atomic_write(folder / "frm_flags.csv", csv_text(result.flags, FLAG_COLUMNS), private=True),
+        atomic_write(folder / "frm_flags.json", json.dumps(to_records(result), indent=2, ensure_ascii=False) + "\n",
+                     private=True),
+        atomic_write(folder / "frm_resolved.csv", csv_text(result.resolved, FLAG_COLUMNS), private=True),
         atomic_write(folder / "frm_status.csv", csv_text(result.status, STATUS_COLUMNS)),
         atomic_write(folder / "frm_run.json", json.dumps(run_summary(result), indent=2, ensure_ascii=False) + "\n"),
     ]

@@ -328,14 +328,30 @@ def _release(el) -> None:
             del parent[0]
 
 
-def read_folder(files: list[Path], root: Path) -> dict[str, pd.DataFrame]:
-    """Read every XML file of an ILR folder into one set of canonical tables."""
+def read_folder(files: list[Path], root: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """Read every XML file of an ILR folder into one set of canonical tables, and the files that could not be.
+
+    One provider's broken file is quarantined whole, with its one-line
+    reason (``{file: reason}``), and the others are read; only when no file
+    can be read does the return stop, with the first file's reason.
+    """
     frames: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLE_NAMES}
+    failed: dict[str, str] = {}
+    first: InputError | None = None
     for f in sorted(files):
-        tables = read_ilr(f, f.relative_to(root).as_posix()).frames()
+        shown = f.relative_to(root).as_posix()
+        try:
+            tables = read_ilr(f, shown).frames()
+        except InputError as exc:
+            failed[shown] = str(exc).removeprefix(f"{shown}: ")
+            first = first or exc
+            continue
         for name, df in tables.items():
             frames[name].append(df)
-    return {name: pd.concat(dfs, ignore_index=True) if dfs else pd.DataFrame() for name, dfs in frames.items()}
+    if first is not None and len(failed) == len(files):
+        raise first
+    return ({name: pd.concat(dfs, ignore_index=True) if dfs else pd.DataFrame() for name, dfs in frames.items()},
+            failed)
 
 
 XSD_BATCH = 500  # learners checked against the schema at a time

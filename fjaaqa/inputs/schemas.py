@@ -88,6 +88,17 @@ def _dates(s: pd.Series) -> pd.Series:
     return pd.to_datetime(s, format="%Y-%m-%d", errors="coerce")
 
 
+# A date outside these years is a typing slip (9999-12-31, 0023-09-01), not a fact to compute with. Wider than
+# the self-assessment's 1990-2100: a learner's date of birth is often before 1990.
+PLAUSIBLE_YEARS = (1900, 2100)
+
+
+def _plausible(s: pd.Series) -> pd.Series:
+    """True where a value written as a date has a year in PLAUSIBLE_YEARS (other values are other checks' job)."""
+    year = pd.to_numeric(s.astype("str").str.extract(r"^([0-9]{4})-", expand=False), errors="coerce")
+    return year.isna() | year.between(*PLAUSIBLE_YEARS)
+
+
 def _rule_if(cols: tuple[str, ...], fn: Callable[[pd.DataFrame], pd.Series]):
     """Apply a rule only when its columns are present (absent means empty)."""
 
@@ -510,6 +521,8 @@ def _check_message(col: Col, rule: str) -> str:
         return f"{col.name} must be one of {', '.join(col.allowed)}"
     if rule == "real_date":
         return f"{col.name} is not a real calendar date"
+    if rule == "plausible_date":
+        return f"{col.name} is not a plausible date (years {PLAUSIBLE_YEARS[0]} to {PLAUSIBLE_YEARS[1]})"
     if col.kind == "date":
         return f"{col.name} must be a date written YYYY-MM-DD"
     return f"{col.name} is not a valid {KIND_WORDS.get(col.kind, col.kind)}"
@@ -539,7 +552,8 @@ def allowed_values(col: Col) -> tuple[str, ...] | None:
 def _column_checks(col: Col) -> list[pa.Check]:
     checks = [pa.Check.str_matches(rf"(?:{PATTERNS[col.kind]})\Z", name=f"{col.kind}_format")]
     if col.kind == "date":
-        checks.append(pa.Check(lambda s: _dates(s).notna(), name="real_date"))
+        checks.append(pa.Check(lambda s: _dates(s).notna() | ~_plausible(s), name="real_date"))
+        checks.append(pa.Check(_plausible, name="plausible_date"))
     allowed = allowed_values(col)
     if allowed:
         checks.append(pa.Check.isin(list(allowed), name="allowed_code"))

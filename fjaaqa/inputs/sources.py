@@ -86,6 +86,7 @@ class Dataset:
     reconciliation: pd.DataFrame
     files: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["file", "sha256", "bytes"]))
     absent: dict[str, set[str]] = field(default_factory=dict)  # file -> optional columns it did not have
+    notes: list[str] = field(default_factory=list)  # what was decided about the files (which of two was read)
 
     def table(self, name: str) -> pd.DataFrame:
         """An optional top-level table; empty (no rows) when absent."""
@@ -191,6 +192,11 @@ class Quarantine:
                                 "rows_used": int((~bad[rows]).sum()), "rows_rejected": int(bad[rows].sum())})
         return df[~bad]
 
+    def reject_file(self, display: str, message: str) -> None:
+        """A whole file that could not be read (a provider's broken ILR XML): listed, and the run goes on."""
+        self.rejected.append(pd.DataFrame([{"file": display, "row": 0, "field": "(whole file)", "value": "",
+                                            "rule": "unreadable_file", "message": message}], columns=REJECTED_COLUMNS))
+
     def reject_rows(self, df: pd.DataFrame, mask: pd.Series, display: str, field: str, rule: str, message: str,
                     table: str) -> pd.DataFrame:
         """Quarantine rows found bad after loading (e.g. an orphan delivery)."""
@@ -268,12 +274,31 @@ class Loader:
             raise InputError("data directory not found", file=str(data_dir))
         self.q = Quarantine()
         self.absent: dict[str, set[str]] = {}
+        self.notes: list[str] = []
+        self.root = self.data_dir.resolve()
 
     def display(self, path: Path) -> str:
         return path.relative_to(self.data_dir).as_posix()
 
+    def inside(self, path: Path) -> Path:
+        """A data file, once it is known not to be a link to somewhere outside the data folder."""
+        real = path.resolve()
+        if self.root not in real.parents:
+            raise InputError("is a symbolic link to a file outside the data folder: copy the file in instead",
+                             file=self.display(path))
+        return path
+
+    def find(self, folder: Path, name: str) -> Path | None:
+        """``name.csv`` or ``name.parquet``; when both are there the CSV is read, and the run says so."""
+        path = _find_table(folder, name)
+        if path is not None and path.suffix == ".csv" and (folder / f"{name}.parquet").is_file():
+            self.notes.append(f"{self.display(path)} and {self.display(folder / f'{name}.parquet')} both exist: "
+                              f"the CSV is read and the Parquet file ignored")
+        return path
+
     def load(self, spec: TableSpec, path: Path) -> pd.DataFrame:
         """Read, validate and quarantine one file; absent optional columns become empty ones."""
+        self.inside(path)
         display = self.display(path)
         raw = read_raw(path, display)
         self.record_file(path)
@@ -292,14 +317,14 @@ class Loader:
         return kept
 
     def required_table(self, folder: Path, name: str, spec: TableSpec) -> pd.DataFrame:
-        path = _find_table(folder, name)
+        path = self.find(folder, name)
         if path is None:
             shown = (folder / f"{name}.csv").relative_to(self.data_dir).as_posix()
             raise InputError("required file is missing (CSV or Parquet)", file=shown)
         return self.load(spec, path)
 
     def optional_table(self, folder: Path, name: str, spec: TableSpec) -> pd.DataFrame:
-        path = _find_table(folder, name)
+        path = self.find(folder, name)
         if path is None:
             return pd.DataFrame({c: pd.Series(dtype="str") for c in spec.names})
         return self.load(spec, path)
@@ -328,6 +353,10 @@ def load_dataset(data_dir: str | Path, up_to: Period | None = None) -> Dataset:
     ld = Loader(data_dir)
     root = ld.data_dir
     register = ld.required_table(root, "register", schemas.REGISTER)
+    if register.empty:  # nothing can be computed for nobody: say so here, not with a traceback later
+        shown = ld.display(ld.find(root, "register"))
+        raise InputError("no agency on the register (the file has a header and no rows, or every row was rejected: "
+                         "run `fjaaqa validate` for the reasons)", file=shown)
     commitments = ld.required_table(root, "commitments", schemas.COMMITMENTS)
     tables = {name: ld.optional_table(root, name, spec) for name, spec in TOP_TABLES.items()}
 
@@ -347,6 +376,7 @@ def load_dataset(data_dir: str | Path, up_to: Period | None = None) -> Dataset:
         reconciliation=ld.q.reconciliation_frame(),
         files=pd.DataFrame(ld.q.files, columns=["file", "sha256", "bytes"]),
         absent=ld.absent,
+        notes=ld.notes,
     )
 
 
@@ -356,14 +386,16 @@ def _xml_files(folder: Path) -> list[Path]:
 
 def _load_return(ld: Loader, period: Period, folder: Path) -> IlrReturn:
     """The four ILR tables of one return, from flat tables or from ILR XML files."""
-    xml = _xml_files(folder)
+    xml = [ld.inside(f) for f in _xml_files(folder)]
     if xml:
         if _find_table(folder, "learners") or _find_table(folder, "deliveries"):
             raise InputError("holds both ILR XML files and learners/deliveries tables: keep one kind",
                              file=ld.display(folder))
-        frames = converted_xml(xml, ld.data_dir)
+        frames, failed = converted_xml(xml, ld.data_dir)
         for f in xml:
             ld.record_file(f)
+        for shown, why in failed.items():
+            ld.q.reject_file(shown, why)
         shown = {name: f"{ld.display(folder)}/*.xml ({name})" for name in schemas.ILR_TABLES}
         learners = ld.check_frame(schemas.LEARNERS, frames["learners"], shown["learners"])
         deliveries = ld.check_frame(schemas.DELIVERIES, frames["deliveries"], shown["deliveries"])
@@ -400,11 +432,13 @@ def _load_return(ld: Loader, period: Period, folder: Path) -> IlrReturn:
     return IlrReturn(period, *tables, extra=extra, has_workplacements=has_wp)
 
 
-def converted_xml(files: list[Path], data_dir: Path) -> dict[str, pd.DataFrame]:
-    """ILR XML files as canonical tables, cached as Parquet keyed by the files' hashes.
+def converted_xml(files: list[Path], data_dir: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """ILR XML files as canonical tables, and the files that could not be read, cached by the files' hashes.
 
     Re-runs skip parsing; a changed file (or a changed reader) converts afresh.
     """
+    import json
+
     from ..paths import cache_dir
     from . import ilr
 
@@ -414,18 +448,20 @@ def converted_xml(files: list[Path], data_dir: Path) -> dict[str, pd.DataFrame]:
         h.update(sha256_file(f).encode())
     cache = cache_dir("ilr", h.hexdigest()[:20])
     names = list(schemas.ILR_TABLES)
-    if all((cache / f"{n}.parquet").is_file() for n in names):
-        return {n: _as_strings(pd.read_parquet(cache / f"{n}.parquet")) for n in names}
-    frames = ilr.read_folder(files, data_dir)
+    if all((cache / f"{n}.parquet").is_file() for n in names) and (cache / "failed.json").is_file():
+        return ({n: _as_strings(pd.read_parquet(cache / f"{n}.parquet")) for n in names},
+                json.loads((cache / "failed.json").read_text()))
+    frames, failed = ilr.read_folder(files, data_dir)
     tmp = cache.with_name(cache.name + f".{os.getpid()}.tmp")
     tmp.mkdir(parents=True, exist_ok=True)
     for n in names:
         frames[n].to_parquet(tmp / f"{n}.parquet", index=False)
+    (tmp / "failed.json").write_text(json.dumps(failed, sort_keys=True))
     try:
         os.replace(tmp, cache)
     except OSError:  # another process wrote it first
         shutil.rmtree(tmp, ignore_errors=True)
-    return frames
+    return frames, failed
 
 
 def _fams_onto_deliveries(deliveries: pd.DataFrame, fams: pd.DataFrame) -> pd.DataFrame:

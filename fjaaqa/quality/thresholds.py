@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import InputError
 from ..inputs.link import LinkReadings
@@ -26,7 +26,13 @@ from ..paths import NAME, resource
 Percent = Field(ge=0, le=100)
 
 
-class WithdrawalThresholds(Strict):
+class Typed(Strict):
+    """A threshold or reading: a number must be written as a number ("35" in quotes is a mistake, not 35)."""
+
+    model_config = ConfigDict(strict=True)
+
+
+class WithdrawalThresholds(Typed):
     at_risk_above: float = Percent
     needs_improvement_above: float = Percent
 
@@ -37,7 +43,7 @@ class WithdrawalThresholds(Strict):
         return self
 
 
-class AchievementThresholds(Strict):
+class AchievementThresholds(Typed):
     at_risk_below: float = Percent
     needs_improvement_below: float = Percent
 
@@ -48,7 +54,7 @@ class AchievementThresholds(Strict):
         return self
 
 
-class BandedThresholds(Strict):
+class BandedThresholds(Typed):
     """Breaks in learning and past planned end date share this shape."""
 
     at_risk_days: int = Field(gt=0)
@@ -68,13 +74,13 @@ class PastPlannedEndThresholds(BandedThresholds):
     include_completed_late: bool = False
 
 
-class OutsideAreasThresholds(Strict):
+class OutsideAreasThresholds(Typed):
     for_discussion_share_above: float = Percent
     consecutive_returns: int = Field(ge=1)
     approvals_as_at: Literal["start", "census"] = "start"
 
 
-class Indicators(Strict):
+class Indicators(Typed):
     withdrawals: WithdrawalThresholds
     achievement_rate: AchievementThresholds
     breaks_in_learning: BandedThresholds
@@ -82,17 +88,17 @@ class Indicators(Strict):
     outside_approved_areas: OutsideAreasThresholds
 
 
-class IdentityReadings(Strict):
+class IdentityReadings(Typed):
     transfer_window_days: int = Field(ge=0)
     transfer_withdraw_reasons: list[str]
 
 
-class WithdrawalReadings(Strict):
+class WithdrawalReadings(Typed):
     early_days: int = Field(ge=0)
     other_or_unknown_reasons: list[str]
 
 
-class QarReadings(Strict):
+class QarReadings(Typed):
     qualifying_planned_days: int = Field(ge=0)
     qualifying_in_learning_days: int = Field(ge=0)
     transfer_reasons: list[str]
@@ -101,14 +107,14 @@ class QarReadings(Strict):
     break_overdue_years: int = Field(ge=0)
 
 
-class Readings(Strict):
+class Readings(Typed):
     link: LinkReadings
     identity: IdentityReadings
     withdrawals: WithdrawalReadings
     qar: QarReadings
 
 
-class ThresholdSet(Strict):
+class ThresholdSet(Typed):
     name: str  # names the scenario reports' files, so it must be one (see name_names_files)
     title: str = ""
     source: str = ""

@@ -44,6 +44,7 @@ class RenderJob:
     run_date: str = ""  # the date printed on the page (a parameter, never today)
     index_href: str = ""  # the page's link back to the run's index.html (relative), when it has one
     key: str = ""  # build key (fjaaqa.render.builds.render_key); an output with an unchanged key is not rebuilt
+    private: bool = False  # holds learner identifiers: written readable by its owner only
 
 
 @dataclass
@@ -258,10 +259,10 @@ def _build_chunk(jobs: list[RenderJob], pdf: bool, queue=None, timeout: int | No
                 del nb  # the executed notebook is never kept: it may hold learner references
                 rec = {**job.record, "html": job.html}
                 if pdf:  # the PDF first: an HTML page is only ever beside a finished PDF
-                    rec["pdf"] = write_pdf(page, job.html.with_suffix(".pdf"), job.run_date)
+                    rec["pdf"] = write_pdf(page, job.html.with_suffix(".pdf"), job.run_date, job.private)
                 else:  # never leave an earlier run's PDF beside a newer page
                     job.html.with_suffix(".pdf").unlink(missing_ok=True)
-                atomic_write(job.html, page)
+                atomic_write(job.html, page, job.private)
                 builds.record(job.html, job.key, pdf)
             except Exception as exc:  # one output failing never stops the batch
                 finish({**job.record, "error": _failure(exc, timeout)})

@@ -72,14 +72,14 @@ def _stamp_fonts(run_date: str) -> None:
                                                   .timestamp()))
 
 
-def write_pdf(page: str, path: Path, run_date: str = "") -> Path:
+def write_pdf(page: str, path: Path, run_date: str = "", private: bool = False) -> Path:
     """Print the HTML page to a tagged A4 PDF (title and language from the page; fonts dated by ``run_date``)."""
     from weasyprint import HTML
 
     _stamp_fonts(run_date)
     pdf = HTML(string=page, base_url=str(resource("templates")), url_fetcher=_url_fetcher()).write_pdf(
         pdf_tags=True, font_config=_font_config())
-    return atomic_write(path, pdf)
+    return atomic_write(path, pdf, private)
 
 
 @lru_cache(maxsize=1)

@@ -99,7 +99,7 @@ def workbook_bytes(res: FrmResult, ukprn: str, notes: dict[str, str] | None = No
 
 
 def write_workbook(res: FrmResult, ukprn: str, path: Path, notes: dict[str, str] | None = None) -> Path:
-    return atomic_write(path, workbook_bytes(res, ukprn, notes))
+    return atomic_write(path, workbook_bytes(res, ukprn, notes), private=True)
 
 
 def _summary_sheet(wb, fmt, res: FrmResult, ukprn: str, status: pd.DataFrame) -> None:

@@ -136,9 +136,9 @@ def write_case_workbook(out: Path, pr: PackResults, agency_id: str, data_key: st
             p.unlink(missing_ok=True)
             builds.file_record(p).unlink(missing_ok=True)
         return None
-    atomic_write(book, case_workbook_bytes(pr, agency_id, tables))
+    atomic_write(book, case_workbook_bytes(pr, agency_id, tables), private=True)
     long = pd.concat([df.assign(**{"Case list": title}) for title, df in tables], ignore_index=True)
-    atomic_write(csv, csv_text(long[["Case list"] + [c for c in long.columns if c != "Case list"]]))
+    atomic_write(csv, csv_text(long[["Case list"] + [c for c in long.columns if c != "Case list"]]), private=True)
     builds.note_file(book, key)
     return book
 

@@ -55,6 +55,7 @@ class ReportKind:
     index_label: str = ""  # how the index lists one output ({fields} of ``path``); empty: listed elsewhere
     reads: tuple[str, ...] = ()
     key_ignores: tuple[str, ...] = ()
+    private: Callable[[dict], bool] = lambda p: False  # holds learner identifiers: owner-only files
 
     def notebook_path(self) -> Path:
         return resource("notebooks", self.notebook)
@@ -71,13 +72,13 @@ REGISTRY: dict[str, ReportKind] = {k.name: k for k in (
         title=lambda p: f"Quality review pack: {p['agency_id']}, {_period(p)} ({AUDIENCES[p['audience']]})",
         description=lambda p: f"Flexi-Job Apprenticeship Agency quality review, {AUDIENCES[p['audience']]}",
         marking=lambda p: AUDIENCES[p["audience"]],
-        reads=("review.yaml", "benchmarks", "frm", "selfassessment.yaml")),
+        reads=("review.yaml", "benchmarks", "frm", "selfassessment.yaml"), private=lambda p: p["audience"] == "dfe"),
     ReportKind(
         "frm", "frm_report.ipynb", "{year}/{return_code}/frm/{ukprn}.html",
         title=lambda p: f"Funding rules monitoring: UKPRN {p['ukprn']}, {_period(p)} (restricted)",
         description=lambda p: "Funding rules monitoring queries for a provider's data team (restricted)",
         marking=lambda p: "Restricted: learner references",
-        reads=("frm",), key_ignores=("run_key",)),
+        reads=("frm",), key_ignores=("run_key",), private=lambda p: True),
     ReportKind(
         "scenarios", "threshold_scenarios.ipynb", "{year}/{return_code}/scenarios/{base}__{alt}.html",
         title=lambda p: f"Threshold scenarios: {p['base']} against {p['alt']}, {_period(p)}",
@@ -119,4 +120,5 @@ def job(name: str, parameters: dict, html: Path, record: dict, data: str) -> Ren
     keyed = {n: v for n, v in parameters.items() if n not in k.key_ignores}
     index_href = "../" * k.path.count("/") + "index.html"  # outputs sit at the kind's depth under --out
     return RenderJob(notebook, parameters, Path(html), record, k.title(parameters), k.description(parameters),
-                     k.marking(parameters), run_date, index_href, builds.render_key(notebook, keyed, data, k.reads))
+                     k.marking(parameters), run_date, index_href, builds.render_key(notebook, keyed, data, k.reads),
+                     k.private(parameters))

@@ -110,9 +110,24 @@ def _keep(folder: Path, key: str, files: list, result: FrmResult) -> None:
         "compared_with": [result.compared_with.year.code, result.compared_with.return_code]
         if result.compared_with else None,
         "unavailable": result.unavailable, "catalogue": result.catalogue.year, "note": result.note,
-        "code_hash": code_hash(), "key": key, "inputs": [{"file": f, "sha256": h} for f, h in files],
+        "code_hash": code_hash(), "key": key,
+        "inputs": [{"file": f, "sha256": h} for f, h in files if read_by_frm(f)],
     }
     _write(folder, result, meta)
+
+
+FRM_TABLES = ("lars", "prior_achievements")  # the top-level tables the FRM rules read (besides ILR, SLC, funding)
+
+
+def read_by_frm(file: str) -> bool:
+    """Is this data file one the FRM rules read? Only those are listed in a provider's report.
+
+    A provider's report says what it was built from; the register, the
+    reviews or an agency's self-assessment are not, and listing them would
+    tell every provider which agencies sent one.
+    """
+    first = file.split("/", 1)[0]
+    return first in ("ilr", "slc", "funding") or Path(file).stem in FRM_TABLES and "/" not in file
 
 
 def load_or_run(data_dir: str | Path, year: str, return_code: str, results_dir: str | Path | None = None,

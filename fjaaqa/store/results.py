@@ -81,7 +81,12 @@ def self_assessment_table(data_dir: Path) -> pd.DataFrame:
     from ..selfassess.scoring import component_scores
 
     rows = []
+    root = Path(data_dir).resolve()
     for f in self_assessment_files(data_dir):
+        if root not in f.resolve().parents:  # a link out of DATA is not read
+            rows.append({"agency_id": f.stem, "file": f.name, "problems": 1,
+                         "first_problem": "a symbolic link to a file outside the data folder: not read"})
+            continue
         try:
             a = read_assessment(f)
         except Exception as exc:  # an unreadable file is reported in the pack, never stops the batch
