@@ -439,6 +439,7 @@ def frm_command(
     from .frm.run import list_rules as rule_lines
     from .frm.run import load_catalogue
     from .periods import make_period
+    from .render.executors import check_executor
 
     if list_rules:
         cat, _ = load_catalogue(year)
@@ -448,6 +449,7 @@ def frm_command(
         raise InputError("--data, --year and --return are needed (or --list-rules)")
     period = make_period(year, return_code)
     _check_run_date(run_date)
+    check_executor(executor)
     if partitions:  # national scale: run part by part, then build reports from the joined run like any other
         _frm_by_parts(data, period, partitions, executor, workers, force)
         if out is None:

@@ -82,9 +82,17 @@ class DaskExecutor:
             self.client.close()
 
 
+def check_executor(spec: str | None) -> str:
+    """The spec, tidied, if it names an executor we know; checked before any work so a typo never waits on a cache."""
+    spec = (spec or "local").strip()
+    if spec == "local" or spec.startswith("dask://"):
+        return spec
+    raise InputError(f"--executor must be 'local' or 'dask://HOST:PORT', not '{spec}'")
+
+
 def make_executor(spec: str, workers: int | None = None):
     """``local`` (default) or ``dask://HOST:PORT``; anything else is a one-line error."""
-    spec = (spec or "local").strip()
+    spec = check_executor(spec)
     if spec == "local":
         return LocalExecutor(workers)
     if spec.startswith("dask://"):
@@ -95,4 +103,3 @@ def make_executor(spec: str, workers: int | None = None):
             raise InputError(f"--executor {spec}: Dask is not installed ({exc})") from exc
         except OSError as exc:
             raise InputError(f"--executor {spec}: cannot reach the Dask scheduler ({exc})") from exc
-    raise InputError(f"--executor must be 'local' or 'dask://HOST:PORT', not '{spec}'")
