@@ -23,7 +23,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import __version__
-from .errors import AssessmentError, FjaaqaError, InputError, count_more
+from .errors import AssessmentError, FjaaqaError, InputError, ProblemsError, count_more
 from .paths import default_out, output_lock, resource
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -245,6 +245,34 @@ def ilr_convert(
     err.print(f"Wrote learners, deliveries, employment, fams, workplacements to {out}"
               + (f"; {problems} schema error(s) reported" if problems else ""), markup=False)
     raise typer.Exit(1 if problems else 0)
+
+
+benchmarks_app = typer.Typer(no_args_is_help=True, help="National achievement rates to compare agencies with.",
+                             context_settings={"help_option_names": ["-h", "--help"]})
+app.add_typer(benchmarks_app, name="benchmarks")
+
+
+@benchmarks_app.command("import")
+def benchmarks_import(
+    file: Path = typer.Argument(..., help="DfE's national achievement rates by route and standard (EES CSV)."),
+    out: Path = typer.Option(..., "--out", help="The data directory (DATA) to store the rates in."),
+):
+    """Check DfE's national achievement rates and store them by route and standard, for every year in the file."""
+    from .inputs.benchmarks import import_rates, write_rates
+
+    try:
+        imported = import_rates(file)
+    except ProblemsError as exc:
+        for line in count_more(exc.problems):
+            err.print(line, markup=False, soft_wrap=True)
+        err.print(f"{len(exc.problems)} problem(s): nothing was imported.", markup=False)
+        raise typer.Exit(2) from None
+    written = write_rates(imported, out)
+    s = imported.summary
+    aside = "; ".join(f"{n} {why}" for why, n in s["set_aside"].items()) or "none"
+    err.print(f"{s['source']}: {s['rows_read']:,} rows read, {s['rows_used']:,} used (all apprenticeships "
+              f"{s['used']['all']}, routes {s['used']['route']}, standards {s['used']['standard']}; years "
+              f"{', '.join(s['years']) or 'none'}); set aside: {aside}. Wrote {written}", markup=False, soft_wrap=True)
 
 
 # ------------------------------------------------------------------ the Quality Framework
@@ -606,8 +634,9 @@ def selfassess_score(
     for col, just in (("component", "left"), ("score", "right"), ("evidence held", "right")):
         table.add_column(col, justify=just)
     for r in scored.scores.itertuples():
-        table.add_row(f"{r.component}. {r.title}", "–" if r.score is None else f"{r.score:.2f}",
-                      f"{r.evidence_coverage}%")
+        na = r.rated == 0  # every element of the component marked not applicable: no score, not 0
+        table.add_row(f"{r.component}. {r.title}", "not applicable" if na else f"{r.score:.2f}",
+                      "not applicable" if na else f"{r.evidence_coverage}%")
     err.print(table)
     err.print(f"{len(scored.plan)} action(s) in the plan; wrote {written[0].parent}", markup=False)
 

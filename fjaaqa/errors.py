@@ -21,13 +21,17 @@ class InputError(FjaaqaError):
     """A fault in an input file, a parameter or an option."""
 
 
-class AssessmentError(FjaaqaError):
-    """A self-assessment that cannot be scored; ``problems`` lists every fault found, one per line."""
+class ProblemsError(FjaaqaError):
+    """A file with several faults, all found at once; ``problems`` lists them, one per line."""
 
     def __init__(self, problems: list[str], file: str | None = None):
         self.problems = list(problems)
         super().__init__("\n".join(self.problems), file=None)
         self.file = file
+
+
+class AssessmentError(ProblemsError):
+    """A self-assessment that cannot be scored; ``problems`` lists every fault found, one per line."""
 
 
 class RenderError(FjaaqaError):

@@ -556,3 +556,13 @@ def test_a_yaml_alias_bomb_in_a_threshold_file_is_one_line(tmp_path):
     with pytest.raises(InputError) as e:
         load_thresholds(f)
     assert "\n" not in str(e.value) and len(str(e.value)) < 300
+
+
+def test_a_first_row_with_a_field_more_than_the_header_is_refused_not_shifted(tmp_path):
+    # pandas would take the first column as an index and shift every value one column left.
+    from fjaaqa.inputs.sources import read_raw
+
+    path = tmp_path / "register.csv"
+    path.write_text("agency_id,agency_name\nFJAA0001,Agency, One Ltd\nFJAA0002,Two\n")
+    with pytest.raises(InputError, match="register.csv: a row has more fields than the header"):
+        read_raw(path, "register.csv")

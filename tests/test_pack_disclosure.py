@@ -52,8 +52,8 @@ def test_every_comparison_pools_at_least_three_other_agencies_and_never_the_agen
                 others = r[(r["agency_id"] != a)].dropna(subset=["value"])
                 assert median["agencies"] == len(others) >= k
                 assert median["value"] == pytest.approx(others["value"].median())
-        for row in sections.route_comparison(pr, a):
-            who = contributors(routes[routes["group"] == row["route"]], a)
+        for row in sections.national_comparison(pr, a, "route"):
+            who = contributors(routes[routes["group"] == row["group"]], a)
             if row["others"] is None:
                 assert len(who) < k
                 withheld += 1
@@ -97,7 +97,7 @@ def test_a_route_only_one_other_agency_has_is_withheld(tmp_path):
             w.apprentice(agency, std="3", **achiever)
     w.write(tmp_path / "d")
     pr = load_or_compute(tmp_path / "d", "2324", "R14", results_dir=tmp_path / "c")
-    rows = {r["route"]: r for r in sections.route_comparison(pr, "A1")}
+    rows = {r["group"]: r for r in sections.national_comparison(pr, "A1", "route")}
     assert len(rows) == 1
     (route,) = rows
     assert rows[route]["others"] is None and rows[route]["others_agencies"] == 1

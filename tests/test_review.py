@@ -19,14 +19,29 @@ def fired(current, previous=None, earlier=None, facts=None):
 
 def test_all_on_track_means_no_intervention():
     assert fired({}) == {("no_intervention", "")}
-    assert fired({"achievement_rate": "no_data"}) == {("no_intervention", "")}
 
 
-def test_one_needs_improvement_is_a_watching_brief():
-    assert fired({"withdrawals": "needs_improvement"}) == {("watching_brief", "")}
+def test_no_data_is_not_on_track_it_asks_for_data():
+    # One indicator without data: no "no intervention", but data needed, naming what is missing.
+    s = review.Situation(dict(ON, achievement_rate="no_data"), {}, [], [],
+                         {"achievement_rate": "the ILR lacks Outcome"})
+    out = review.suggest(s)
+    assert [(x.intervention, x.scope) for x in out] == [("data_needed", "")]
+    assert "achievement rate: the ILR lacks Outcome" in out[0].because
+    # Five "no data" (an agency with no apprentices): data needed, never no intervention.
+    assert fired(dict.fromkeys(ON, "no_data")) == {("data_needed", "")}
+    # An indicator at risk beside one without data: both are said.
+    assert fired({"withdrawals": "at_risk", "breaks_in_learning": "no_data"}) >= {
+        ("data_needed", ""), ("enhanced_monitoring", "")}
 
 
-def test_two_needs_improvement_add_enhanced_monitoring():
+def test_one_needs_improvement_already_earns_enhanced_monitoring():
+    # The framework: enhanced monitoring for needs improvement against one or more indicators.
+    assert fired({"withdrawals": "needs_improvement"}) == {("watching_brief", ""), ("enhanced_monitoring", "")}
+    assert fired({}) == {("no_intervention", "")}  # none: neither
+
+
+def test_two_needs_improvement_give_the_same_two():
     got = fired({"withdrawals": "needs_improvement", "achievement_rate": "needs_improvement"})
     assert got == {("watching_brief", ""), ("enhanced_monitoring", "")}
 
@@ -62,6 +77,39 @@ def test_restriction_is_scoped_to_the_route_where_the_problem_sits():
     assert ("restrict_starts", "route: Digital") in fired({"withdrawals": "at_risk"}, facts=[f])
     provider = Fact("concentration_withdrawals", "c", True, "x", scope="training provider: 10000001")
     assert not any(i == "restrict_starts" for i, _ in fired({"withdrawals": "at_risk"}, facts=[provider]))
+
+
+def test_at_risk_on_two_indicators_suggests_a_restriction_across_the_agency():
+    one = fired({"withdrawals": "at_risk"})
+    assert not any(i == "restrict_starts" for i, _ in one)
+    two = fired({"withdrawals": "at_risk", "achievement_rate": "at_risk"})
+    assert ("restrict_starts", review.AGENCY_WIDE) in two
+    assert review.scope_words(review.AGENCY_WIDE) == "across the whole agency"
+    assert review.scope_words("route: Digital") == "limited to the route: Digital"
+
+
+def test_the_frameworks_other_interventions_are_listed_never_suggested():
+    from fjaaqa.reports.pack_sections import pack_params
+
+    others = pack_params()["other_interventions"]
+    assert len(others) == 4 and any("reservations" in o for o in others)
+    rules = review.review_rules(review.review_params())
+    assert {r["suggest"] for r in rules} <= set(review.review_params()["interventions"])
+    assert not any("reservation" in t.lower() for t in review.review_params()["interventions"].values())
+
+
+@pytest.mark.parametrize("rule,words", [
+    ({"id": "x", "when": "no_such_condition", "suggest": "watching_brief"}, "unknown condition"),
+    ({"id": "x", "when": "any_at_risk", "suggest": "no_such_thing"}, "unknown intervention"),
+    ({"id": "x", "when": "at_risk_on_at_least", "suggest": "restrict_starts"}, "needs a count"),
+    ({"id": "x", "when": "at_risk_on_at_least", "suggest": "restrict_starts", "count": 0}, "count"),
+])
+def test_a_bad_review_rule_is_one_line(rule, words):
+    from fjaaqa.errors import InputError
+
+    params = dict(review.review_params(), rules=[rule])
+    with pytest.raises(InputError, match=words):
+        review.suggest(review.Situation(dict(ON)), params)
 
 
 def test_outside_areas_for_discussion():

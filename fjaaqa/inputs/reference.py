@@ -49,6 +49,13 @@ def shipped_standards() -> pd.DataFrame:
     return df[["StdCode", "title", "level", "route"]]
 
 
+@lru_cache(maxsize=1)
+def ifate_refs() -> dict[str, str]:
+    """StdCode -> IfATE reference (``ST0116``): how DfE's national tables name a standard."""
+    df = pd.read_csv(DATA / "standards.csv", dtype=str, keep_default_na=False)
+    return {c: r for c, r in zip(df["StdCode"], df["ifate_ref"]) if r}
+
+
 def standards(extra: pd.DataFrame | None = None) -> pd.DataFrame:
     """Standards table, extended or overridden row by row by a user table."""
     base = shipped_standards()

@@ -31,6 +31,10 @@ PATTERNS = {
     # a name that may be published (a standard's title): no control characters, and not starting like a
     # spreadsheet formula
     "label": r"[^=+\-@\x00-\x1f][^\x00-\x08\x0b\x0c\x0e-\x1f]{0,199}",
+    # open data in the Explore Education Statistics layout: an academic year, counts and rates that may be withheld
+    "ees_period": r"[0-9]{6}",
+    "ees_count": r"[0-9]+|low|x|c|z",
+    "ees_rate": r"[0-9]{1,3}(\.[0-9]+)?|low|x|c|z",
 }
 
 
@@ -483,6 +487,7 @@ PRIOR_ACHIEVEMENTS = TableSpec(
         Col("OutGrade", "text"),
         Col("ProgType", "code"),
         Col("AimType", "code"),
+        Col("StdCode", "int"),
     ),
 )
 
@@ -533,6 +538,8 @@ KIND_WORDS = {
     "uln": "ULN (10 digits)", "learnref": "LearnRefNumber (up to 12 letters, digits or spaces)",
     "id": "identifier (letters, digits, '.', '_' or '-'; no path characters)", "text": "text (no NUL characters)",
     "label": "name (no control characters; not starting with =, +, - or @)",
+    "ees_period": "academic year of six digits (202122)", "ees_count": "count (a whole number, or low, x, c or z)",
+    "ees_rate": "rate (a number, or low, x, c or z)",
 }
 
 

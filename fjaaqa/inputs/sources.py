@@ -15,6 +15,7 @@ import hashlib
 import os
 import re
 import shutil
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,10 +124,14 @@ def read_raw(path: Path, display: str) -> pd.DataFrame:
             df = _as_strings(pd.read_parquet(path))
         else:
             _check_header(path, display)
-            df = pd.read_csv(
-                path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig",
-                skipinitialspace=False,
-            )
+            with warnings.catch_warnings():
+                # More fields than the header on the first row would make pandas take the first column as an
+                # index (every value shifted one column left); index_col=False warns instead, and we stop.
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                df = pd.read_csv(
+                    path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig",
+                    skipinitialspace=False, index_col=False,
+                )
             df.columns = [str(c).strip() for c in df.columns]
             df = df.apply(lambda s: s.str.strip())
             df = df.where(df != "")
@@ -134,6 +139,9 @@ def read_raw(path: Path, display: str) -> pd.DataFrame:
         raise InputError("not UTF-8 text (save the file as UTF-8 CSV)", file=display) from None
     except pd.errors.EmptyDataError:
         raise InputError("the file is empty (no header row)", file=display) from None
+    except pd.errors.ParserWarning:
+        raise InputError("a row has more fields than the header (a comma in an unquoted value?)",
+                         file=display) from None
     except pd.errors.ParserError as exc:
         raise InputError(f"not a readable CSV ({str(exc).splitlines()[0]})", file=display) from None
     except (OSError, ValueError) as exc:

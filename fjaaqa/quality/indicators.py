@@ -25,6 +25,7 @@ NEEDS_IMPROVEMENT = "needs_improvement"
 ON_TRACK = "on_track"
 FOR_DISCUSSION = "for_discussion"
 NO_DATA = "no_data"
+ONE_OFF = "a one-off to watch"  # outside approved areas above the share, in fewer returns than make it routine
 STATUS_LABELS = {
     AT_RISK: "At risk",
     NEEDS_IMPROVEMENT: "Needs improvement",
@@ -229,6 +230,9 @@ def classify_outside(c: Mapping, t: ThresholdSet) -> dict:
     out = _result(n, d, value, status, th.for_discussion_share_above, value - th.for_discussion_share_above,
                   "outside approved sectors or regions")
     notes = []
+    if above and status == ON_TRACK:  # above, but not yet "routinely": a one-off to watch
+        notes.append(f"{ONE_OFF}: above in {run} return{'s' if run > 1 else ''} in a row of the "
+                     f"{th.consecutive_returns} that make it routine")
     if int(c.get("region_unknown", 0)):
         notes.append(f"{int(c['region_unknown'])} with workplace region unknown")
     if int(c.get("route_unknown", 0)):

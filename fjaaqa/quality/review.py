@@ -15,8 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pandas as pd
+from pydantic import Field, ValidationError
 
+from ..errors import InputError
+from ..models import Strict
 from .context import Fact, review_params
+
+# The scope of a suggestion that covers every route and standard of the agency.
+AGENCY_WIDE = "agency"
 
 
 @dataclass
@@ -27,6 +33,7 @@ class Situation:
     previous: dict[str, str] = field(default_factory=dict)
     earlier_interventions: list[str] = field(default_factory=list)  # from reviews.csv, oldest first
     facts: list[Fact] = field(default_factory=list)
+    notes: dict[str, str] = field(default_factory=dict)  # indicator -> why it has no data (or another note)
 
 
 @dataclass(frozen=True)
@@ -46,9 +53,20 @@ def _titles(indicators) -> str:
 # Each returns None (did not fire) or (because, scope).
 
 def all_on_track(s: Situation, rule: dict):
-    if all(v in ("on_track", "no_data") for v in s.current.values()):
-        return "every indicator is on track (or has no data)", ""
+    # "No data" is not "on track": the framework leaves alone only an agency on track on every indicator.
+    if s.current and all(v == "on_track" for v in s.current.values()):
+        return "every indicator is on track", ""
     return None
+
+
+def any_no_data(s: Situation, rule: dict):
+    hit = [k for k, v in s.current.items() if v == "no_data"]
+    if not hit and s.current:
+        return None
+    if not s.current:
+        return "no indicator could be computed for this agency", ""
+    lacks = "; ".join(f"{k.replace('_', ' ')}: {s.notes.get(k) or 'no data'}" for k in hit)
+    return f"no judgement is possible on {_titles(hit)} ({lacks})", ""
 
 
 def for_discussion(s: Situation, rule: dict):
@@ -66,8 +84,8 @@ def any_needs_improvement(s: Situation, rule: dict):
 
 def needs_improvement_on_at_least(s: Situation, rule: dict):
     hit = [k for k, v in s.current.items() if v == "needs_improvement"]
-    if len(hit) >= int(rule.get("count", 2)) and not any(v == "at_risk" for v in s.current.values()):
-        return f"needs improvement on {len(hit)} indicators ({_titles(hit)})", ""
+    if hit and len(hit) >= rule["count"] and not any(v == "at_risk" for v in s.current.values()):
+        return f"needs improvement on {_titles(hit)} (the rule asks for {rule['count']} or more)", ""
     return None
 
 
@@ -95,6 +113,14 @@ def at_risk_concentrated(s: Situation, rule: dict):
     return None
 
 
+def at_risk_on_at_least(s: Situation, rule: dict):
+    # At risk on several indicators is not one sector's problem, so a restriction would cover the whole agency.
+    hit = [k for k, v in s.current.items() if v == "at_risk"]
+    if hit and len(hit) >= rule["count"]:
+        return f"at risk on {len(hit)} indicators ({_titles(hit)}), not one sector's problem", AGENCY_WIDE
+    return None
+
+
 def at_risk_again_with_plan(s: Situation, rule: dict):
     hit = [k for k, v in s.current.items() if v == "at_risk" and s.previous.get(k) == "at_risk"]
     if hit and "quality_improvement_plan" in s.earlier_interventions:
@@ -110,9 +136,43 @@ def at_risk_after_audit(s: Situation, rule: dict):
     return None
 
 
-CONDITIONS = {f.__name__: f for f in (all_on_track, for_discussion, any_needs_improvement,
+CONDITIONS = {f.__name__: f for f in (all_on_track, any_no_data, for_discussion, any_needs_improvement,
                                       needs_improvement_on_at_least, needs_improvement_again, any_at_risk,
-                                      at_risk_concentrated, at_risk_again_with_plan, at_risk_after_audit)}
+                                      at_risk_concentrated, at_risk_on_at_least, at_risk_again_with_plan,
+                                      at_risk_after_audit)}
+
+
+class ReviewRule(Strict):
+    """One rule of ``params/review.yaml``: a condition above and the intervention it suggests."""
+
+    id: str
+    when: str
+    suggest: str
+    count: int | None = Field(default=None, ge=1)
+
+
+def review_rules(params: dict) -> list[dict]:
+    """The rules, checked: every condition exists, every intervention is named, counts are whole and positive."""
+    try:
+        rules = [ReviewRule.model_validate(r) for r in params["rules"]]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InputError(f"params/review.yaml: rules: {'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
+    for r in rules:
+        if r.when not in CONDITIONS:
+            raise InputError(f"params/review.yaml: rule {r.id}: unknown condition '{r.when}'")
+        if r.suggest not in params["interventions"]:
+            raise InputError(f"params/review.yaml: rule {r.id}: unknown intervention '{r.suggest}'")
+        if r.when.endswith("_at_least") and r.count is None:
+            raise InputError(f"params/review.yaml: rule {r.id}: '{r.when}' needs a count")
+    return [r.model_dump() for r in rules]
+
+
+def scope_words(scope: str) -> str:
+    """How a restriction's scope reads after the intervention's name."""
+    if scope == AGENCY_WIDE:
+        return "across the whole agency"
+    return f"limited to the {scope}" if scope else ""
 
 
 def suggest(s: Situation, params: dict | None = None) -> list[Suggestion]:
@@ -121,13 +181,13 @@ def suggest(s: Situation, params: dict | None = None) -> list[Suggestion]:
     texts = params["interventions"]
     order = list(texts)
     fired: dict[tuple[str, str], Suggestion] = {}
-    for rule in params["rules"]:
+    for rule in review_rules(params):
         out = CONDITIONS[rule["when"]](s, rule)
         if out is None:
             continue
         because, scope = out
         key = (rule["suggest"], scope)
-        text = texts[rule["suggest"]] + (f" (limited to the {scope})" if scope else "")
+        text = texts[rule["suggest"]] + (f" ({scope_words(scope)})" if scope else "")
         if key in fired:
             old = fired[key]
             fired[key] = Suggestion(old.intervention, old.text, f"{old.rule}, {rule['id']}",
@@ -139,11 +199,13 @@ def suggest(s: Situation, params: dict | None = None) -> list[Suggestion]:
 
 def situation(pr, agency_id: str, facts: list[Fact], reviews: pd.DataFrame | None = None) -> Situation:
     """The rules' inputs for one agency, from the cached results and earlier reviews."""
-    cur = pr.results[pr.results["agency_id"] == agency_id].set_index("indicator")["status"].to_dict()
+    mine = pr.results[pr.results["agency_id"] == agency_id].set_index("indicator")
+    cur = mine["status"].to_dict()
+    notes = {k: str(v) for k, v in mine["note"].items() if isinstance(v, str) and v} if "note" in mine else {}
     prev_rows = pr.previous[pr.previous["agency_id"] == agency_id] if len(pr.previous) else pr.previous
     prev = prev_rows.set_index("indicator")["status"].to_dict() if len(prev_rows) else {}
     earlier = []
     if reviews is not None and len(reviews):
         r = reviews[reviews["agency_id"] == agency_id].sort_values("review_date")
         earlier = [str(x) for x in r["intervention"]]
-    return Situation(cur, prev, earlier, facts)
+    return Situation(cur, prev, earlier, facts, notes)

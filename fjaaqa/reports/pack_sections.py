@@ -33,8 +33,8 @@ from ..errors import InputError
 from ..inputs import reference
 from ..models import Strict
 from ..paths import params_yaml
-from ..quality import context, review
-from ..quality.indicators import BY_ID, DIMENSIONS, INDICATORS, STATUS_LABELS
+from ..quality import benchmarks, context, review
+from ..quality.indicators import BY_ID, DIMENSIONS, INDICATORS, ONE_OFF, STATUS_LABELS
 from ..quality.results import PackResults
 from ..render import charts
 from ..render.templating import fmt_date, fmt_int, fmt_pct, render
@@ -86,6 +86,7 @@ def provisional(pr: PackResults) -> bool:
 
 class Comparisons(Strict):
     min_other_agencies: int = Field(ge=1)
+    standards_shown: int = Field(ge=0)  # standards set against their national rate on the achievement page
 
 
 class Diagnosis(Strict):
@@ -112,6 +113,7 @@ class PackSettings(Strict):
     contact: Contact
     intervention_names: dict[str, str]
     intervention_codes: dict[str, str]
+    other_interventions: list[str]  # the framework's other options, shown to DfE and never suggested
 
 
 @lru_cache(maxsize=1)
@@ -215,6 +217,10 @@ def _problem(d: pd.DataFrame, indicator_id: str) -> pd.Series:
 
 def min_others() -> int:
     return int(pack_params()["comparisons"]["min_other_agencies"])
+
+
+def standards_shown() -> int:
+    return int(pack_params()["comparisons"]["standards_shown"])
 
 
 def others_pooled(frame: pd.DataFrame, agency_id: str, num: str, den: str) -> dict | None:
@@ -324,11 +330,12 @@ def achievement_diagnosis(pr: PackResults, r: dict) -> dict:
     where the shortfall sits. A pass rate at the national level means those
     who finish pass, so end-point assessment is not the question to ask.
     """
-    nat = national_benchmarks()["overall"]
+    nat = {m: national(pr, measure=m)["value"] for m in ("retention_rate", "pass_rate")}
     gap = float(pack_params()["diagnosis"]["gap_pp"])
     ret, pas = r.get("retention_rate"), r.get("pass_rate")
-    low_ret = ret is not None and pd.notna(ret) and ret < nat["retention_rate"] - gap
-    low_pass = pas is not None and pd.notna(pas) and pas < nat["pass_rate"] - gap
+    low_ret = ret is not None and pd.notna(ret) and nat["retention_rate"] is not None \
+        and ret < nat["retention_rate"] - gap
+    low_pass = pas is not None and pd.notna(pas) and nat["pass_rate"] is not None and pas < nat["pass_rate"] - gap
     no_pass = pas is None or pd.isna(pas)
     if low_ret and no_pass:
         verdict, where = ("That is a retention problem: no leaver stayed to the end, so end-point assessment has not "
@@ -344,6 +351,7 @@ def achievement_diagnosis(pr: PackResults, r: dict) -> dict:
         verdict, where = ("Neither retention nor the pass rate is well below the national rate, so no single "
                           "cause stands out: who carries the non-achievers matters more"), "neither"
     return {"retention": ret, "pass": None if no_pass else pas, "national_retention": nat["retention_rate"],
+            "national_label": national(pr, measure="retention_rate")["label"],
             "national_pass": nat["pass_rate"], "verdict": verdict, "where": where,
             "completers": r.get("completers")}
 
@@ -461,6 +469,16 @@ def questions(pr: PackResults, agency_id: str) -> list[str]:
     return asks + ([follow] if follow else [])
 
 
+def one_offs(pr: PackResults, agency_id: str) -> list[str]:
+    """Delivery outside approved areas above its trigger in fewer returns than make it routine: one to watch."""
+    r = _row(pr.results, agency_id, "outside_approved_areas")
+    if r is None or ONE_OFF not in str(r.get("note") or ""):
+        return []
+    return [f"Delivery outside approved areas is {fmt_pct(r['value'])}, above the {fmt_pct(r['threshold'], 0)} "
+            f"trigger, but not yet routinely: {str(r['note']).split(';')[0].removeprefix(ONE_OFF + ': ')}. "
+            "No discussion is called for yet."]
+
+
 def watch_points(pr: PackResults, agency_id: str) -> list[str]:
     """For an agency on track: indicators within ``brief.watch_within_pp`` of a threshold, and who carries them."""
     near = float(pack_params()["brief"]["watch_within_pp"])
@@ -480,8 +498,8 @@ def watch_points(pr: PackResults, agency_id: str) -> list[str]:
 def suggestions(pr: PackResults, agency_id: str) -> list[dict]:
     """The suggested interventions, one line each, with the rule that fired (advisory: DfE only)."""
     names = pack_params()["intervention_names"]
-    return [{"id": s.intervention, "name": names[s.intervention], "scope": s.scope, "because": s.because,
-             "rule": s.rule}
+    return [{"id": s.intervention, "name": names[s.intervention], "scope": s.scope,
+             "scope_words": review.scope_words(s.scope), "because": s.because, "rule": s.rule}
             for s in review.suggest(review.situation(pr, agency_id, facts(pr, agency_id), pr.tables.get("reviews")))]
 
 
@@ -498,7 +516,7 @@ def previous_review(pr: PackResults, agency_id: str) -> dict | None:
     note = last.get("note")
     return {"date": fmt_date(last["review_date"]), "name": names.get(str(last["intervention"]),
                                                                      str(last["intervention"])),
-            "scope": "" if pd.isna(last.get("scope")) else str(last.get("scope") or ""),
+            "scope_words": review.scope_words("" if pd.isna(last.get("scope")) else str(last.get("scope") or "")),
             "note": "" if note is None or pd.isna(note) else str(note), "count": len(mine)}
 
 
@@ -520,7 +538,8 @@ def brief(pr: PackResults, agency_id: str, audience: str, run_date: str) -> str:
                   run_date=fmt_date(run_date), census=fmt_date(pr.meta["census"]), provisional=provisional(pr),
                   rows=rows, last_year=last_year(pr), failing=failing, diagnosis=diagnosis(pr, agency_id),
                   questions=questions(pr, agency_id) if audience == "dfe" else [],
-                  watch=watch_points(pr, agency_id) if not failing else [], suggestions=sugg,
+                  watch=one_offs(pr, agency_id) + (watch_points(pr, agency_id) if not failing else []),
+                  suggestions=sugg, others=p["other_interventions"] if audience == "dfe" else [],
                   previous=previous_review(pr, agency_id) if audience == "dfe" else None,
                   starts=starts_line(pr, agency_id) if any(s["id"] == "restrict_starts" for s in sugg) else "",
                   mitigations=[f for f in facts(pr, agency_id) if f.mitigating],
@@ -636,34 +655,44 @@ def no_data_reason(pr: PackResults, agency_id: str, indicator_id: str, r: dict) 
     return str(r.get("note") or "No apprentices in the year.")
 
 
-@lru_cache(maxsize=1)
-def national_benchmarks() -> dict:
-    """``params/benchmarks/national-achievement-rates.yaml`` (cited national rates)."""
-    return params_yaml("benchmarks/national-achievement-rates.yaml")
+def national(pr: PackResults, basis: str = "all", key: str = "", measure: str = "achievement_rate") -> dict:
+    """The national rate a figure of this review year is set against, with its year and what it is the rate of."""
+    return pr.remember(("national", basis, key, measure),
+                       lambda: benchmarks.national_rate(pr.national, pr.meta["year"], basis, key, measure))
 
 
-def route_comparison(pr: PackResults, agency_id: str) -> list[dict]:
-    """The agency's achievement rate by route against the other agencies' pooled rate and the national rate.
+def national_comparison(pr: PackResults, agency_id: str, dimension: str) -> list[dict]:
+    """The agency's achievement rate by route or standard against the national rate of the same route or standard.
 
-    A route's comparison with the other agencies is withheld when fewer than
-    the minimum of them have leavers in it (then one agency's result could be
-    worked out from it).
+    By route, the other agencies' pooled rate is shown too, and withheld
+    when fewer than the minimum of them have leavers in it (then one
+    agency's result could be worked out from it). By standard only the
+    national rate is shown: the other agencies rarely share a standard.
     """
-    nat = national_benchmarks()
-    b = pr.breakdowns[(pr.breakdowns["indicator"] == "achievement_rate") & (pr.breakdowns["dimension"] == "route")]
+    b = pr.breakdowns[(pr.breakdowns["indicator"] == "achievement_rate") & (pr.breakdowns["dimension"] == dimension)]
+    refs = standard_refs(pr) if dimension == "standard" else {}
     rows = []
     for r in b[(b["agency_id"] == agency_id) & (b["denominator"] > 0)].sort_values(
             ["denominator", "group"], ascending=[False, True]).itertuples():
-        in_route = b[b["group"] == r.group]
-        o = others_pooled(in_route, agency_id, "numerator", "denominator")
-        others = int(((in_route["agency_id"] != agency_id) & (in_route["denominator"] > 0)).sum())
-        route_nat = (nat.get("by_route") or {}).get(r.group)
-        rows.append({"route": r.group, "agency": r.value, "leavers": r.denominator,
-                     "others": o["value"] if o else None,
-                     "others_agencies": others,
-                     "national": (route_nat or nat["overall"])["achievement_rate"],
-                     "national_basis": "route" if route_nat else "all apprenticeships"})
+        nat = national(pr, dimension, refs.get(r.group, "") if dimension == "standard" else r.group)
+        row = {"group": r.group, "agency": r.value, "leavers": r.denominator, "national": nat["value"],
+               "national_label": nat["label"], "fallback": nat["fallback"]}
+        if dimension == "route":
+            in_route = b[b["group"] == r.group]
+            o = others_pooled(in_route, agency_id, "numerator", "denominator")
+            row["others"] = o["value"] if o else None
+            row["others_agencies"] = int(((in_route["agency_id"] != agency_id) & (in_route["denominator"] > 0)).sum())
+        rows.append(row)
     return rows
+
+
+def standard_refs(pr: PackResults) -> dict[str, str]:
+    """Each standard as the packs name it (``StdCode title``) -> its IfATE reference (``ST0888``), where known."""
+    def make():
+        refs = reference.ifate_refs()
+        a = pr.aims[["StdCode", "standard"]].dropna().drop_duplicates()
+        return {s: refs[c] for c, s in zip(a["StdCode"].astype(str), a["standard"]) if c in refs}
+    return pr.remember(("standard_refs",), make)
 
 
 def indicator(pr: PackResults, agency_id: str, indicator_id: str, audience: str = "dfe") -> str:
@@ -680,10 +709,12 @@ def indicator(pr: PackResults, agency_id: str, indicator_id: str, audience: str 
         chart, median = _position(pr, agency_id, indicator_id, audience)
     # Two breakdowns say who carries the problem; where the page has its own tables (withdrawals: when and why;
     # achievement: routes against the national rates), one.
-    routes = route_comparison(pr, agency_id) if indicator_id == "achievement_rate" else []
+    routes = national_comparison(pr, agency_id, "route") if indicator_id == "achievement_rate" else []
+    stds = national_comparison(pr, agency_id, "standard")[:standards_shown()] if indicator_id == "achievement_rate" \
+        else []
     own_tables = indicator_id == "withdrawals" or bool(routes)
     breakdowns = explaining_breakdowns(pr, agency_id, indicator_id, count=1 if own_tables else 2,
-                                       skip=("route",) if routes else ())
+                                       skip=("route", "standard") if routes else ())
     return render("indicator.html.j2", ind=ind, r=r, definition=DEFINITIONS[indicator_id], chart=chart,
                   banded=indicator_id in BANDED, labels=COUNT_LABELS[indicator_id], t=t,
                   bands=band_labels(t) if indicator_id in BANDED else None, meta=pr.meta,
@@ -692,8 +723,7 @@ def indicator(pr: PackResults, agency_id: str, indicator_id: str, audience: str 
                   breakdowns=breakdowns,
                   withdrawals=_withdrawals_context(pr, agency_id) if indicator_id == "withdrawals" else None,
                   achievement=achievement_diagnosis(pr, r) if indicator_id == "achievement_rate" else None,
-                  routes=routes,
-                  national=national_benchmarks(), audience=audience, min_others=min_others())
+                  routes=routes, standards=stds, audience=audience, min_others=min_others())
 
 
 # ------------------------------------------------------------------ the indicators on track, on one page
@@ -751,7 +781,9 @@ def self_assessment(pr: PackResults, agency_id: str) -> dict | None:
     if int(mine["problems"].iloc[0]):
         return {"problem": mine.iloc[0].to_dict()}
     scores = mine[["component", "title", "score", "evidence_coverage"]]
-    return {"problem": None, "rows": mine.to_dict("records"), "scale": max(sa_params().rating_scale),
+    # a component the agency marked wholly not applicable has no score: None (shown so), never NaN or 0
+    rows = mine.astype(object).where(mine.notna(), None).to_dict("records")
+    return {"problem": None, "rows": rows, "scale": max(sa_params().rating_scale),
             "notes": disagreements(scores, pr.results, agency_id), "date": fmt_date(mine["assessment_date"].iloc[0])}
 
 
@@ -892,6 +924,12 @@ def _lookup(doc: dict, path: str):
     return ", ".join(map(str, doc)) if isinstance(doc, list) else doc
 
 
+def national_sources(pr: PackResults) -> dict:
+    """Where the national rates come from: the cited figures, and the imported file with its hash and row counts."""
+    meta = pr.meta.get("national") or {}
+    return {"cited": meta.get("cited", ""), "imported": meta.get("imported")}
+
+
 def methodology(pr: PackResults) -> dict:
     """What the run's methodology and provenance page shows: definitions, thresholds, readings, data, inputs."""
     th = pr.meta["thresholds"]
@@ -908,7 +946,7 @@ def methodology(pr: PackResults) -> dict:
         "rejected": pr.rejected_summary.to_dict("records"), "links": pr.link_summary.to_dict("records"),
         "absent": {k: ", ".join(v) for k, v in pr.meta.get("absent_columns", {}).items() if v},
         "periods": [f"{y} {r}" for y, r in zip(pr.all_periods["year"], pr.all_periods["return"])],
-        "inputs": pr.meta.get("inputs", []), "frm": frm, "national": national_benchmarks(),
+        "inputs": pr.meta.get("inputs", []), "frm": frm, "national": national_sources(pr),
         "comparisons": min_others(),
     }
 
@@ -936,7 +974,7 @@ def pack_digests(pr: PackResults, agency_ids: list[str], audiences: list[str]) -
                            & (pr.breakdowns["dimension"] == "route")]
     compared = res[["agency_id", "indicator", "value", "status", "denominator",
                     *[c for c in ("n_needs_improvement_band", "n_at_risk_band") if c in res.columns]]]
-    shared = [{k: v for k, v in pr.meta.items() if k not in UNSHOWN_META}, national_benchmarks(),
+    shared = [{k: v for k, v in pr.meta.items() if k not in UNSHOWN_META}, pr.national,
               pr.tables.get("providers", pd.DataFrame()), compared,
               routes[["agency_id", "group", "numerator", "denominator"]]]
     feedback = pr.tables.get("feedback")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import altair as alt
 import pandas as pd
 
-from ..quality import scenarios
+from ..quality import benchmarks, scenarios
 from ..quality.indicators import BY_ID, INDICATORS, STATUS_LABELS
 from ..quality.results import PackResults
 from ..quality.thresholds import ThresholdSet, load_thresholds
@@ -97,8 +97,13 @@ def nearest(c: Comparison, n: int = 5) -> str:
     return render("scenarios_nearest.html.j2", blocks=blocks, c=c, status_labels=STATUS_LABELS)
 
 
-def sweep_chart(data: pd.DataFrame, label: str, base_value: float, alt_value: float) -> alt.LayerChart:
-    """Share of agencies at risk and needing improvement as one threshold moves; base and alternative marked."""
+def sweep_chart(data: pd.DataFrame, label: str, base_value: float, alt_value: float,
+                national: dict | None = None) -> alt.LayerChart:
+    """Share of agencies at risk and needing improvement as one threshold moves; base and alternative marked.
+
+    ``national`` (achievement-rate thresholds) marks the national rate the
+    packs compare with, so a threshold can be read against it.
+    """
     long = data.melt(id_vars=["value"], value_vars=["at_risk", "needs_improvement"], var_name="status",
                      value_name="share")
     long["status"] = long["status"].map({"at_risk": "At risk", "needs_improvement": "Needs improvement"})
@@ -112,7 +117,10 @@ def sweep_chart(data: pd.DataFrame, label: str, base_value: float, alt_value: fl
                                                               range=[[1, 0], [6, 3]]), legend=None),
     )
     marks = pd.DataFrame([{"value": base_value, "label": f"base {base_value:g}"},
-                          {"value": alt_value, "label": f"alternative {alt_value:g}"}]).drop_duplicates("value")
+                          {"value": alt_value, "label": f"alternative {alt_value:g}"}]
+                         + ([{"value": national["value"], "label": f"national {national['value']:.1f} "
+                              f"({national['year']})"}] if national and national["value"] is not None else [])
+                         ).drop_duplicates("value")
     rules = alt.Chart(marks).mark_rule(color="#0b0c0c", strokeDash=[2, 2]).encode(x="value:Q")
     text = alt.Chart(marks).mark_text(align="left", dx=4, dy=-4, fontSize=11).encode(
         x="value:Q", y=alt.value(10), text="label:N")
@@ -134,7 +142,12 @@ def sweeps(c: Comparison) -> str:
                 f"{_share(at_b, 'at_risk')} at risk, {_share(at_b, 'needs_improvement')} needing improvement; at the "
                 f"alternative {a:g}: {_share(at_a, 'at_risk')} at risk, {_share(at_a, 'needs_improvement')} "
                 "needing improvement.")
-        figs.append(figure(sweep_chart(data, label, float(b), float(a)), f"sweep-{indicator}-{field}",
+        nat = None
+        if indicator == "achievement_rate":
+            nat = benchmarks.national_rate(c.pr.national, c.pr.meta["year"])
+            if nat["value"] is not None:
+                desc += f" The national achievement rate ({nat['label']}) is {nat['value']:.1f}%."
+        figs.append(figure(sweep_chart(data, label, float(b), float(a), nat), f"sweep-{indicator}-{field}",
                            label, desc))
     return render("scenarios_sweeps.html.j2", figures=figs, c=c)
 

@@ -11,10 +11,12 @@ import pandas as pd
 
 from ..periods import make_period
 from ..publication import summary
+from ..quality import benchmarks
 from ..quality.indicators import INDICATORS
 from ..render.charts import AF_CATEGORICAL, GOVUK_GREY, GOVUK_RED, figure
 from ..render.templating import render
 from ..store.results import load_or_compute
+from ..writers import round_half_up
 
 STATUS_COLOURS = {"At risk": GOVUK_RED, "Needs improvement": AF_CATEGORICAL[3], "On track": "#0f7a52",
                   "For discussion": AF_CATEGORICAL[0], "No data": GOVUK_GREY}
@@ -76,7 +78,12 @@ def indicators(s: summary.Summary) -> str:
 
 
 def by_route_and_region(s: summary.Summary) -> str:
-    route = s.tables["fjaa_rates_by_route"]
+    """The rates by route (each beside the national rate of the same route, as the packs show it) and region."""
+    route = s.tables["fjaa_rates_by_route"].copy()
+    nat = [benchmarks.national_rate(s.pr.national, s.pr.meta["year"], *(("all", "") if r == "Total" else ("route", r)))
+           for r in route["route"]]
+    route["national"] = ["–" if n["value"] is None else f"{round_half_up(n['value'], 1)}" for n in nat]
+    route["national_label"] = [n["label"] for n in nat]
     region = s.tables["fjaa_rates_by_region"].copy()
     region["name"] = [r if r else "England (all regions)" for r in region["region_name"]]
     return render("summary_rates.html.j2", route=route.to_dict("records"), region=region.to_dict("records"), s=s)

@@ -22,9 +22,11 @@ import pandas as pd
 
 from .. import __version__
 from ..digests import code_hash, sha256_file
+from ..inputs.benchmarks import FOLDER
 from ..inputs.sources import Dataset, ilr_folders, load_dataset
 from ..paths import cache_dir
 from ..periods import Period, make_period
+from ..quality import benchmarks
 from ..quality.results import PackResults, Results, compute
 from ..quality.thresholds import ThresholdSet, load_thresholds
 
@@ -47,7 +49,7 @@ AIM_COLUMNS = [
 ]
 TABLES = ["results", "previous", "breakdowns", "apprentices", "aims", "reconciliation", "rejected_summary", "providers",
           "link_summary", "files", "agencies", "all_periods", "reviews", "trend", "starts", "collection_form",
-          "feedback", "frm", "self_assessment", "rejected"]
+          "feedback", "frm", "self_assessment", "rejected", "national"]
 FRM_COLUMNS = ["agency_id", "rule", "title", "query_id", "UKPRN", "LearnRefNumber", "AimSeqNumber", "LearnAimRef",
                "LearnStartDate", "change", "reason"]
 
@@ -64,6 +66,9 @@ def input_files(data_dir: Path, period: Period) -> list[tuple[str, str]]:
                 if extra.is_dir():
                     files += [f for f in sorted(extra.iterdir()) if f.is_file()]
     files += self_assessment_files(data_dir)
+    bench = data_dir / FOLDER  # national rates imported with 'fjaaqa benchmarks import'
+    if bench.is_dir():
+        files += [f for f in sorted(bench.iterdir()) if f.is_file() and f.suffix in {".csv", ".json"}]
     return [(f.relative_to(data_dir).as_posix(), sha256_file(f)) for f in files]
 
 
@@ -106,8 +111,8 @@ def self_assessment_table(data_dir: Path) -> pd.DataFrame:
 
 def cache_key(data_dir: Path, period: Period, t: ThresholdSet) -> tuple[str, list[tuple[str, str]]]:
     files = input_files(data_dir, period)
-    doc = json.dumps({"files": files, "thresholds": t.hash, "code": code_hash(), "period": str(period)},
-                     sort_keys=True)
+    doc = json.dumps({"files": files, "thresholds": t.hash, "code": code_hash(), "period": str(period),
+                      "cited_national_rates": sha256_file(benchmarks.params_file())}, sort_keys=True)
     return hashlib.sha256(doc.encode()).hexdigest()[:20], files
 
 
@@ -285,5 +290,6 @@ def load_or_compute(data_dir: str | Path, year: str, return_code: str,
     tables["starts"] = starts_table(res, previous, period)
     tables["frm"], meta["frm"] = frm_table(ds, period, res)
     tables["self_assessment"] = self_assessment_table(data_dir)
+    tables["national"], meta["national"] = benchmarks.national_table(data_dir)
     write_entry(folder, tables, meta)
     return read_results(folder)

@@ -22,9 +22,11 @@ import numpy as np
 import pandas as pd
 
 from ..inputs import reference
+from ..inputs.benchmarks import import_rates, write_rates
 from ..periods import Period, make_period
 from ..writers import atomic_write, csv_text
 from .frm import COLLEGE, SUBCONTRACTOR, TRAINING, add_frm_cases, uln_with_check
+from .national_rates import write_national_rates
 
 # Review periods: 2022-23 and 2023-24 at R06 and R14. Earlier years' R14 are
 # there too, because the achievement rate pools leavers from every earlier
@@ -528,6 +530,7 @@ def write_dataset(out: str | Path, agencies: int = 30, seed: int = 20231001, fmt
         _write(df, out / name, flat)
     _write_self_assessments(out, register)
     _write(provider_names(snaps), out / "providers", flat)
+    write_rates(import_rates(write_national_rates(out, seed)), out)  # as 'fjaaqa benchmarks import' would
     reviews = earlier_reviews(register)
     if len(reviews):
         _write(reviews, out / "reviews", flat)
@@ -593,11 +596,13 @@ def earlier_reviews(register: pd.DataFrame) -> pd.DataFrame:
 
 
 # Three agencies keep a self-assessment: one rates itself strong across the board (FJAA0007, whose data are at
-# risk: the pack flags the disagreement), one is candid (FJAA0003), one is on track and says so (FJAA0014).
+# risk: the pack flags the disagreement), one is candid (FJAA0003), one is on track and says so (FJAA0014), and
+# marks the three 14-19 partnership statements not applicable (it is in no 14-19 partnership). Every element
+# of the catalogue is rated (those not listed at the base rating), every statement answered (unlisted: B).
 SELF_ASSESSMENTS = {
     "FJAA0007": ({}, 4, {}, 0.9),
     "FJAA0003": ({"2.3": 2, "3.5": 1, "5.2": 2, "1.4": 2}, 3, {"P03": "A", "P12": "A"}, 0.6),
-    "FJAA0014": ({"5.1": 2}, 3, {"P01": "C", "P02": "C"}, 0.8),
+    "FJAA0014": ({"5.1": 2}, 3, {"P01": "C", "P02": "C", "P03": "N/A", "P04": "N/A", "P05": "N/A"}, 0.8),
 }
 
 
