@@ -23,7 +23,7 @@ from ..render.templating import render
 from ..selfassess.frameworks import frameworks, params
 from ..selfassess.plan import action_plan
 from ..selfassess.reading import Assessment, read_assessment
-from ..selfassess.scoring import component_scores, partnership_profile, progress
+from ..selfassess.scoring import component_scores, not_applicable, partnership_profile, progress
 from ..writers import atomic_write, csv_text, write_sheet_table
 from .index import ensure_index
 from .registry import job, kind
@@ -60,13 +60,20 @@ def scores(s: Scored) -> str:
         y=alt.Y("title:N", sort=list(data["title"]), title=None),
         x=alt.X("score:Q", scale=alt.Scale(domain=[0, max(params().rating_scale)]), title="Mean rating"),
     ).properties(width=520, height=180)
-    desc = "; ".join(f"{r.title}: {r.score:.1f}" for r in data.itertuples())
+    desc = "; ".join(f"{r.title}: " + ("not applicable" if r.rated == 0 else f"{r.score:.1f}")
+                     for r in s.scores.itertuples())
+    fw = frameworks()
+    suggested = [c for c in fw.qif.components if any(e.evidence_by == "fjaaqa" for e in c.elements)]
     return render("selfassess_scores.html.j2", s=s, chart=figure(chart, "sa-scores", "Component scores", desc + "."),
-                  p=params(), fw=frameworks())
+                  p=params(), fw=fw, na=not_applicable(s.a), suggested=suggested,
+                  applicable=sum(s.profile.values()))
 
 
 def plan(s: Scored) -> str:
-    return render("selfassess_plan.html.j2", s=s, rows=s.plan.to_dict("records"))
+    p, fw = params(), frameworks()
+    answers = " or ".join(f'"{fw.partnership.choices[k].lower()}"' for k in p.partnership_action_for)
+    return render("selfassess_plan.html.j2", s=s, rows=s.plan.to_dict("records"), answers=answers,
+                  weakest=p.rating_scale[p.weak_at_most].lower())
 
 
 def report(s: Scored, run_date: str) -> list[str]:

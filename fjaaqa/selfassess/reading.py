@@ -25,9 +25,9 @@ from .frameworks import frameworks, params
 class Assessment:
     agency_id: str
     assessment_date: date | None
-    elements: pd.DataFrame     # id, rating, strengths, areas, owner, target_date
+    elements: pd.DataFrame     # id, rating, not_applicable, strengths, areas, owner, target_date
     evidence: pd.DataFrame     # element, evidence, held
-    partnership: pd.DataFrame  # id, answer, owner, target_date, notes
+    partnership: pd.DataFrame  # id, answer (A, B, C or N/A), owner, target_date, notes
     source: str = ""
     problems: list[str] = field(default_factory=list)
 
@@ -153,7 +153,7 @@ def _from_workbook(wb, shown: str) -> Assessment:
 
 
 MAX_YAML_BYTES = 1_000_000  # a completed self-assessment in YAML is about 10 KB
-MAX_YAML_ITEMS = 500  # per list: the framework has 32 elements and 12 partnership statements
+MAX_YAML_ITEMS = 500  # per list: the framework has 33 elements and 12 partnership statements
 
 
 def _from_yaml(path: Path) -> Assessment:
@@ -230,42 +230,42 @@ def _build(agency_id, when, el, ev, pa, shown, problems, id_where) -> Assessment
         if r["id"] not in known:
             problems.append(f"{where}, Element ID: unknown element '{_shown(r['id'])}'")
             continue
-        rating = r["rating"]
-        if rating is None:
+        rating, na = r["rating"], p.is_not_applicable(r["rating"])
+        if na:
+            rating = None  # counts in no score: not applicable is not a low rating
+        elif rating is None:
             problems.append(f"{where}, Rating: missing rating for element {r['id']}")
         else:
             rating = whole_number(rating)
             if rating not in p.rating_scale:
                 problems.append(f"{where}, Rating: '{_shown(r['rating'])}' is not a whole number from "
-                                f"{min(p.rating_scale)} to {max(p.rating_scale)}")
+                                f"{min(p.rating_scale)} to {max(p.rating_scale)}, or {p.na}")
                 rating = None
         target = _date_field(r["target_date"], f"{where}, Target date", problems)
-        rows.append({**r, "rating": rating, "target_date": target})
+        rows.append({**r, "rating": rating, "not_applicable": na, "target_date": target})
     missing = sorted(known - {r["id"] for r in rows})
     problems += [f"{shown}: sheet Elements: element {m} is missing" for m in missing]
-    evidence = []
-    for line, r in ev:
-        where = f"{shown}: sheet Evidence, row {line}"
-        if r["element"] not in known:
-            problems.append(f"{where}, Element ID: unknown element '{_shown(r['element'])}'")
-            continue
-        held = r["held"]
-        if held not in (None, "Yes", "No"):
-            problems.append(f"{where}, Held: '{_shown(held)}' must be Yes or No")
-            held = None
-        evidence.append({**r, "held": held == "Yes"})
+    evidence = _evidence(ev, shown, problems)
+    choices = list(fw.partnership.choices)
     part = []
     for line, r in pa:
         where = f"{shown}: sheet Partnership, row {line}"
         if r["id"] not in statements:
             problems.append(f"{where}, ID: unknown statement '{_shown(r['id'])}'")
             continue
-        if r["answer"] is None:
+        answer = r["answer"]
+        if p.is_not_applicable(answer):
+            answer = p.na
+        elif answer is None:
             problems.append(f"{where}, Answer: missing answer for {r['id']}")
-        elif str(r["answer"]).upper() not in fw.partnership.choices:
-            problems.append(f"{where}, Answer: '{_shown(r['answer'])}' must be A, B or C")
+        elif str(answer).upper() not in choices:
+            problems.append(f"{where}, Answer: '{_shown(answer)}' must be {', '.join(choices[:-1])}, {choices[-1]} "
+                            f"or {p.na}")
+            answer = None
+        else:
+            answer = str(answer).upper()
         target = _date_field(r["target_date"], f"{where}, Target date", problems)
-        part.append({**r, "answer": str(r["answer"]).upper() if r["answer"] else None, "target_date": target})
+        part.append({**r, "answer": answer, "target_date": target})
     if not agency_id:
         problems.append(f"{id_where}: missing")
     elif not NAME.fullmatch(agency_id):
@@ -273,10 +273,51 @@ def _build(agency_id, when, el, ev, pa, shown, problems, id_where) -> Assessment
     elif not named_for(Path(shown), agency_id):
         problems.append(f"{id_where}: '{agency_id}' is not the agency the file is named for (name it "
                         f"{agency_id}{Path(shown).suffix}, or {agency_id}-<anything>{Path(shown).suffix})")
-    return Assessment(agency_id, when, pd.DataFrame(rows, columns=["id", "rating", "strengths", "areas", "owner",
-                                                                   "target_date"]),
+    return Assessment(agency_id, when, pd.DataFrame(rows, columns=["id", "rating", "not_applicable", "strengths",
+                                                                   "areas", "owner", "target_date"]),
                       pd.DataFrame(evidence, columns=["element", "evidence", "held"]),
                       pd.DataFrame(part, columns=["id", "answer", "owner", "target_date", "notes"]), shown, problems)
+
+
+def _evidence(ev, shown: str, problems: list[str]) -> list[dict]:
+    """Evidence rows matched to the catalogue by element and wording, each at most once.
+
+    The evidence lists change between versions of the catalogue (6.4's
+    grew from two to six, 6.5 is new): a row from an older template whose
+    wording is no longer on the element's list is a problem, not silently
+    counted as held for something else, and a row given twice would count
+    twice and push coverage past 100 %.
+    """
+    lists = {e.id: {_key(t): t for t in e.evidence} for _, e in frameworks().qif.elements()}
+    seen, out = set(), []
+    for line, r in ev:
+        where = f"{shown}: sheet Evidence, row {line}"
+        if r["element"] not in lists:
+            problems.append(f"{where}, Element ID: unknown element '{_shown(r['element'])}'")
+            continue
+        text = lists[r["element"]].get(_key(r["evidence"]))
+        if r["evidence"] is None:
+            problems.append(f"{where}, Evidence: missing")
+            continue
+        if text is None:
+            problems.append(f"{where}, Evidence: '{_shown(r['evidence'])}' is not on element {r['element']}'s "
+                            "evidence list (the lists change between versions: start from a new template)")
+            continue
+        if (r["element"], text) in seen:
+            problems.append(f"{where}, Evidence: '{_shown(text)}' is listed twice for element {r['element']}")
+            continue
+        seen.add((r["element"], text))
+        held = r["held"]
+        if held not in (None, "Yes", "No"):
+            problems.append(f"{where}, Held: '{_shown(held)}' must be Yes or No")
+            held = None
+        out.append({**r, "evidence": text, "held": held == "Yes"})
+    return out
+
+
+def _key(text) -> str:
+    """Evidence wording as compared: any case, spaces collapsed."""
+    return " ".join(str(text).split()).casefold() if text is not None else ""
 
 
 def _check(a: Assessment, shown: str) -> Assessment:

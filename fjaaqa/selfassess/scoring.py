@@ -2,7 +2,9 @@
 
 Scores are plain means of the element ratings on the framework's scale;
 where the agency's own view disagrees with its indicator statuses, the
-pack says so.
+pack says so. An element or statement the agency marks not applicable is
+left out of every score, share and denominator; a component whose elements
+are all not applicable has no score (None), never 0.
 """
 
 from __future__ import annotations
@@ -14,16 +16,19 @@ from .reading import Assessment
 
 
 def component_scores(a: Assessment) -> pd.DataFrame:
-    """Per component: mean rating, as a share of the top of the scale, and evidence coverage."""
+    """Per component: mean rating, as a share of the top of the scale, and evidence coverage (applicable only)."""
     fw, p = frameworks(), params()
     top = max(p.rating_scale)
+    na = _not_applicable_ids(a)
     rows = []
     for c in fw.qif.components:
-        ids = [e.id for e in c.elements]
+        applicable = [e for e in c.elements if e.id not in na]
+        ids = [e.id for e in applicable]
         r = a.elements[a.elements["id"].isin(ids)]["rating"].dropna().astype(float)
         ev = a.evidence[a.evidence["element"].isin(ids)]
-        total = sum(len(e.evidence) for e in c.elements)
-        rows.append({"component": c.id, "title": c.title, "elements": len(ids), "rated": len(r),
+        total = sum(len(e.evidence) for e in applicable)
+        rows.append({"component": c.id, "title": c.title, "elements": len(c.elements), "rated": len(r),
+                     "not_applicable": len(c.elements) - len(applicable),
                      "score": round(float(r.mean()), 2) if len(r) else None,
                      "score_percent": round(100.0 * float(r.mean()) / top, 1) if len(r) else None,
                      "evidence_held": int(ev["held"].sum()), "evidence_types": total,
@@ -31,8 +36,23 @@ def component_scores(a: Assessment) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _not_applicable_ids(a: Assessment) -> set[str]:
+    if "not_applicable" not in a.elements:
+        return set()
+    return set(a.elements.loc[a.elements["not_applicable"].fillna(False).astype(bool), "id"])
+
+
 def partnership_profile(a: Assessment) -> dict[str, int]:
+    """Statements per answer; not-applicable ones are in none, so the counts add up to the statements that apply."""
     return {k: int((a.partnership["answer"] == k).sum()) for k in frameworks().partnership.choices}
+
+
+def not_applicable(a: Assessment) -> dict[str, list[str]]:
+    """The elements and statements the agency marked not applicable, as "id title", in the frameworks' order."""
+    fw, na = frameworks(), _not_applicable_ids(a)
+    marked = set(a.partnership.loc[a.partnership["answer"] == params().na, "id"])
+    return {"elements": [f"{e.id} {e.title}" for _, e in fw.qif.elements() if e.id in na],
+            "statements": [f"{s.id} {s.text}" for s in fw.partnership.statements if s.id in marked]}
 
 
 def progress(a: Assessment, previous: Assessment) -> pd.DataFrame:
@@ -42,7 +62,7 @@ def progress(a: Assessment, previous: Assessment) -> pd.DataFrame:
                                                    suffixes=("", "_previous"))
     # the change comes from unrounded means, not from the rounded scores shown
     m["change"] = (m["component"].map(_means(a)) - m["component"].map(_means(previous))).round(2)
-    return m
+    return m.astype(object).where(m.notna(), None)  # a component not applicable then or now has no change
 
 
 def _means(a: Assessment) -> dict[str, float]:

@@ -12,7 +12,7 @@ from datetime import date, datetime
 import pandas as pd
 import yaml
 
-from .frameworks import DETAILS, ELEMENT_COLUMNS, EVIDENCE_COLUMNS, PARTNERSHIP_COLUMNS, frameworks, params
+from .frameworks import DETAILS, ELEMENT_COLUMNS, EVIDENCE_COLUMNS, LISTED_BY, PARTNERSHIP_COLUMNS, frameworks, params
 from .reading import cell_value
 
 
@@ -21,8 +21,8 @@ def template_tables(agency_id: str) -> dict[str, pd.DataFrame]:
     fw = frameworks()
     elements = pd.DataFrame([[c.title, e.id, e.title, e.descriptor, None, "", "", "", None]
                              for c, e in fw.qif.elements()], columns=ELEMENT_COLUMNS)
-    evidence = pd.DataFrame([[e.id, ev, None] for _, e in fw.qif.elements() for ev in e.evidence],
-                            columns=EVIDENCE_COLUMNS)
+    evidence = pd.DataFrame([[e.id, ev, None, LISTED_BY[e.evidence_by]] for _, e in fw.qif.elements()
+                             for ev in e.evidence], columns=EVIDENCE_COLUMNS)
     partnership = pd.DataFrame([[s.id, s.text, None, "", None, ""] for s in fw.partnership.statements],
                                columns=PARTNERSHIP_COLUMNS)
     details = pd.DataFrame({"Item": list(DETAILS), "Value": [agency_id, None]})
@@ -47,16 +47,24 @@ def template_bytes(agency_id: str) -> bytes:
     ws = wb.add_worksheet("Instructions")
     ws.write_string(0, 0, f"Self-assessment for agency {agency_id}", title)
     scale = "; ".join(f"{k} {v}" for k, v in p.rating_scale.items())
+    choices = "; ".join(f"{k} {v.lower()}" for k, v in fw.partnership.choices.items())
+    spellings = ", ".join(f"'{s}'" for s in p.not_applicable)
     lines = [
         ("What this is", "Your own review of your service against the IEP Quality Improvement Framework and a "
                          "partnership-working checklist. fjaaqa scores it and writes an improvement action plan that "
                          "belongs to you; it is not a DfE quality improvement plan."),
         ("Details sheet", "Check your agency ID and enter the assessment date (YYYY-MM-DD)."),
-        ("Elements sheet", f"Rate each element with the drop-down ({scale}). Add strengths, areas for improvement, "
-                           "an owner and a target date where you plan action."),
-        ("Evidence sheet", "For each type of evidence, choose Yes if you hold it, No if you do not."),
-        ("Partnership sheet", "For each statement choose A (not sure), B (some progress) or C (considerable "
-                              "progress); add an owner and a date for those you will act on."),
+        ("Elements sheet", f"Rate each element with the drop-down ({scale}), or {p.na} where it does not apply to "
+                           "your service (for example component 5 if you run no group sessions). Add strengths, "
+                           "areas for improvement, an owner and a target date where you plan action."),
+        ("Evidence sheet", "For each type of evidence, choose Yes if you hold it, No if you do not. 'Listed by' "
+                           "says whose list it is: component 5's evidence types are fjaaqa's suggestions, as the "
+                           "framework lists none for it."),
+        ("Partnership sheet", f"For each statement choose {choices}, or {p.na} where it does not fit your agency "
+                              "(for example the 14-19 partnership statements); add an owner and a date for those "
+                              "you will act on."),
+        ("Not applicable", f"{p.na} (also written {spellings}, in any capitals) leaves the element or statement out "
+                           "of every score and share, and out of the action plan; the report lists it."),
         ("Scoring", "Run: fjaaqa selfassess score THIS_FILE.xlsx [--previous LAST_FILE.xlsx]. Every problem is "
                     "listed with its sheet, row and column."),
         ("Sources", f"{fw.qif.source}; {fw.partnership.source}. Element titles, descriptors and statements are "
@@ -93,18 +101,18 @@ def template_bytes(agency_id: str) -> bytes:
 
     date_rule = {"validate": "date", "criteria": "between", "minimum": date(2015, 1, 1), "maximum": date(2040, 12, 31),
                  "error_message": "Enter a date as YYYY-MM-DD."}
-    ratings = [str(k) for k in p.rating_scale]
+    ratings = [str(k) for k in p.rating_scale] + [p.na]
     sheet("Details", tables["Details"], "Assessment details", [20, 30], {"Value": {"validate": "any"}})
     sheet("Elements", tables["Elements"], "IEP Quality Improvement Framework: elements", [26, 10, 34, 60, 9, 30, 30,
                                                                                             16, 12],
-          {"Rating": {"validate": "list", "source": ratings, "input_message": scale[:255]},
+          {"Rating": {"validate": "list", "source": ratings, "input_message": f"{scale}; {p.na} not applicable"[:255]},
            "Strengths": {"validate": "any"}, "Areas for improvement": {"validate": "any"},
            "Owner": {"validate": "any"}, "Target date": date_rule})
-    sheet("Evidence", tables["Evidence"], "Evidence held", [10, 60, 8],
+    sheet("Evidence", tables["Evidence"], "Evidence held", [10, 60, 8, 30],
           {"Held": {"validate": "list", "source": ["Yes", "No"]}})
     sheet("Partnership", tables["Partnership"], "Partnership working checklist", [6, 70, 9, 16, 12, 30],
-          {"Answer": {"validate": "list", "source": list(fw.partnership.choices),
-                      "input_message": "A not sure; B some progress; C considerable progress"},
+          {"Answer": {"validate": "list", "source": list(fw.partnership.choices) + [p.na],
+                      "input_message": f"{choices}; {p.na} not applicable"[:255]},
            "Owner": {"validate": "any"}, "Target date": date_rule, "Notes": {"validate": "any"}})
     wb.close()
     return buf.getvalue()
@@ -117,11 +125,16 @@ def template_yaml(agency_id: str) -> str:
            "elements": [{"id": r["Element ID"], "element": r["Element"], "rating": None, "strengths": "",
                          "areas_for_improvement": "", "owner": "", "target_date": None}
                         for r in t["Elements"].to_dict("records")],
-           "evidence": [{"element": r["Element ID"], "evidence": r["Evidence"], "held": None}
-                        for r in t["Evidence"].to_dict("records")],
+           "evidence": [{"element": r["Element ID"], "evidence": r["Evidence"], "listed_by": r["Listed by"],
+                         "held": None} for r in t["Evidence"].to_dict("records")],
            "partnership": [{"id": r["ID"], "statement": r["Statement"], "answer": None, "owner": "",
                             "target_date": None, "notes": ""} for r in t["Partnership"].to_dict("records")]}
-    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120)
+    p, fw = params(), frameworks()
+    head = (f"# Self-assessment for {agency_id}. rating: {', '.join(str(k) for k in p.rating_scale)} "
+            f"({'; '.join(f'{k} {v}' for k, v in p.rating_scale.items())}) or {p.na};\n"
+            f"# answer: {', '.join(fw.partnership.choices)} or {p.na}; held: 'Yes' or 'No'. {p.na} (not applicable) "
+            "counts in no score and makes no action.\n")
+    return head + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120)
 
 
 # ------------------------------------------------------------------ reading and validating
