@@ -308,8 +308,13 @@ def test_achievement_exclusions(tmp_path):
         "r2": dict(NON_ACHIEVER, reason="2"),  # a non-achiever, as nationally
         # break begun in the review year, no restart: not overdue, not a leaver
         "break_new": dict(start="2022-09-01", plan_end="2024-06-01", comp="6", end="2023-10-01"),
-        # break begun in the previous year, no restart: overdue, a withdrawal this year
-        "break_old": dict(start="2021-09-01", plan_end="2023-06-01", comp="6", end="2022-10-01"),
+        # break begun in the previous year, no restart yet: the following year (this one) is not over, not a leaver
+        "break_last_year": dict(start="2021-09-01", plan_end="2023-06-01", comp="6", end="2022-10-01"),
+        # break begun two years before, no restart in its own year or the next: a withdrawal this year
+        "break_old": dict(start="2020-09-01", plan_end="2022-06-01", comp="6", end="2021-10-01"),
+        # ... the same, planned to end this year: still this year; planned to end next year: next year
+        "break_old_plan_now": dict(start="2020-09-01", plan_end="2024-07-31", comp="6", end="2021-10-01"),
+        "break_old_plan_next": dict(start="2020-09-01", plan_end="2024-08-01", comp="6", end="2021-10-01"),
         "awaiting": dict(start="2022-09-01", plan_end="2024-03-01", comp="2", end="2024-03-01", outcome="8"),
         # withdrew this year but planned to end next year: a leaver next year (hybrid end year)
         "next_year": dict(start="2023-09-01", plan_end="2025-03-01", comp="3", end="2024-02-01", outcome="3",
@@ -326,14 +331,17 @@ def test_achievement_exclusions(tmp_path):
         assert not by[t]["leaver"] and by[t]["exclusion"].startswith("transfer")
     assert by["r2"]["leaver"] and not by["r2"]["achiever"]
     assert not by["break_new"]["leaver"]
-    assert by["break_old"]["leaver"] and not by["break_old"]["completer"]
+    assert not by["break_last_year"]["leaver"]
+    assert by["break_old"]["leaver"] and not by["break_old"]["completer"] and by["break_old"]["overdue_break"]
+    assert by["break_old_plan_now"]["leaver"] and not by["break_old_plan_next"]["leaver"]
+    assert by["break_old_plan_next"]["hybrid_end_year"] == 2024
     assert not by["awaiting"]["leaver"]
     assert not by["next_year"]["leaver"] and by["next_year"]["hybrid_end_year"] == 2024
     r = result(res, "A1", "achievement_rate")
-    # leavers: day42, r2, break_old, achiever -> 1 achiever of 4
-    assert (r["numerator"], r["denominator"]) == (1, 4)
-    assert r["value"] == pytest.approx(25.0)
-    assert r["retention_rate"] == pytest.approx(25.0) and r["pass_rate"] == pytest.approx(100.0)
+    # leavers: day42, r2, break_old, break_old_plan_now, achiever -> 1 achiever of 5
+    assert (r["numerator"], r["denominator"]) == (1, 5)
+    assert r["value"] == pytest.approx(20.0)
+    assert r["retention_rate"] == pytest.approx(20.0) and r["pass_rate"] == pytest.approx(100.0)
     del start
 
 
