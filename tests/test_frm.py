@@ -7,14 +7,18 @@ be flagged, ``MISS…`` must not), so each test reads as a table of cases.
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from fjaaqa import frm
+from fjaaqa.errors import InputError
+from fjaaqa.frm.inputs import PRIOR_COLUMNS
 from fjaaqa.periods import make_period
 
 UKPRN = "10000001"
 CAT, _ = frm.load_catalogue("2223")
 S = CAT.settings
-P2223 = make_period("2223", "R06")
+P2223 = make_period("2223", "R09")  # the reports as revised from R09; the R01-R08 versions are tested at R08
+R08 = make_period("2223", "R08")
 
 LEARNER_DEFAULTS = {"UKPRN": UKPRN, "DateOfBirth": "2005-01-01", "PriorAttain": None, "PlanLearnHours": None,
                     "PlanEEPHours": None, "LLDDHealthProb": "2", "MathGrade": None, "EngGrade": None}
@@ -53,8 +57,9 @@ class World:
         aims = frm.prepare_aims(learners, deliveries, employment, lars_df, S)
         prior_df = None
         if prior is not None:
-            prior_df = pd.DataFrame(prior, columns=["ULN", "LearnAimRef", "AchDate", "OutGrade", "ProgType",
-                                                    "AimType"])
+            # (ULN, LearnAimRef, AchDate, OutGrade, ProgType, AimType[, StdCode])
+            prior_df = pd.DataFrame([(*p, *[None] * (len(PRIOR_COLUMNS) - len(p))) for p in prior],
+                                    columns=PRIOR_COLUMNS)
             prior_df["AchDate"] = pd.to_datetime(prior_df["AchDate"])
             prior_df = frm.with_lars(prior_df, lars_df)
         return frm.FrmInputs(
@@ -94,6 +99,9 @@ LARS = [
     {"LearnAimRef": "GCSEMAT1", "level": "2", "aim_type": "gcse", "subject": "maths", "regulated": "Y"},
     {"LearnAimRef": "FSENGL1", "level": "1", "aim_type": "functional_skills", "subject": "english", "regulated": "Y"},
     {"LearnAimRef": "FSMATL1", "level": "1", "aim_type": "functional_skills", "subject": "maths", "regulated": "Y"},
+    {"LearnAimRef": "FSMATL2", "level": "2", "aim_type": "functional_skills", "subject": "maths", "regulated": "Y"},
+    {"LearnAimRef": "FSMATE", "level": "E", "aim_type": "functional_skills", "subject": "maths", "regulated": "Y"},
+    {"LearnAimRef": "60000009", "level": "2", "aim_type": "other"},  # LARS leaves "regulated" blank
     {"LearnAimRef": "TQ000001", "level": "3", "aim_type": "tlevel_tq", "regulated": "Y", "tlevel_band": "7"},
     {"LearnAimRef": "TQEARLY1", "level": "3", "aim_type": "tlevel_tq", "regulated": "Y", "tlevel_band": "8",
      "early_years": "Y"},
@@ -151,6 +159,55 @@ def test_frm01_achievement_after_the_start_is_not_prior():
     check(w.inputs(lars=LARS, prior=prior), "FRM01")
 
 
+def test_frm01_repeated_apprenticeship_standard():
+    w = World()
+    appr = dict(FundModel="36", AimType="1", ProgType="25", LearnStartDate="2022-09-05")
+    for ref, std in [("HIT_same_standard", "2"), ("MISS_other_standard", "3"), ("MISS_achieved_later", "2")]:
+        w.learner(ref, DateOfBirth="1995-01-01").aim(ref, "ZPROG001", StdCode=std, **appr)
+    # a component aim of the same standard is matched on its own aim reference, not on the standard
+    w.learner("MISS_component", DateOfBirth="1995-01-01").aim("MISS_component", "60000001", StdCode="2",
+                                                              **{**appr, "AimType": "3"})
+    prior = [(w.uln["HIT_same_standard"], "ZPROG001", "2021-06-30", None, "25", "1", "2"),
+             (w.uln["MISS_other_standard"], "ZPROG001", "2021-06-30", None, "25", "1", "2"),
+             (w.uln["MISS_achieved_later"], "ZPROG001", "2022-09-05", None, "25", "1", "2"),
+             (w.uln["MISS_component"], "ZPROG001", "2021-06-30", None, "25", "1", "2")]
+    x = w.inputs(lars=LARS, prior=prior)
+    check(x, "FRM01")
+    flags, _ = frm.evaluate(x, CAT, rules=["FRM01"])
+    assert flags["reason"].tolist() == ["apprenticeship standard 2 already achieved on 2021-06-30"]
+
+
+def test_frm01_unknown_regulated_status_still_flagged_and_the_reason_says_so():
+    w = World()
+    for ref, aim in [("HIT_known", "60000001"), ("HIT_blank_in_lars", "60000009"), ("HIT_not_in_lars", "61234567")]:
+        w.learner(ref, DateOfBirth="1990-01-01").aim(ref, aim, FundModel="35")
+    prior = [(w.uln["HIT_known"], "60000001", "2022-06-30", None, None, "4"),
+             (w.uln["HIT_blank_in_lars"], "60000009", "2022-06-30", None, None, "4"),
+             (w.uln["HIT_not_in_lars"], "61234567", "2022-06-30", None, None, "4")]
+    x = w.inputs(lars=LARS, prior=prior)
+    check(x, "FRM01")
+    flags, _ = frm.evaluate(x, CAT, rules=["FRM01"])
+    why = dict(zip(flags["LearnRefNumber"], flags["reason"]))
+    unknown = "already achieved on 2022-06-30; lars.csv does not say whether the aim is regulated"
+    assert why == {"HIT_known": "already achieved on 2022-06-30", "HIT_blank_in_lars": unknown,
+                   "HIT_not_in_lars": unknown}
+
+
+def test_frm01_gcse_below_grade4_retake_only_in_adult_skills():
+    w = World()
+    streams = {"aeb": dict(FundModel="35"), "trainee1924": dict(FundModel="35", ProgType="24"),
+               "apprentice": dict(FundModel="36", AimType="3", ProgType="25", StdCode="2")}
+    cases = [("MISS_aeb_grade3", "aeb", "3"), ("MISS_trainee1924_grade3", "trainee1924", "3"),
+             ("HIT_apprentice_grade3", "apprentice", "3"), ("HIT_aeb_grade4", "aeb", "4"),
+             ("HIT_apprentice_grade4", "apprentice", "4")]
+    prior = []
+    for ref, stream, grade in cases:
+        w.learner(ref, DateOfBirth="1990-01-01").aim(ref, "GCSEMAT1", **streams[stream])
+        prior.append((w.uln[ref], "GCSEMAT1", "2022-06-30", grade, None, "4"))
+    assert S.gcse_retake_streams == ["aeb_esfa", "aeb_devolved", "traineeship_19_24"]
+    check(w.inputs(lars=LARS, prior=prior), "FRM01")
+
+
 def test_frm13_english_level1_when_level1_held():
     w = World()
     w.learner("HIT_grade", EngGrade="D").aim("HIT_grade", "FSENGL1", FundModel="36", AimType="3")
@@ -163,6 +220,27 @@ def test_frm13_english_level1_when_level1_held():
     prior = [(w.uln["HIT_prior"], "FSMATL1", "2021-06-30", None, None, "4"),
              (w.uln["MISS_other_subject"], "FSENGL1", "2021-06-30", None, None, "4")]
     check(w.inputs(lars=LARS, prior=prior), "FRM13")
+
+
+def test_frm13_aim_at_or_below_the_level_held():
+    w = World()
+    a = dict(FundModel="36", AimType="3")
+    # MathGrade 4 = level 2 held, D = level 1 held; FSMATL2 a level 2 aim, FSMATL1 level 1, FSMATE entry
+    w.learner("HIT_held2_aim2", MathGrade="4").aim("HIT_held2_aim2", "FSMATL2", **a)
+    w.learner("MISS_held1_aim2", MathGrade="D").aim("MISS_held1_aim2", "FSMATL2", **a)
+    w.learner("HIT_held2_aim1", MathGrade="4").aim("HIT_held2_aim1", "FSMATL1", **a)
+    w.learner("HIT_held1_aim1", MathGrade="D").aim("HIT_held1_aim1", "FSMATL1", **a)
+    w.learner("HIT_held1_entry", MathGrade="3").aim("HIT_held1_entry", "FSMATE", **a)
+    w.learner("MISS_none_held_aim2", MathGrade="NONE").aim("MISS_none_held_aim2", "FSMATL2", **a)
+    w.learner("HIT_gcse_prior_aim2").aim("HIT_gcse_prior_aim2", "FSMATL2", **a)  # a GCSE maths achieved before
+    w.learner("MISS_eng_held_maths_aim", EngGrade="4").aim("MISS_eng_held_maths_aim", "FSMATL2", **a)
+    prior = [(w.uln["HIT_gcse_prior_aim2"], "GCSEMAT1", "2021-06-30", "5", None, "4")]
+    x = w.inputs(lars=LARS, prior=prior)
+    check(x, "FRM13")
+    flags, _ = frm.evaluate(x, CAT, rules=["FRM13"])
+    why = dict(zip(flags["LearnRefNumber"], flags["reason"]))
+    assert why["HIT_held2_aim2"] == "already holds level 2 in maths; the aim is at level 2"
+    assert why["HIT_held1_entry"] == "already holds level 1 in maths; the aim is at level entry"
 
 
 def test_frm16_full_level2_held_aged_19_to_23():
@@ -373,20 +451,44 @@ def test_frm49_tlevel_band_minimum_plus_additional_hours():
     t21 = {**t, "LearnStartDate": "2021-09-06"}
     w.learner("MISS_1140").aim("MISS_1140", "ZPROG001", AimType="1", PHours="1140", **t21)
     w.learner("HIT_1139").aim("HIT_1139", "ZPROG001", AimType="1", PHours="1139", **t21)
+    w.learner("MISS_1381").aim("MISS_1381", "ZPROG001", AimType="1", PHours="1381", **t).aim(
+        "MISS_1381", "TQ000001", AimType="5", **t)
     check(w.inputs(lars=LARS), "FRM49")
 
 
-def test_frm65_placement_314_versus_315_and_the_415_exception():
+def test_frm49_a_band_table_that_counts_the_additional_hours_is_not_topped_up_again():
+    tl = S.tlevel.model_copy(update={"band_minimums_include_additional_hours": True})
+    cat = CAT.model_copy(update={"settings": S.model_copy(update={"tlevel": tl})})
     w = World()
+    t = dict(FundModel="25", ProgType="31", LearnStartDate="2022-09-05", LearnPlanEndDate="2024-06-30")
+    # band 7's 1,300 is then the whole minimum for a 2022-23 start: 1,299 queried, 1,300 and 1,301 not
+    for ref, hours in [("HIT_1299", "1299"), ("MISS_1300", "1300"), ("MISS_1301", "1301")]:
+        w.learner(ref).aim(ref, "ZPROG001", AimType="1", PHours=hours, **t).aim(ref, "TQ000001", AimType="5", **t)
+    flags, _ = frm.evaluate(w.inputs(lars=LARS), cat, rules=["FRM49"])
+    assert set(flags["LearnRefNumber"]) == {"HIT_1299"}
+    assert flags["reason"].tolist() == ["planned 1299 hours; band 7 needs 1300"]
+
+
+def test_frm65_recorded_planned_hours_315_or_750_and_no_415_for_them():
+    w = World()
+    # started September 2021: early years students of this start may complete fewer hours, but 750 must still
+    # be planned and recorded, so 415 or 749 recorded is queried
     y2 = dict(FundModel="25", ProgType="31", LearnStartDate="2021-09-06", LearnPlanEndDate="2023-06-30")
     for ref, core, hours in [("HIT_314", "TQ000001", "314"), ("MISS_315", "TQ000001", "315"),
-                             ("MISS_early_415", "TQEARLY1", "415"), ("HIT_early_414", "TQEARLY1", "414")]:
+                             ("MISS_316", "TQ000001", "316"), ("HIT_early_749", "TQEARLY1", "749"),
+                             ("MISS_early_750", "TQEARLY1", "750"), ("MISS_early_751", "TQEARLY1", "751"),
+                             ("HIT_early_415", "TQEARLY1", "415")]:
         w.learner(ref).aim(ref, "ZPROG001", AimType="1", PHours="1500", **y2).aim(
             ref, "ZWRKX003", AimType="3", PHours=hours, **y2).aim(ref, core, AimType="5", **y2)
     # first-year T Levels are not checked yet
     w.learner("MISS_year1").aim("MISS_year1", "ZPROG001", AimType="1", PHours="1500",
                                 **{**y2, "LearnStartDate": "2022-09-05"})
-    check(w.inputs(lars=LARS), "FRM65")
+    x = w.inputs(lars=LARS)
+    check(x, "FRM65")
+    flags, _ = frm.evaluate(x, CAT, rules=["FRM65"])
+    assert dict(zip(flags["LearnRefNumber"], flags["reason"]))["HIT_early_415"] == \
+        "industry placement 415 hours; minimum 750"
+    assert set(flags["LearnAimRef"]) == {"ZPROG001"}  # from R09 the rows are the programme aims
 
 
 def test_frm65_early_years_without_exception_needs_750():
@@ -419,6 +521,85 @@ def test_frm69_exactly_half_eep_without_support_needs():
                    "FAMCode": "1"})
     w.learner("MISS_adult", PlanLearnHours="100", PlanEEPHours="500").aim("MISS_adult", "60000001", FundModel="35")
     check(w.inputs(), "FRM69")
+
+
+# ---------------------------------------------------------------- reports changed from R09 2022-23
+
+def changed_world(period):
+    """The same learners at any return: each case behaves differently under the R01-R08 and the R09 versions."""
+    w = World(period)
+    # FRM30, 5 Sep 2022 to 4 Jun 2023 = 39 weeks: 1,365 hours = exactly 35 a week, 1,364 just under, 1,560 = 40
+    kw = dict(LearnStartDate="2022-09-05", LearnPlanEndDate="2023-06-04")
+    for ref, plh in [("H30_35", "1205"), ("H30_under35", "1204"), ("H30_40", "1400"), ("H30_41", "1439")]:
+        w.learner(ref, PlanLearnHours=plh, PlanEEPHours="160").aim(ref, "60000003", **kw)
+    # FRM28 / FRM71: a continuing student who left on day 42 from 6 September
+    w.learner("H28_continuing", PlanLearnHours="540", PlanEEPHours="40").aim(
+        "H28_continuing", "60000003", LearnStartDate="2021-09-06", CompStatus="3", Outcome="3",
+        LearnActEndDate="2022-10-17")
+    # FRM43: no planned learning hours, with or without a qualification or support needs
+    w.learner("H43_no_qual", PlanLearnHours="0", PlanEEPHours="300").aim("H43_no_qual", "ZWRKX001")
+    w.learner("H43_qual_support", PlanLearnHours="0", PlanEEPHours="100", LLDDHealthProb="1").aim(
+        "H43_qual_support", "60000001")
+    w.learner("H43_qual", PlanLearnHours="0", PlanEEPHours="100").aim("H43_qual", "60000001")
+    # FRM65: a first-year T Level with a short placement aim, and a second-year one
+    y1 = dict(FundModel="25", ProgType="31", LearnStartDate="2022-09-05", LearnPlanEndDate="2024-06-28")
+    y2 = {**y1, "LearnStartDate": "2021-09-06", "LearnPlanEndDate": "2023-06-30"}
+    for ref, dates in [("H65_year1", y1), ("H65_year2", y2)]:
+        w.learner(ref, PlanLearnHours="600", PlanEEPHours="100").aim(
+            ref, "ZPROG001", AimType="1", PHours="1500", **dates).aim(
+            ref, "ZWRKX003", AimType="3", PHours="300", **dates).aim(ref, "TQ000001", AimType="5", **dates)
+    return w.inputs(lars=LARS)
+
+
+def test_reports_changed_at_r09_run_their_earlier_version_up_to_r08():
+    before, after = frm.evaluate(changed_world(R08), CAT), frm.evaluate(changed_world(P2223), CAT)
+
+    def got(result, rule):
+        flags = result[0]
+        return set(flags.loc[flags["rule"] == rule, "LearnRefNumber"])
+
+    # FRM30: 35 and over up to R08, more than 40 from R09
+    assert {r for r in got(before, "FRM30") if r.startswith("H30")} == {"H30_35", "H30_40", "H30_41"}
+    assert {r for r in got(after, "FRM30") if r.startswith("H30")} == {"H30_41"}
+    # FRM28 took continuing students up to R08; FRM71 (not yet published then) takes them from R09
+    assert "H28_continuing" in got(before, "FRM28") and "H28_continuing" not in got(after, "FRM28")
+    assert before[1]["FRM71"] == "first published at R09 of 2022-23" and "FRM71" not in after[1]
+    assert got(after, "FRM71") == {"H28_continuing"}
+    # FRM43: no support needs, qualification or not, up to R08; on a qualification, support needs or not, from R09
+    h43 = {"H43_no_qual", "H43_qual_support", "H43_qual"}
+    assert got(before, "FRM43") & h43 == {"H43_no_qual", "H43_qual"}
+    assert got(after, "FRM43") & h43 == {"H43_qual_support", "H43_qual"}
+    # FRM65: the placement aims (either year) up to R08; second-year programme aims from R09
+    f65 = before[0][before[0]["rule"] == "FRM65"]
+    assert set(zip(f65["LearnRefNumber"], f65["LearnAimRef"])) == {("H65_year1", "ZWRKX003"),
+                                                                   ("H65_year2", "ZWRKX003")}
+    assert f65["reason"].tolist() == ["placement aim planned for 300 hours; minimum 315"] * 2
+    f65 = after[0][after[0]["rule"] == "FRM65"]
+    assert set(zip(f65["LearnRefNumber"], f65["LearnAimRef"])) == {("H65_year2", "ZPROG001")}
+
+
+def test_version_in_force_by_return_and_the_latest_for_a_borrowing_year():
+    frm30, frm71 = CAT.rule("FRM30"), CAT.rule("FRM71")
+    at = {r: frm30.version_at(make_period("2223", r), CAT.year).from_return for r in ("R01", "R08", "R09", "R14")}
+    assert at == {"R01": "R01", "R08": "R01", "R09": "R09", "R14": "R09"}
+    assert frm30.version_at(make_period("2324", "R06"), CAT.year).params == {"hours_per_week": 40,
+                                                                            "flag_at_hours": False}
+    assert frm71.version_at(R08, CAT.year) is None and frm71.published_at(make_period("2324", "R06"), CAT.year)
+    assert "Up to R08" in frm30.guidance_at(R08, CAT.year) and frm30.guidance_at(P2223, CAT.year) == frm30.guidance
+    assert CAT.rule("FRM16").version_at(R08, CAT.year) is None and CAT.rule("FRM16").published_at(R08, CAT.year)
+
+
+def test_catalogue_versions_checked_one_line_each():
+    bad = CAT.rule("FRM30").versions[0].model_copy(update={"params": {"hours_per_wk": 35, "flag_at_hours": True}})
+    rules = [r.model_copy(update={"versions": [bad, r.versions[1]]}) if r.id == "FRM30" else r for r in CAT.rules]
+    with pytest.raises(InputError, match="FRM30 version from R01: params must be flag_at_hours, hours_per_week"):
+        frm.run.check_versions(CAT.model_copy(update={"rules": rules}))
+    rules = [r.model_copy(update={"versions": []}) if r.id == "FRM65" else r for r in CAT.rules]
+    with pytest.raises(InputError, match="FRM65: its logic reads versions the catalogue does not give"):
+        frm.run.check_versions(CAT.model_copy(update={"rules": rules}))
+    with pytest.raises(ValueError, match="versions must be in return order"):
+        frm.Rule.model_validate({**CAT.rule("FRM30").model_dump(), "versions": [{"from_return": "R09"},
+                                                                                {"from_return": "R01"}]})
 
 
 # ---------------------------------------------------------------- apprenticeships

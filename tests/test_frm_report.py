@@ -59,7 +59,8 @@ def test_summary_counts_each_learner_once_and_lists_what_did_not_run():
     assert "3 queries in this return: 2 new, 1 also in 2022-23 R06, and 1 resolved since" in html
     assert "£6,000.00" in html  # 4,800 once for S1 + 1,200; not 10,800
     assert "£1,200.00 on rules where ESFA recovers" in html  # FRM16 is a recovery rule
-    assert "Not run</strong> for lack of an input: FRM20 (needs SLC loans records); FRM21" in html
+    assert ("Not run</strong> (an input missing, or not yet published at this return): FRM20 (needs SLC loans "
+            "records); FRM21") in html
     assert "No queries on FRM01, FRM13, FRM17" in html
     assert "10000010" in html and "Delivered directly (no subcontractor)" in html  # by subcontractor
     assert "ESFA adult education budget" in html and "16 to 19 study programmes" in html  # by stream
@@ -78,6 +79,11 @@ def test_rule_pages_show_guidance_actions_rows_and_resolved():
     assert "What happens at R14" in html and "recovery of the overclaimed funding" in html
     assert "FRM16-cccc" in html and "60110001 (1, 2022-09-05)" in html
     assert "queries in the previous return that are no longer raised" in html and "FRM30-dddd" in html
+    # "What it checks" is the version in force at the return: at R08, FRM30 as it was before R09
+    assert "Up to R08 this report queried students planned for 35 hours a week or more." in html
+    later = hand_made()
+    later.period = make_period("2223", "R09")
+    assert "35 hours" not in frm_sections.rule_pages(later, UK)
 
 
 def test_workbook_is_byte_stable_and_has_one_sheet_per_rule():

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
 from ..errors import InputError
 from ..models import Strict
 from ..paths import resource
-from ..periods import AcademicYear, parse_year
+from ..periods import AcademicYear, Period, parse_year
 
 STREAM_LABELS = {
     "study_programme": "16 to 19 study programmes", "traineeship_16_18": "16 to 18 traineeships",
@@ -39,12 +39,13 @@ class TLevelSettings(Strict):
     programme_aim: str
     placement_aim: str
     band_minimum_hours: dict[str, int]
+    # Whether the band table above already counts the additional hours: if it does, adding them again would
+    # count them twice, so FRM49 adds them only when this is false.
+    band_minimums_include_additional_hours: bool
     default_band: str
     additional_hours_by_start_year: dict[str, int]
     placement_minimum_hours: int
     early_years_minimum_hours: int
-    early_years_exception_hours: int
-    early_years_exception_start_years: list[str]
 
 
 class QualifyingPeriod(Strict):
@@ -59,12 +60,12 @@ class Settings(Strict):
     unemployed_empstat: list[str]
     low_wage_ldm: list[str]
     gcse_pass_grades: list[str]
+    gcse_retake_streams: list[str]
     prior_attain_level: dict[str, int]
     six_weeks_days: int
     continuing_reference: str
     qualifying_periods: list[QualifyingPeriod]
     just_after_days: int
-    max_hours_per_week: int
     otj_share_percent: int
     otj_weekly_cap_hours: int
     otj_cap_from: date
@@ -78,6 +79,21 @@ class Settings(Strict):
     work_experience_aims: list[str]
 
 
+class RuleVersion(Strict):
+    """One version of a report within its year, in force from ``from_return`` until the next version.
+
+    ESFA changes some reports part-way through a year (in 2022-23 from the
+    R09 publication), so an earlier return is checked the way the dashboard
+    checked it then. ``params`` are the numbers and switches that differ
+    between the versions; ``guidance`` says what this version checks when
+    that differs from the rule's own text.
+    """
+
+    from_return: str = Field(pattern=r"^R(0[1-9]|1[0-4])$")
+    guidance: str | None = None
+    params: dict[str, int | bool] = {}
+
+
 class Rule(Strict):
     id: str
     title: str
@@ -88,6 +104,49 @@ class Rule(Strict):
     todo: str
     action: Literal["recover", "evidence", "review"]
     published_heading: bool = True
+    versions: list[RuleVersion] = []
+    _in_force: RuleVersion | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _versions_in_order(self) -> Rule:
+        returns = [v.from_return for v in self.versions]
+        if returns != sorted(set(returns)):
+            raise ValueError(f"{self.id}: versions must be in return order, one per return")
+        if len({frozenset(v.params) for v in self.versions}) > 1:
+            raise ValueError(f"{self.id}: every version must set the same params")
+        return self
+
+    def version_at(self, period: Period, catalogue_year: str) -> RuleVersion | None:
+        """The version in force at ``period``; None if the report is not yet published at that return.
+
+        In the catalogue's own year a version applies from its return. A year
+        that borrows this catalogue takes the latest version: the changes stand
+        from the return they were made.
+        """
+        if not self.versions:
+            return None
+        if period.year.label != catalogue_year:
+            return self.versions[-1]
+        due = [v for v in self.versions if v.from_return <= period.return_code]
+        return due[-1] if due else None
+
+    def at(self, period: Period, catalogue_year: str) -> Rule:
+        """This rule as run at ``period``: :attr:`in_force` is the version the rule function reads."""
+        rule = self.model_copy()
+        rule._in_force = self.version_at(period, catalogue_year)
+        return rule
+
+    @property
+    def in_force(self) -> RuleVersion | None:
+        return self._in_force
+
+    def published_at(self, period: Period, catalogue_year: str) -> bool:
+        return not self.versions or self.version_at(period, catalogue_year) is not None
+
+    def guidance_at(self, period: Period, catalogue_year: str) -> str:
+        """What the rule checks at ``period``: the version's own words where it has them."""
+        v = self.version_at(period, catalogue_year)
+        return v.guidance if v is not None and v.guidance else self.guidance
 
 
 class CalendarEntry(Strict):

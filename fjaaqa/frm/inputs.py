@@ -27,7 +27,7 @@ class FrmInputs:
     fams: pd.DataFrame
     workplacements: pd.DataFrame | None = None
     lars: pd.DataFrame | None = None
-    prior: pd.DataFrame | None = None          # ULN, LearnAimRef, AchDate, OutGrade, ProgType, AimType (+ LARS)
+    prior: pd.DataFrame | None = None          # PRIOR_COLUMNS (+ LARS fields)
     previous_year: pd.DataFrame | None = None  # last year's R14 deliveries
     loans: pd.DataFrame | None = None
     earnings: pd.DataFrame | None = None
@@ -176,7 +176,8 @@ def prepare_students(aims: pd.DataFrame, fams: pd.DataFrame, s: Settings) -> pd.
     return st[cols]
 
 
-PRIOR_COLUMNS = ["ULN", "LearnAimRef", "AchDate", "OutGrade", "ProgType", "AimType"]
+# StdCode: FRM01 matches an apprenticeship programme aim (always ZPROG001) on its standard.
+PRIOR_COLUMNS = ["ULN", "LearnAimRef", "AchDate", "OutGrade", "ProgType", "AimType", "StdCode"]
 
 
 def prior_from_returns(returns: list, before: AcademicYear) -> pd.DataFrame:

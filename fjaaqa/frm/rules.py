@@ -5,6 +5,10 @@ the catalogue's settings and its own catalogue entry, and returns rows of
 the aims table (aim-level reports) or the students table (learner-level
 reports) with a ``reason`` column. :mod:`fjaaqa.frm.run` turns them into one
 uniform shape. :data:`RULES` maps each catalogue id to its function.
+
+A report that ESFA changed part-way through the year has versions in the
+catalogue; its function reads the one in force (``rule.in_force.params``),
+and :data:`VERSION_PARAMS` names the params each such function needs.
 """
 
 from __future__ import annotations
@@ -60,25 +64,57 @@ def _days(later: pd.Series, earlier: pd.Series) -> pd.Series:
 
 # ------------------------------------------------------------------ the rules (one function each)
 
+def _std_code(df: pd.DataFrame) -> pd.Series:
+    """The apprenticeship standard of each row as a number (NA where none), so ILR and CSV values compare."""
+    return as_int(df["StdCode"]) if "StdCode" in df else pd.Series(pd.NA, index=df.index, dtype="Int64")
+
+
 def frm01(x: FrmInputs, s: Settings, rule: Rule) -> pd.DataFrame:
-    """A regulated aim the learner has already achieved; a GCSE achieved below grade 4 may be retaken."""
+    """A learner repeating what they have already achieved: a regulated qualification, or an apprenticeship standard.
+
+    Qualifications are matched on the aim reference, apprenticeship programme
+    aims (AimType 1) on the standard code, since every programme aim is
+    ZPROG001. A GCSE achieved below grade 4 may be retaken only in the streams
+    the guidance gives that exception for (adult skills). An aim that
+    lars.csv does not mark as regulated or not is still checked (it is not a
+    ``Z`` aim, so most likely a qualification), and its reason says so.
+    """
     aims = _in_streams(x, rule.streams)
-    aims = aims[aims["regulated"]]
-    m = _prior_join(aims, x.prior, ["ULN", "LearnAimRef"])
-    gcse = m["lars_aim_type"] == "gcse"
-    grade_ok = m["p_OutGrade"].astype("string").str.upper().isin([g.upper() for g in s.gcse_pass_grades])
-    m = m[~gcse | grade_ok]
+    quals = aims[aims["regulated"]]
+    m = _prior_join(quals, x.prior, ["ULN", "LearnAimRef"])
+    passed = m["p_OutGrade"].astype("string").str.upper().isin([g.upper() for g in s.gcse_pass_grades])
+    retake = (m["lars_aim_type"] == "gcse") & m["stream"].isin(s.gcse_retake_streams) & ~passed
+    m = m[~retake]
     first = m.sort_values("p_AchDate").groupby("_aim").first()
-    hit = aims.index.isin(first.index)
-    reason = pd.Series("already achieved on " + first["p_AchDate"].dt.strftime("%Y-%m-%d"), dtype="object")
-    return _rows(aims, hit, reason.reindex(aims.index))
+    status = first["lars_regulated"].astype("string").str.strip().str.upper()
+    unknown = ~status.isin(["Y", "N"])
+    reason = ("already achieved on " + first["p_AchDate"].dt.strftime("%Y-%m-%d")).astype("object")
+    reason = reason.mask(unknown, reason + "; lars.csv does not say whether the aim is regulated")
+
+    prog = aims[(aims["AimType"].astype("string") == "1") & _std_code(aims).notna()].assign(_std=_std_code)
+    prior = x.prior[(x.prior["AimType"].astype("string") == "1") & _std_code(x.prior).notna()]
+    p = _prior_join(prog, prior.assign(_std=_std_code(prior)), ["ULN", "_std"])
+    std_first = p.sort_values("p_AchDate").groupby("_aim").first()
+    std_reason = ("apprenticeship standard " + std_first["_std"].astype("string") + " already achieved on "
+                  + std_first["p_AchDate"].dt.strftime("%Y-%m-%d")).astype("object")
+
+    reasons = pd.concat([reason, std_reason])
+    reasons = reasons[~reasons.index.duplicated()].reindex(aims.index)
+    return _rows(aims, reasons.notna(), reasons)
 
 
 def frm13(x: FrmInputs, s: Settings, rule: Rule) -> pd.DataFrame:
-    """English or maths at level 1 or below within an apprenticeship, when the apprentice already holds level 1+."""
+    """English or maths within an apprenticeship at or below the level the apprentice already holds in the subject.
+
+    Apprenticeship funding pays for English and maths up to level 2 only where
+    the apprentice lacks it: with level 1 held the aim must be level 2, and
+    with level 2 held (for example GCSE grade 4) no aim in the subject is
+    funded. So an aim is queried when the learner holds level 1 or above and
+    the aim's level is no higher than the level held.
+    """
     aims = _in_streams(x, rule.streams)
     aims = aims[(aims["LearnStartDate"] >= pd.Timestamp(s.apprenticeship_rules_from))
-                & aims["lars_subject"].isin(["english", "maths"]) & (aims["lars_level_n"] <= 1)]
+                & aims["lars_subject"].isin(["english", "maths"]) & aims["lars_level_n"].notna()]
     held = pd.Series(pd.NA, index=aims.index, dtype="Int64")
     for subj, col in (("english", "EngGrade"), ("maths", "MathGrade")):
         if col in aims:
@@ -89,8 +125,10 @@ def frm13(x: FrmInputs, s: Settings, rule: Rule) -> pd.DataFrame:
         m = m[(m["p_lars_subject"] == m["lars_subject"]) & (m["p_lars_level_n"] >= 1)]
         best = m.groupby("_aim")["p_lars_level_n"].max().reindex(aims.index)
         held = pd.concat([held, best.astype("Int64")], axis=1).max(axis=1).astype("Int64")
-    hit = (held >= 1).fillna(False)
-    reason = "already holds level " + held.astype("string").fillna("") + " in " + aims["lars_subject"].astype(str)
+    hit = ((held >= 1) & (aims["lars_level_n"] <= held)).fillna(False)
+    aim_level = aims["lars_level_n"].astype("string").replace("0", "entry")
+    reason = ("already holds level " + held.astype("string").fillna("") + " in " + aims["lars_subject"].astype(str)
+              + "; the aim is at level " + aim_level.fillna(""))
     return _rows(aims, hit, reason)
 
 
@@ -202,18 +240,8 @@ def _left_within(students: pd.DataFrame, start: pd.Series, s: Settings) -> pd.Se
     return (students["all_ended"] & (day >= 1) & (day <= s.six_weeks_days) & (hours > 0)).fillna(False)
 
 
-def frm28(x: FrmInputs, s: Settings, rule: Rule) -> pd.DataFrame:
-    """Students who started this year and left within their first six weeks, still with planned hours."""
-    st = x.students[x.students["stream"].isin(rule.streams)]
-    new = st["prog_start"] >= pd.Timestamp(x.period.year.start)
-    hit = new & _left_within(st, st["prog_start"], s)
-    day = (_days(st["leave"], st["prog_start"]) + 1).astype("string")
-    return _rows(st, hit, "started this year and left on day " + day.fillna("") + " of the programme")
-
-
-def frm71(x: FrmInputs, s: Settings, rule: Rule) -> pd.DataFrame:
-    """Continuing students who left within six weeks of 6 September, still with planned hours."""
-    st = x.students[x.students["stream"].isin(rule.streams)]
+def _continuing_left(st: pd.DataFrame, x: FrmInputs, s: Settings) -> pd.Series:
+    """Continuing students (started before this year) who left within six weeks of 6 September, with hours."""
     ystart = pd.Timestamp(x.period.year.start)
     month, day = (int(v) for v in s.continuing_reference.split("-"))
     ref = pd.Timestamp(date(x.period.year.start.year, month, day))
@@ -221,8 +249,32 @@ def frm71(x: FrmInputs, s: Settings, rule: Rule) -> pd.DataFrame:
     left = (st["leave"] >= ystart).fillna(False) & _left_within(st, pd.Series(ref, index=st.index), s)
     left |= (st["all_ended"] & (st["leave"] >= ystart) & (st["leave"] < ref)).fillna(False) & (
         (st["PlanLearnHours_n"].fillna(0) + st["PlanEEPHours_n"].fillna(0)) > 0)
+    return (continuing & left).fillna(False)
+
+
+def frm28(x: FrmInputs, s: Settings, rule: Rule) -> pd.DataFrame:
+    """Students who started this year and left within their first six weeks, still with planned hours.
+
+    Up to R08 2022-23 the report also took the continuing students that FRM71
+    covers from R09 (the version's ``continuing_students``).
+    """
+    st = x.students[x.students["stream"].isin(rule.streams)]
+    new = st["prog_start"] >= pd.Timestamp(x.period.year.start)
+    hit = new & _left_within(st, st["prog_start"], s)
+    day = (_days(st["leave"], st["prog_start"]) + 1).astype("string")
+    reason = ("started this year and left on day " + day.fillna("") + " of the programme").astype("object")
+    if rule.in_force.params["continuing_students"]:
+        cont = _continuing_left(st, x, s) & ~hit
+        reason = reason.mask(cont, "continuing student who left on " + st["leave"].dt.strftime("%Y-%m-%d"))
+        hit = hit | cont
+    return _rows(st, hit, reason)
+
+
+def frm71(x: FrmInputs, s: Settings, rule: Rule) -> pd.DataFrame:
+    """Continuing students who left within six weeks of 6 September, still with planned hours (from R09 2022-23)."""
+    st = x.students[x.students["stream"].isin(rule.streams)]
     reason = "continuing student who left on " + st["leave"].dt.strftime("%Y-%m-%d").fillna("")
-    return _rows(st, continuing & left, reason)
+    return _rows(st, _continuing_left(st, x, s), reason)
 
 
 def frm29(x: FrmInputs, s: Settings, rule: Rule) -> pd.DataFrame:
@@ -241,7 +293,12 @@ def frm29(x: FrmInputs, s: Settings, rule: Rule) -> pd.DataFrame:
 
 
 def frm30(x: FrmInputs, s: Settings, rule: Rule) -> pd.DataFrame:
-    """More than 40 planned hours a week: year hours over the year's weeks, or T Level hours over the programme."""
+    """Too many planned hours a week: year hours over the year's weeks, or T Level hours over the programme.
+
+    From R09 2022-23 "too many" is more than the legal 40 a week; up to R08 it
+    was 35 and over (the version's ``hours_per_week`` and ``flag_at_hours``).
+    """
+    p = rule.in_force.params
     st = x.students[x.students["stream"].isin(rule.streams)].copy()
     ystart, yend = pd.Timestamp(x.period.year.start), pd.Timestamp(x.period.year.end)
     first = st["prog_start"].where(st["prog_start"] > ystart, ystart)
@@ -256,8 +313,11 @@ def frm30(x: FrmInputs, s: Settings, rule: Rule) -> pd.DataFrame:
         is_t = st["t_hours"].notna()
         hours = hours.where(~is_t, st["t_hours"])
         days = days.where(~is_t, _days(st["t_end"], st["t_start"]) + 1)
-    # hours / (days / 7) > max  <=>  hours * 7 > max * days  (exact, no rounding)
-    hit = ((days > 0) & (hours * 7 > s.max_hours_per_week * days)).fillna(False)
+    # hours / (days / 7) > limit  <=>  hours * 7 > limit * days  (exact, no rounding); "and over" adds equality
+    over = hours * 7 > p["hours_per_week"] * days
+    if p["flag_at_hours"]:
+        over |= hours * 7 == p["hours_per_week"] * days
+    hit = ((days > 0) & over).fillna(False)
     per_week = (hours * 7 / days).round(1).astype("string")
     return _rows(st, hit, per_week.fillna("") + " planned hours a week")
 
@@ -315,14 +375,30 @@ def frm42(x: FrmInputs, s: Settings, rule: Rule) -> pd.DataFrame:
 
 
 def frm43(x: FrmInputs, s: Settings, rule: Rule) -> pd.DataFrame:
-    """Study programme students taking a qualification with no planned learning hours."""
+    """Study programme students with no planned learning hours: on a qualification (from R09 2022-23).
+
+    Up to R08 the report took students with no additional support needs
+    identified instead, whether or not they had a qualification aim.
+    """
+    p = rule.in_force.params
     st = x.students[x.students["stream"].isin(rule.streams)]
-    hit = st["has_qualification"] & (st["PlanLearnHours_n"].fillna(0) == 0)
-    return _rows(st, hit, "on a qualification with planned learning hours of 0 or none")
+    hit = st["PlanLearnHours_n"].fillna(0) == 0
+    reason = "planned learning hours of 0 or none"
+    if p["qualification_needed"]:
+        hit &= st["has_qualification"]
+        reason = "on a qualification with " + reason
+    if p["support_needs_excluded"]:
+        hit &= ~st["als"]
+        reason += "; no additional support needs identified"
+    return _rows(st, hit, reason)
 
 
 def frm49(x: FrmInputs, s: Settings, rule: Rule) -> pd.DataFrame:
-    """T Level programme aims with fewer planned hours than their band's minimum plus the additional hours."""
+    """T Level programme aims with fewer planned hours than their band's minimum plus the additional hours.
+
+    The additional hours are added only when the band table does not count
+    them already (``band_minimums_include_additional_hours``).
+    """
     t = s.tlevel
     aims = _in_streams(x, rule.streams)
     prog = aims[aims["LearnAimRef"] == t.programme_aim]
@@ -332,7 +408,10 @@ def frm49(x: FrmInputs, s: Settings, rule: Rule) -> pd.DataFrame:
                      dtype="object")
     band = band.where(band.isin(list(t.band_minimum_hours)), t.default_band)
     start_year = prog["LearnStartDate"].map(lambda d: parse_year(_year_code(d)).label if pd.notna(d) else "")
-    required = band.map(t.band_minimum_hours) + start_year.map(t.additional_hours_by_start_year).fillna(0).astype(int)
+    extra = start_year.map(t.additional_hours_by_start_year).fillna(0).astype(int)
+    if t.band_minimums_include_additional_hours:  # the band table counts them already: never twice
+        extra = extra * 0
+    required = band.map(t.band_minimum_hours) + extra
     planned = prog["PHours_n"].fillna(0)
     hit = (planned < required).fillna(False)
     reason = "planned " + planned.astype("string") + " hours; band " + band.astype(str) + " needs " \
@@ -355,31 +434,44 @@ def frm56(x: FrmInputs, s: Settings, rule: Rule) -> pd.DataFrame:
 
 
 def frm65(x: FrmInputs, s: Settings, rule: Rule) -> pd.DataFrame:
-    """Second-year T Levels whose industry placement hours are below the specialism's minimum."""
+    """T Level industry placements whose recorded planned hours are below the specialism's minimum.
+
+    The minimum is 315 hours, 750 for the Early Years Educator specialism.
+    The guidance lets some early years students who started in 2020 or 2021
+    complete fewer hours, but 750 must still be planned and recorded, and the
+    recorded planned hours are what is checked, so that allowance plays no
+    part. From R09 2022-23 the rows are second-year programme aims with the
+    learner's total placement hours; up to R08 they were the placement aims,
+    in either year, each with its own hours (the version's ``placement_aims``).
+    """
     t = s.tlevel
     aims = _in_streams(x, rule.streams)
-    prog = aims[(aims["LearnAimRef"] == t.programme_aim) & (aims["LearnStartDate"] < pd.Timestamp(x.period.year.start))]
     place = aims[aims["LearnAimRef"] == t.placement_aim]
-    hours = place.groupby(["UKPRN", "LearnRefNumber"])["PHours_n"].sum()
-    core = aims[aims["AimType"].astype(str) == "5"]
-    early = set(zip(core.loc[core["lars_early_years"] == "Y", "UKPRN"], core.loc[core["lars_early_years"] == "Y",
-                                                                                  "LearnRefNumber"]))
-    keys = list(zip(prog["UKPRN"], prog["LearnRefNumber"]))
-    got = pd.Series([int(hours.get(k, 0)) for k in keys], index=prog.index)
-    is_early = pd.Series([k in early for k in keys], index=prog.index)
-    start_year = prog["LearnStartDate"].map(lambda d: parse_year(_year_code(d)).label)
-    exception = is_early & start_year.isin(t.early_years_exception_start_years)
-    minimum = pd.Series(t.placement_minimum_hours, index=prog.index).mask(is_early, t.early_years_minimum_hours)
-    minimum = minimum.mask(exception, t.early_years_exception_hours)
+    if rule.in_force.params["placement_aims"]:
+        rows = place
+        got = place["PHours_n"].fillna(0).astype("int64")
+        words = "placement aim planned for "
+    else:
+        rows = aims[(aims["LearnAimRef"] == t.programme_aim)
+                    & (aims["LearnStartDate"] < pd.Timestamp(x.period.year.start))]
+        hours = place.groupby(["UKPRN", "LearnRefNumber"])["PHours_n"].sum()
+        got = pd.Series([int(hours.get(k, 0)) for k in zip(rows["UKPRN"], rows["LearnRefNumber"])], index=rows.index,
+                        dtype="int64")
+        words = "industry placement "
+    core = aims[(aims["AimType"].astype(str) == "5") & (aims["lars_early_years"] == "Y")]
+    early = set(zip(core["UKPRN"], core["LearnRefNumber"]))
+    keys = list(zip(rows["UKPRN"], rows["LearnRefNumber"]))
+    is_early = pd.Series([k in early for k in keys], index=rows.index, dtype=bool)
+    minimum = pd.Series(t.placement_minimum_hours, index=rows.index).mask(is_early, t.early_years_minimum_hours)
     short = got < minimum
-    reason = "industry placement " + got.astype(str) + " hours; minimum " + minimum.astype(str)
+    reason = words + got.astype(str) + " hours; minimum " + minimum.astype(str)
     if x.workplacements is not None:
         wp = set(zip(x.workplacements["UKPRN"], x.workplacements["LearnRefNumber"]))
-        no_record = pd.Series([k in set(zip(place["UKPRN"], place["LearnRefNumber"])) and k not in wp for k in keys],
-                              index=prog.index)
+        placed = set(zip(place["UKPRN"], place["LearnRefNumber"]))
+        no_record = pd.Series([k in placed and k not in wp for k in keys], index=rows.index, dtype=bool)
         reason = reason.mask(no_record & ~short, "placement aim has no work placement record")
         short |= no_record
-    return _rows(prog, short, reason)
+    return _rows(rows, short, reason)
 
 
 def frm69(x: FrmInputs, s: Settings, rule: Rule) -> pd.DataFrame:
@@ -395,6 +487,12 @@ def frm69(x: FrmInputs, s: Settings, rule: Rule) -> pd.DataFrame:
     share = (100 * eep / total.where(total > 0)).round(1).astype("string")
     return _rows(st, hit.fillna(False), "employability, enrichment and pastoral hours are " + share.fillna("") + " %")
 
+
+# The params each versioned report's function reads from the version in force (checked when the catalogue loads).
+VERSION_PARAMS: dict[str, set[str]] = {
+    "FRM28": {"continuing_students"}, "FRM30": {"hours_per_week", "flag_at_hours"},
+    "FRM43": {"support_needs_excluded", "qualification_needed"}, "FRM65": {"placement_aims"}, "FRM71": set(),
+}
 
 RULES: dict[str, Callable[[FrmInputs, Settings, Rule], pd.DataFrame]] = {
     "FRM01": frm01, "FRM13": frm13, "FRM16": frm16, "FRM17": frm17, "FRM19": frm19, "FRM20": frm20, "FRM21": frm21,

@@ -8,8 +8,10 @@ runner turns them into one uniform shape, adds the query ID, the funding
 impact and the change since the previous return.
 
 A report whose inputs are absent says "not available" rather than passing
-silently. Reports named as withdrawn (FRM02, FRM03, FRM50) are listed with
-no logic.
+silently, and so does a report not yet published at the run's return (FRM71
+before R09 2022-23). A report that changed within the year runs the version
+in force at the return. Reports named as withdrawn (FRM02, FRM03, FRM50) are
+listed with no logic.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from ..errors import InputError
 from ..periods import AcademicYear, Period
 from .catalogue import INPUT_WORDS, Catalogue, Rule, read_catalogue
 from .inputs import FrmInputs, build_inputs, query_key
-from .rules import RULES
+from .rules import RULES, VERSION_PARAMS
 
 FLAG_COLUMNS = ["UKPRN", "rule", "query_id", "LearnRefNumber", "AimSeqNumber", "LearnAimRef", "LearnStartDate",
                 "funding_stream", "PartnerUKPRN", "funding_impact", "change", "reason"]
@@ -37,7 +39,22 @@ def load_catalogue(year: str | AcademicYear | None = None) -> tuple[Catalogue, s
     missing = [r.id for r in cat.rules if r.id not in RULES]
     if missing:
         raise InputError(f"rule {missing[0]} has no logic in fjaaqa.frm.rules", file=f"params/frm/{cat.year}.yaml")
+    check_versions(cat)
     return cat, note
+
+
+def check_versions(cat: Catalogue) -> None:
+    """Each versioned rule gives exactly the params its function reads: one clear line here, not a mid-run crash."""
+    for r in cat.rules:
+        wanted = VERSION_PARAMS.get(r.id)
+        if (wanted is None) != (not r.versions):
+            why = "its logic reads versions the catalogue does not give" if wanted is not None \
+                else "the catalogue gives versions its logic does not read"
+            raise InputError(f"rule {r.id}: {why}", file=f"params/frm/{cat.year}.yaml")
+        for v in r.versions:
+            if set(v.params) != wanted:
+                raise InputError(f"rule {r.id} version from {v.from_return}: params must be "
+                                 f"{', '.join(sorted(wanted)) or 'none'}", file=f"params/frm/{cat.year}.yaml")
 
 
 # ------------------------------------------------------------------ running the catalogue
@@ -116,10 +133,14 @@ class FrmResult:
 
 
 def evaluate(x: FrmInputs, cat: Catalogue, rules: list[str] | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Run every rule whose inputs are present; the others are named as not available, with why."""
+    """Run every rule whose inputs are present, in the version in force at the return; the others say why not."""
     frames, unavailable = [], {}
     for rule in cat.rules:
         if rules and rule.id not in rules:
+            continue
+        rule = rule.at(x.period, cat.year)
+        if not rule.published_at(x.period, cat.year):
+            unavailable[rule.id] = f"first published at {rule.versions[0].from_return} of {cat.year}"
             continue
         missing = [n for n in rule.needs if not x.available.get(n)]
         if missing:

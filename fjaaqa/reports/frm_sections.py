@@ -123,6 +123,7 @@ def rule_pages(res: FrmResult, ukprn: str) -> str:
             continue
         pages.append({
             "rule": rule, "streams": [STREAM_LABELS.get(s, s) for s in rule.streams],
+            "guidance": rule.guidance_at(res.period, res.catalogue.year),  # the version in force at this return
             "action": res.catalogue.actions[rule.action], "rows": _rows(mine), "resolved": _rows(gone),
             "impact": money(impact_total(mine)), "new": int((mine["change"] == "new").sum()),
         })

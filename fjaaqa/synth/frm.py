@@ -10,6 +10,12 @@ the rule must flag it, ``N`` that it is a near miss the rule must not flag
 and R14 one query is corrected (resolved), the rest persist and one new case
 appears, so the change since the previous return can be checked.
 
+The names follow the reports as revised from R09. R06 is checked by the
+earlier versions of FRM28, FRM30, FRM43 and FRM65 (and FRM71 is not yet
+published), so a few cases expect something else at R06: each case's
+``expect`` is per return, and ``also`` lists other reports a case is
+expected in.
+
 :func:`expected` lists every planted case; :func:`add_frm_cases` adds the
 rows to the generator's snapshots and returns the extra tables (LARS subset,
 prior achievements, SLC loans, earnings).
@@ -78,6 +84,7 @@ class Case:
     employment: list = field(default_factory=list)
     fams: list = field(default_factory=list)  # (AimSeqNumber or None, type, code)
     placements: list = field(default_factory=list)  # (AimSeqNumber, hours)
+    also: dict = field(default_factory=dict)  # another rule -> {period: flag}, e.g. the earlier version of a report
 
 
 def _ended(end: str, withdrawn: bool = True) -> dict:
@@ -119,9 +126,14 @@ def cases() -> list[Case]:
                   fams=[("1", "SOF", "105"), ("1", "FFI", "2")]))
     c.append(Case("FRM01", "F01N2", TRAINING, {**adult, "MathGrade": "3"}, _both(gcse), _expect_both(False),
                   fams=[("1", "SOF", "105"), ("1", "FFI", "2")]))
+    # FRM01: an apprentice starting again the standard achieved in 2021-22 (the programme aim is matched on StdCode)
+    done = _apprentice(start="2020-10-05", end="2022-04-04", **_ended("2022-04-29", withdrawn=False))
+    c.append(Case("FRM01", "F01H3", TRAINING, {"DateOfBirth": TWENTIES}, {PREV: [done], **_both([_apprentice()])},
+                  _expect_both(True)))
     # FRM13: functional skills maths level 1 in an apprenticeship, level 1 already held
+    # and level 2 already held (GCSE grade 4) on a level 2 aim
     for ref, aimref, grade, flag in [("F13H1", "60300001", "D", True), ("F13N1", "60300002", "D", False),
-                                     ("F13N2", "60300001", "NONE", False)]:
+                                     ("F13N2", "60300001", "NONE", False), ("F13H2", "60300002", "4", True)]:
         aims = [_apprentice(PHours="700"), {**_apprentice(), "LearnAimRef": aimref, "AimType": "3", "PHours": None}]
         c.append(Case("FRM13", ref, TRAINING, {"DateOfBirth": TWENTIES, "MathGrade": grade}, _both(aims),
                       _expect_both(flag)))
@@ -159,10 +171,12 @@ def cases() -> list[Case]:
         c.append(Case("FRM28", ref, COLLEGE, {"DateOfBirth": YOUNG, **sp},
                       _both([{"LearnAimRef": "60110003", **_ended(end)}]), _expect_both(flag)))
     # FRM71: continuing student left within six weeks of 6 September (day 42 = 17 October)
+    # (FRM71 is published from R09: at R06 the earlier FRM28 took continuing students)
     for ref, end, flag in [("F71H1", "2022-10-17", True), ("F71N1", "2022-10-18", False)]:
         cont = {"LearnAimRef": "60110003", "LearnStartDate": "2021-09-06", "LearnPlanEndDate": "2023-06-30"}
         c.append(Case("FRM71", ref, COLLEGE, {"DateOfBirth": "2005-03-01", **sp},
-                      {PREV: [cont], **_both([{**cont, **_ended(end)}])}, _expect_both(flag)))
+                      {PREV: [cont], **_both([{**cont, **_ended(end)}])}, {R06: False, R14: flag},
+                      also={"FRM28": {R06: flag, R14: False}}))
     # FRM29: qualifying period 42 days: day 41 does not qualify, day 42 is flagged; a new case appears at R14
     for ref, end, flag in [("F29H1", "2022-10-16", True), ("F29N1", "2022-10-15", False)]:
         c.append(Case("FRM29", ref, COLLEGE, {"DateOfBirth": YOUNG, "PlanLearnHours": "0", "PlanEEPHours": "0"},
@@ -171,10 +185,12 @@ def cases() -> list[Case]:
                   {R06: [{"LearnAimRef": "60110002", "LearnStartDate": "2023-01-09"}],
                    R14: [{"LearnAimRef": "60110002", "LearnStartDate": "2023-01-09", **_ended("2023-02-24")}]},
                   {R06: False, R14: True}))
-    # FRM30: 39 weeks (5 Sep 2022 to 4 Jun 2023 inclusive): 1,599 hours = 41 a week, 1,560 = exactly 40
-    for ref, plh, flag in [("F30H1", "1439", True), ("F30N1", "1400", False)]:
+    # FRM30: 39 weeks (5 Sep 2022 to 4 Jun 2023 inclusive): 1,599 hours = 41 a week, 1,560 = exactly 40;
+    # at R06 the earlier version queries 35 and over: 1,365 hours = exactly 35, 1,364 just under
+    for ref, plh, r06, r14 in [("F30H1", "1439", True, True), ("F30N1", "1400", True, False),
+                               ("F30H2", "1205", True, False), ("F30N2", "1204", False, False)]:
         c.append(Case("FRM30", ref, COLLEGE, {"DateOfBirth": YOUNG, "PlanLearnHours": plh, "PlanEEPHours": "160"},
-                      _both([{"LearnAimRef": "60110003", "LearnPlanEndDate": "2023-06-04"}]), _expect_both(flag)))
+                      _both([{"LearnAimRef": "60110003", "LearnPlanEndDate": "2023-06-04"}]), {R06: r06, R14: r14}))
     # FRM37: 52 weeks at 31+ hours (capped at 30): minimum 312; F37H1 is corrected to 320 by R14 (resolved)
     for ref, hours06, hours14 in [("F37H1", "311", "320"), ("F37N1", "312", "312")]:
         base = _apprentice(start="2022-09-05", end="2023-09-04")
@@ -201,18 +217,23 @@ def cases() -> list[Case]:
                   _both([{"LearnAimRef": "60110003", "AimType": "5"}]), _expect_both(False)))
     c.append(Case("FRM56", "F56H1", COLLEGE, {"DateOfBirth": YOUNG, "PlanLearnHours": "200", "PlanEEPHours": "300"},
                   _both([{"LearnAimRef": "ZWRKX001", "AimType": "5", "PHours": "500"}]), _expect_both(True)))
+    # (no qualification, no planned learning hours, no support needs: the earlier FRM43 took it at R06)
     c.append(Case("FRM56", "F56N1", COLLEGE, {"DateOfBirth": YOUNG, "PlanLearnHours": "0", "PlanEEPHours": "500"},
-                  _both([{"LearnAimRef": "ZWRKX001", "AimType": "5", "PHours": "500"}]), _expect_both(False)))
+                  _both([{"LearnAimRef": "ZWRKX001", "AimType": "5", "PHours": "500"}]), _expect_both(False),
+                  also={"FRM43": {R06: True, R14: False}}))
     # FRM49: T Level band 7 needs 1,300 + 80 = 1,380 hours for a 2022-23 start
     t1 = {"FundModel": "25", "ProgType": "31", "LearnStartDate": "2022-09-05", "LearnPlanEndDate": "2024-06-28"}
     for ref, hours, flag in [("F49H1", "1379", True), ("F49N1", "1380", False)]:
         c.append(Case("FRM49", ref, COLLEGE, {"DateOfBirth": YOUNG, "PlanLearnHours": "600", "PlanEEPHours": "100"},
                       _both([{"LearnAimRef": "ZPROG001", "AimType": "1", "PHours": hours, **t1},
                              {"LearnAimRef": "60370001", "AimType": "5", **t1}]), _expect_both(flag)))
-    # FRM65: second-year T Levels: 314 versus 315 placement hours; early years 415 under the exception
+    # FRM65: second-year T Levels: 314 versus 315 placement hours; early years 749 versus 750, and 415 queried:
+    # their pandemic allowance lowers the hours completed, not the 750 to be recorded. (R06 queries the placement
+    # aims, R14 the programme aims: the same learners.)
     t2 = {**t1, "LearnStartDate": "2021-09-06", "LearnPlanEndDate": "2023-06-30"}
     for ref, core, hours, flag in [("F65H1", "60370001", "314", True), ("F65N1", "60370001", "315", False),
-                                   ("F65N2", "60370002", "415", False), ("F65H2", "60370002", "414", True)]:
+                                   ("F65N2", "60370002", "750", False), ("F65H2", "60370002", "749", True),
+                                   ("F65H3", "60370002", "415", True)]:
         aims = [{"LearnAimRef": "ZPROG001", "AimType": "1", "PHours": "1560", **t2},
                 {"LearnAimRef": core, "AimType": "5", **t2},
                 {"LearnAimRef": "ZWRKX003", "AimType": "3", "PHours": hours, **t2}]
@@ -232,6 +253,8 @@ def expected() -> pd.DataFrame:
     """Every planted case: ``period, rule, UKPRN, LearnRefNumber, flag`` (False = near miss)."""
     rows = [{"period": p, "rule": k.rule, "UKPRN": k.ukprn, "LearnRefNumber": k.ref, "flag": f}
             for k in cases() for p, f in k.expect.items()]
+    rows += [{"period": p, "rule": rule, "UKPRN": k.ukprn, "LearnRefNumber": k.ref, "flag": f}
+             for k in cases() for rule, by in k.also.items() for p, f in by.items()]
     for period in (R06, R14):  # the SLC-only cases have no ILR rows
         rows.append({"period": period, "rule": "FRM20", "UKPRN": COLLEGE, "LearnRefNumber": "F20H1", "flag": True})
         rows.append({"period": period, "rule": "FRM20", "UKPRN": COLLEGE, "LearnRefNumber": "F20N1", "flag": False})

@@ -72,7 +72,7 @@ def write_national(out: str | Path, copies: int = 1000, period: Period | None = 
                    base: str | Path | None = None) -> dict:
     """A national-size dataset (Parquet, canonical layout): ``copies`` renumbered copies of the base return.
 
-    One copy of the synthetic FRM return has 5,001 aims; the default 1,000
+    One copy of the synthetic FRM return has 5,009 aims; the default 1,000
     copies make 5 million in the return, from about 2,000 providers (the
     base's providers in ``ceil(2000 / providers)`` groups). Returns counts.
     """
