@@ -117,7 +117,7 @@ def at_risk_on_at_least(s: Situation, rule: dict):
     # At risk on several indicators is not one sector's problem, so a restriction would cover the whole agency.
     hit = [k for k, v in s.current.items() if v == "at_risk"]
     if hit and len(hit) >= rule["count"]:
-        return f"at risk on {len(hit)} indicators ({_titles(hit)}), not one sector's problem", AGENCY_WIDE
+        return f"at risk on {len(hit)} indicators, not one sector's problem", AGENCY_WIDE
     return None
 
 
