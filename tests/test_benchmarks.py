@@ -164,19 +164,24 @@ def test_the_pack_compares_each_route_and_standard_with_its_own_national_rate(tm
 
     w = World()
     w.agency("A1")
+    w.agency("A2")
     achiever = dict(start="2022-09-01", plan_end="2024-03-01", comp="2", end="2024-03-01", outcome="1",
                     ach="2024-05-01")
     leaver = dict(start="2022-09-01", plan_end="2024-03-01", comp="3", end="2024-01-15", outcome="3", reason="44")
-    for i in range(4):
+    for i in range(5):
         w.apprentice("A1", std="2", **(achiever if i == 0 else leaver))  # StdCode 2: Software Developer, ST0116
+    for _ in range(4):
+        w.apprentice("A2", std="2", **leaver)
     w.write(tmp_path / "d")
     write_rates(import_rates(rates_file(tmp_path)), tmp_path / "d")
     pr = load_or_compute(tmp_path / "d", "2324", "R14", results_dir=tmp_path / "c")
     (route,) = sections.national_comparison(pr, "A1", "route")
     assert (route["group"], route["agency"], route["national"], route["national_label"]) == (
-        "Digital", 25.0, 57.1, "route, 2022-23")
+        "Digital", 20.0, 57.1, "route, 2022-23")
     (std,) = sections.national_comparison(pr, "A1", "standard")
     assert (std["national"], std["national_label"]) == (63.3, "standard, 2021-22")
+    # five leavers on a standard is enough for its rate to be shown against the national one; four is not
+    assert len(sections.standards_to_show(pr, "A1")) == 1 and sections.standards_to_show(pr, "A2") == []
     page = sections.indicator(pr, "A1", "achievement_rate", "dfe")
     assert "route, 2022-23" in page and "standard, 2021-22" in page and "Achievement rate by standard" in page
     # the diagnosis reads retention against the same year's national rate

@@ -652,3 +652,19 @@ def test_funding_impact_from_earnings():
     assert flags["funding_impact"].tolist() == [4100.25]
     flags, _ = frm.evaluate(w.inputs(), CAT, rules=["FRM69"])
     assert flags["funding_impact"].isna().all()
+
+
+def test_a_row_gone_because_the_report_changed_says_so():
+    # FRM30 flagged 36 hours a week at R08 (35 and over); from R09 only above 40: gone, but not put right.
+    rows = pd.DataFrame({"UKPRN": ["10000001", "10000001"], "rule": ["FRM30", "FRM01"],
+                         "reason": ["36.0 hours a week", "already achieved on 2021-06-01"], "change": "resolved"})
+    from fjaaqa.frm.run import say_report_changed
+
+    out = say_report_changed(rows, CAT, R08, P2223)
+    assert out["reason"].tolist() == [
+        "36.0 hours a week (no longer queried: the report changed at R09, not necessarily put right)",
+        "already achieved on 2021-06-01"]
+    assert (out["change"] == "resolved").all()
+    # between two returns under the same version nothing is said
+    same = say_report_changed(rows, CAT, make_period("2223", "R06"), R08)
+    assert same["reason"].tolist() == rows["reason"].tolist()

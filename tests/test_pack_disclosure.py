@@ -59,7 +59,7 @@ def test_every_comparison_pools_at_least_three_other_agencies_and_never_the_agen
                 withheld += 1
             else:
                 assert row["others_agencies"] == len(who) >= k and a not in who
-                mine = routes[(routes["group"] == row["route"]) & routes["agency_id"].isin(who)]
+                mine = routes[(routes["group"] == row["group"]) & routes["agency_id"].isin(who)]
                 assert row["others"] == pytest.approx(100 * mine["numerator"].sum() / mine["denominator"].sum())
                 shown += 1
         fb = next(f for f in sections.context.facts_for(pr, a, k) if f.id == "feedback")

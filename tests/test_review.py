@@ -85,6 +85,14 @@ def test_at_risk_on_two_indicators_suggests_a_restriction_across_the_agency():
     two = fired({"withdrawals": "at_risk", "achievement_rate": "at_risk"})
     assert ("restrict_starts", review.AGENCY_WIDE) in two
     assert review.scope_words(review.AGENCY_WIDE) == "across the whole agency"
+    # concentrated in one route as well: one restriction, across the agency, saying where it is sharpest
+    f = Fact("concentration_withdrawals", "c", True, "8 of 10 (80%) are in one route: Digital.",
+             scope="route: Digital")
+    s = review.Situation(dict(ON, withdrawals="at_risk", achievement_rate="at_risk"), {}, [], [f])
+    starts = [x for x in review.suggest(s) if x.intervention == "restrict_starts"]
+    assert len(starts) == 1 and starts[0].scope == review.AGENCY_WIDE
+    assert starts[0].rule == "at_risk_widespread, at_risk_concentrated" and "sharpest in the route: Digital" in \
+        starts[0].because
     assert review.scope_words("route: Digital") == "limited to the route: Digital"
 
 

@@ -30,8 +30,8 @@ def test_same_seed_same_bytes(synthetic, tmp_path):
     files = [p.relative_to(synthetic) for p in synthetic.rglob("*.csv")]
     # register, commitments, collection form, feedback, LARS, prior achievements, providers, reviews; four ILR
     # tables in each of seven returns, work placements in three (2021-22 R14, 2022-23 R06 and R14); SLC loans and
-    # earnings in two
-    assert len(files) == 8 + 7 * 4 + 3 + 2 * 2
+    # earnings in two; the made-up national rates file and its import
+    assert len(files) == 8 + 7 * 4 + 3 + 2 * 2 + 2
     for rel in files:
         assert (synthetic / rel).read_bytes() == (again / rel).read_bytes(), rel
     del cmp

@@ -31,7 +31,8 @@ from ..periods import Period, make_period
 # Where each table of a dataset lives, and how its rows find their learner's ULN.
 ILR_TABLES = ["learners", "deliveries", "fams", "employment", "workplacements"]
 BY_ULN = ["prior_achievements"]                      # top-level tables carrying ULN
-SHARED = ["register", "commitments", "lars"]          # top-level tables every part needs whole
+SHARED = ["register", "commitments", "lars"]          # top-level tables a national copy carries whole
+PER_RETURN = ("ilr", "slc", "funding")                # trees split by learner; other tables go whole to every part
 EXTRA = {"slc": "loans", "funding": "earnings"}       # per-return trees keyed by UKPRN and learner
 
 
@@ -102,14 +103,14 @@ def partition_dataset(src: str | Path, dst: str | Path, parts: int, threads: int
     counts = {}
     for name, path in tables.items():
         top = name.split("/")[0]
-        if name in SHARED:
+        if top not in PER_RETURN and name not in BY_ULN:  # the register, reference tables, national rates ...
             for i in range(parts):
-                target = dst / part_name(i) / path.name
+                target = dst / part_name(i) / path.relative_to(src)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, target)
             continue
         learners = None
-        if top in ("ilr", "slc", "funding"):
+        if top in PER_RETURN:
             y, r = name.split("/")[1:3]
             learners = tables.get(f"ilr/{y}/{r}/learners")
         if learners is None and not (name in BY_ULN or name.endswith("/loans") or name.endswith("/learners")):

@@ -172,6 +172,7 @@ def run_frm(ds, period: Period, ukprns: list[str] | None = None, compare: bool =
         before = set(prev_flags["query_id"])
         flags["change"] = flags["query_id"].map(lambda q: "persisting" if q in before else "new")
         resolved = prev_flags[~prev_flags["query_id"].isin(set(flags["query_id"]))].assign(change="resolved")
+        resolved = say_report_changed(resolved, cat, prev_period, period)
     if ukprns:
         keep = {str(u) for u in ukprns}
         flags = flags[flags["UKPRN"].isin(keep)].reset_index(drop=True)
@@ -179,6 +180,25 @@ def run_frm(ds, period: Period, ukprns: list[str] | None = None, compare: bool =
     providers = sorted(set(ukprns) if ukprns else set(x.aims["UKPRN"].astype(str)) | set(flags["UKPRN"]))
     status = rule_status(cat, flags, resolved, unavailable, providers)
     return FrmResult(period, cat, flags, status, unavailable, prev_period, resolved.reset_index(drop=True), note)
+
+
+def say_report_changed(resolved: pd.DataFrame, cat: Catalogue, before: Period, now: Period) -> pd.DataFrame:
+    """A row gone because ESFA changed the report between the two returns says so, not only "resolved".
+
+    The provider did not fix it: the report stopped asking. The row still
+    counts as resolved (it is no longer a query), and its reason tells why.
+    """
+    changed = {r.id: r.version_at(now, cat.year) for r in cat.rules
+               if r.versions and r.version_at(before, cat.year) != r.version_at(now, cat.year)}
+    if resolved.empty or not changed:
+        return resolved
+    out = resolved.copy()
+    for rule_id, version in changed.items():
+        mine = out["rule"] == rule_id
+        since = f"at {version.from_return}" if version is not None else "since the last return"
+        out.loc[mine, "reason"] = out.loc[mine, "reason"].astype(str) + \
+            f" (no longer queried: the report changed {since}, not necessarily put right)"
+    return out
 
 
 def rule_status(cat: Catalogue, flags: pd.DataFrame, resolved: pd.DataFrame, unavailable: dict[str, str],

@@ -194,7 +194,23 @@ def suggest(s: Situation, params: dict | None = None) -> list[Suggestion]:
                                     f"{old.because}; {because}", scope)
         else:
             fired[key] = Suggestion(rule["suggest"], text, rule["id"], because, scope)
-    return sorted(fired.values(), key=lambda x: (order.index(x.intervention), x.scope))
+    return sorted(_fold_into_agency_wide(fired).values(), key=lambda x: (order.index(x.intervention), x.scope))
+
+
+def _fold_into_agency_wide(fired: dict[tuple[str, str], Suggestion]) -> dict[tuple[str, str], Suggestion]:
+    """An intervention suggested across the whole agency covers the same one limited to a route or standard.
+
+    Both are kept as one line: the agency-wide one, with the narrower
+    rule's reason (where the problem is sharpest) beside its own.
+    """
+    out = dict(fired)
+    for (intervention, scope), s in fired.items():
+        wide = out.get((intervention, AGENCY_WIDE))
+        if scope and scope != AGENCY_WIDE and wide is not None:
+            out[(intervention, AGENCY_WIDE)] = Suggestion(intervention, wide.text, f"{wide.rule}, {s.rule}",
+                                                          f"{wide.because}; sharpest in the {scope}", AGENCY_WIDE)
+            del out[(intervention, scope)]
+    return out
 
 
 def situation(pr, agency_id: str, facts: list[Fact], reviews: pd.DataFrame | None = None) -> Situation:

@@ -87,6 +87,7 @@ def provisional(pr: PackResults) -> bool:
 class Comparisons(Strict):
     min_other_agencies: int = Field(ge=1)
     standards_shown: int = Field(ge=0)  # standards set against their national rate on the achievement page
+    standards_min_leavers: int = Field(ge=1)  # ... each with at least this many leavers
 
 
 class Diagnosis(Strict):
@@ -219,8 +220,11 @@ def min_others() -> int:
     return int(pack_params()["comparisons"]["min_other_agencies"])
 
 
-def standards_shown() -> int:
-    return int(pack_params()["comparisons"]["standards_shown"])
+def standards_to_show(pr: PackResults, agency_id: str) -> list[dict]:
+    """The agency's standards with the most leavers (enough of them for a rate to say something), nationally set."""
+    c = pack_params()["comparisons"]
+    rows = [r for r in national_comparison(pr, agency_id, "standard") if r["leavers"] >= c["standards_min_leavers"]]
+    return rows[:c["standards_shown"]]
 
 
 def others_pooled(frame: pd.DataFrame, agency_id: str, num: str, den: str) -> dict | None:
@@ -710,8 +714,7 @@ def indicator(pr: PackResults, agency_id: str, indicator_id: str, audience: str 
     # Two breakdowns say who carries the problem; where the page has its own tables (withdrawals: when and why;
     # achievement: routes against the national rates), one.
     routes = national_comparison(pr, agency_id, "route") if indicator_id == "achievement_rate" else []
-    stds = national_comparison(pr, agency_id, "standard")[:standards_shown()] if indicator_id == "achievement_rate" \
-        else []
+    stds = standards_to_show(pr, agency_id) if indicator_id == "achievement_rate" else []
     own_tables = indicator_id == "withdrawals" or bool(routes)
     breakdowns = explaining_breakdowns(pr, agency_id, indicator_id, count=1 if own_tables else 2,
                                        skip=("route", "standard") if routes else ())
