@@ -55,11 +55,14 @@ def cover(s: Scored, run_date: str) -> str:
 
 
 def scores(s: Scored) -> str:
-    data = s.scores.dropna(subset=["score"])
-    chart = alt.Chart(data).mark_bar(color=AF_CATEGORICAL[0]).encode(
-        y=alt.Y("title:N", sort=list(data["title"]), title=None),
-        x=alt.X("score:Q", scale=alt.Scale(domain=[0, max(params().rating_scale)]), title="Mean rating"),
-    ).properties(width=520, height=180)
+    data = s.scores.dropna(subset=["score"]).assign(label=lambda d: d["score"].map(lambda v: f"{v:.2f}"))
+    top = max(params().rating_scale)
+    x = alt.X("score:Q", scale=alt.Scale(domain=[0, top]), title="Mean rating",
+              axis=alt.Axis(values=list(range(top + 1)), format="d"))  # the scale's whole points, not 0.2 steps
+    y = alt.Y("title:N", sort=list(data["title"]), title=None, axis=alt.Axis(labelLimit=260))
+    bars = alt.Chart(data).mark_bar(color=AF_CATEGORICAL[0]).encode(y=y, x=x)
+    values = alt.Chart(data).mark_text(align="left", dx=4, fontSize=11).encode(y=y, x=x, text="label:N")
+    chart = alt.layer(bars, values).properties(width=460, height=180)
     desc = "; ".join(f"{r.title}: " + ("not applicable" if r.rated == 0 else f"{r.score:.1f}")
                      for r in s.scores.itertuples())
     fw = frameworks()
