@@ -128,27 +128,56 @@ def _frame(df: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     return df.reindex(columns=order + extra + SOURCE_COLUMNS).astype("str")
 
 
-def _simple_children(el, kind: str) -> dict:
-    """Children that hold a value (no children of their own) and are fields the product reads for ``kind``."""
-    wanted = READ[kind]
-    out = {}
+# Per element kind, each tag seen (with its namespace) -> the field name, or None when the field is not read.
+# An ILR file has a few dozen tags repeated millions of times: a dictionary look-up beats parsing each one.
+_FIELD_OF: dict[str, dict] = {kind: {} for kind in READ}
+
+
+def _field_of(kind: str, tag) -> str | None:
+    name = local(tag)
+    _FIELD_OF[kind][tag] = found = name if name in READ[kind] else None
+    return found
+
+
+def _split(el, kind: str) -> tuple[dict, list]:
+    """One pass over an element's children: the fields read for ``kind`` (children holding a value, no
+    children of their own), and the children that are elements in their own right (``[(name, child)]``).
+
+    The hottest loop of the reader (every field of every learner), so it is
+    written for speed: each child is visited once, one dictionary look-up
+    for its tag, ``strip`` once.
+    """
+    fields = _FIELD_OF[kind]
+    out, nested = {}, []
     for child in el:
-        name = local(child.tag)
-        if name not in wanted or len(child):
+        tag = child.tag
+        if len(child):  # an element in its own right (a 2025-26 PriorAttain too, though its name is a field's)
+            nested.append((local(tag), child))
             continue
-        value = _text(child)
-        if value is not None:
-            out[name] = value
-    return out
+        name = fields[tag] if tag in fields else _field_of(kind, tag)
+        if name is None:
+            continue
+        text = child.text
+        if text is None:
+            continue
+        text = text.strip()
+        if text:
+            out[name] = text
+    return out, nested
+
+
+def _simple_children(el, kind: str) -> dict:
+    """The fields read for ``kind`` (see :func:`_split`)."""
+    return _split(el, kind)[0]
 
 
 def _learner(el, ukprn: str, source: str, tables: IlrTables) -> None:
-    """One ``Learner`` element into rows of the four tables."""
-    row = {"UKPRN": ukprn, **_simple_children(el, "Learner"), "_file": source, "_line": str(el.sourceline)}
+    """One ``Learner`` element into rows of the four tables (each element visited once)."""
+    fields, nested = _split(el, "Learner")
+    row = {"UKPRN": ukprn, **fields, "_file": source, "_line": str(el.sourceline)}
     ref = row.get("LearnRefNumber")
     prior = []
-    for child in el:
-        name = local(child.tag)
+    for name, child in nested:
         if name == "LearnerFAM":
             tables.counts["LearnerFAM"] += 1
             f = _simple_children(child, "LearnerFAM")
@@ -158,11 +187,10 @@ def _learner(el, ukprn: str, source: str, tables: IlrTables) -> None:
                                 "_file": source, "_line": str(child.sourceline)})
         elif name == "LearnerEmploymentStatus":
             tables.counts["LearnerEmploymentStatus"] += 1
-            e = {"UKPRN": ukprn, "LearnRefNumber": ref, **_simple_children(child, "LearnerEmploymentStatus"),
-                 "_file": source,
-                 "_line": str(child.sourceline)}
-            for esm in child:
-                if local(esm.tag) == "EmploymentStatusMonitoring":
+            status, monitoring = _split(child, "LearnerEmploymentStatus")
+            e = {"UKPRN": ukprn, "LearnRefNumber": ref, **status, "_file": source, "_line": str(child.sourceline)}
+            for inner, esm in monitoring:
+                if inner == "EmploymentStatusMonitoring":
                     tables.counts["EmploymentStatusMonitoring"] += 1
                     m = _simple_children(esm, "EmploymentStatusMonitoring")
                     if m.get("ESMType"):
@@ -170,32 +198,35 @@ def _learner(el, ukprn: str, source: str, tables: IlrTables) -> None:
                         e[key] = f"{e[key]};{m.get('ESMCode', '')}" if key in e else m.get("ESMCode")
             tables.employment.append(e)
         elif name == "LearningDelivery":
-            tables.counts["LearningDelivery"] += 1
-            d = {"UKPRN": ukprn, "LearnRefNumber": ref, **_simple_children(child, "LearningDelivery"),
-                 "_file": source,
-                 "_line": str(child.sourceline)}
-            tables.deliveries.append(d)
-            for fam in child:
-                if local(fam.tag) == "LearningDeliveryFAM":
-                    tables.counts["LearningDeliveryFAM"] += 1
-                    f = _simple_children(fam, "LearningDeliveryFAM")
-                    tables.fams.append({"UKPRN": ukprn, "LearnRefNumber": ref, "AimSeqNumber": d.get("AimSeqNumber"),
-                                        "FAMType": f.get("LearnDelFAMType"), "FAMCode": f.get("LearnDelFAMCode"),
-                                        "DateFrom": f.get("LearnDelFAMDateFrom"), "DateTo": f.get("LearnDelFAMDateTo"),
-                                        "_file": source, "_line": str(fam.sourceline)})
-                elif local(fam.tag) == "LearningDeliveryWorkPlacement":
-                    tables.counts["LearningDeliveryWorkPlacement"] += 1
-                    tables.workplacements.append({"UKPRN": ukprn, "LearnRefNumber": ref,
-                                                  "AimSeqNumber": d.get("AimSeqNumber"),
-                                                  **_simple_children(fam, "LearningDeliveryWorkPlacement"),
-                                                  "_file": source, "_line": str(fam.sourceline)})
-        elif name == "PriorAttain" and len(child):
+            _delivery(child, ukprn, ref, source, tables)
+        elif name == "PriorAttain":
             p = _simple_children(child, "PriorAttain")
             prior.append((p.get("DateLevelApp") or "", p.get("PriorLevel")))
     if prior:  # 2025-26: the level with the latest DateLevelApp
         row["PriorAttain"] = max(prior, key=lambda x: x[0])[1]
     tables.counts["Learner"] += 1
     tables.learners.append(row)
+
+
+def _delivery(el, ukprn: str, ref: str | None, source: str, tables: IlrTables) -> None:
+    """One ``LearningDelivery`` with its FAMs and work placements."""
+    tables.counts["LearningDelivery"] += 1
+    fields, nested = _split(el, "LearningDelivery")
+    d = {"UKPRN": ukprn, "LearnRefNumber": ref, **fields, "_file": source, "_line": str(el.sourceline)}
+    tables.deliveries.append(d)
+    for name, child in nested:
+        if name == "LearningDeliveryFAM":
+            tables.counts["LearningDeliveryFAM"] += 1
+            f = _simple_children(child, "LearningDeliveryFAM")
+            tables.fams.append({"UKPRN": ukprn, "LearnRefNumber": ref, "AimSeqNumber": d.get("AimSeqNumber"),
+                                "FAMType": f.get("LearnDelFAMType"), "FAMCode": f.get("LearnDelFAMCode"),
+                                "DateFrom": f.get("LearnDelFAMDateFrom"), "DateTo": f.get("LearnDelFAMDateTo"),
+                                "_file": source, "_line": str(child.sourceline)})
+        elif name == "LearningDeliveryWorkPlacement":
+            tables.counts["LearningDeliveryWorkPlacement"] += 1
+            tables.workplacements.append({"UKPRN": ukprn, "LearnRefNumber": ref, "AimSeqNumber": d.get("AimSeqNumber"),
+                                          **_simple_children(child, "LearningDeliveryWorkPlacement"),
+                                          "_file": source, "_line": str(child.sourceline)})
 
 
 def read_ilr(path: str | Path, display: str | None = None) -> IlrTables:
