@@ -15,11 +15,13 @@ from functools import lru_cache
 
 import pandas as pd
 import yaml
+from pydantic import Field
 
 from ..models import Strict
 from ..paths import resource
 from ..quality.indicators import BY_ID, INDICATORS, STATUS_LABELS, STATUSES
 from ..quality.results import PackResults
+from .audit import audit_summary
 from .disclosure import NOT_APPLICABLE, Rate, protect
 
 
@@ -27,6 +29,7 @@ class Disclosure(Strict):
     suppress_below: int
     rate_dp: int
     person_counts: list[str]
+    protection_width: int = Field(ge=1)  # the disclosure audit's minimum interval width (publication/audit.py)
 
 
 class Geography(Strict):
@@ -156,6 +159,7 @@ class Summary:
     raw: dict[str, pd.DataFrame] = field(default_factory=dict)        # unrounded numbers
     commentary: list[str] = field(default_factory=list)
     revisions: list[str] = field(default_factory=list)
+    audit: object = None  # the disclosure audit's result (publication/audit.py AuditResult)
 
 
 def build(pr: PackResults, previous: PackResults | None = None, params: PublicationParams | None = None) -> Summary:
@@ -205,6 +209,9 @@ def build(pr: PackResults, previous: PackResults | None = None, params: Publicat
 
     dist = distribution(pr)
     s.raw["distribution"] = dist
+    # Disclosure audit (publication/audit.py): every table together, as linear programmes; it may suppress more
+    # cells (and their rates) in s.tables and s.hidden. Keep this after every table is built, before commentary.
+    s.audit = audit_summary(s)
     s.commentary = commentary(s)
     s.revisions = revisions(s)
     return s
@@ -241,7 +248,8 @@ def commentary(s: Summary) -> list[str]:
                      f"needing improvement and {int(r.get('On track', 0))} on track"
                      + (f"; {int(r.get('No data', 0))} had no data." if r.get("No data", 0) else "."))
     route = s.raw["rates_by_route"]
-    big = route[(route["route"] != "Total") & (route["leavers"] >= s.params.disclosure.suppress_below * 4)]
+    shown = (s.tables["fjaa_rates_by_route"]["achievement_rate"] != "c").to_numpy()  # never word a suppressed rate
+    big = route[shown & (route["route"] != "Total") & (route["leavers"] >= s.params.disclosure.suppress_below * 4)]
     if len(big) >= 2:
         big = big.assign(rate=big["achievers"] / big["leavers"])
         hi, lo = big.sort_values("rate").iloc[-1], big.sort_values("rate").iloc[0]
