@@ -87,7 +87,7 @@ class AuditTable:
                 if pd.notna(self.values[c].iloc[r])]
 
     def label(self, cell: Cell) -> str:
-        return f"{self.name}, {self.labels[cell.row]}, {cell.column}"
+        return f"{self.name}: {self.labels[cell.row]}, {cell.column}"
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,10 @@ class Interval:
     @property
     def width(self) -> float:
         return self.upper - self.lower
+
+    @property
+    def bounded(self) -> bool:
+        return self.upper != float("inf")
 
 
 @dataclass
