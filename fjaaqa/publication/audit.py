@@ -14,9 +14,10 @@ at least ``disclosure.protection_width`` wide (upper minus lower bound, the
 
 What a reader is assumed to know (the relations):
 
-* in each table and column, the categories add up to the ``Total`` row
-  (or, where the truth shows the categories do not cover everyone, add up
-  to no more than the total);
+* in each table and column, the categories add up to the ``Total`` row;
+  where a table leaves some people out (e.g. apprentices whose region is
+  unknown, with no row of their own), the reader is assumed to know how
+  many: the cautious reading, as for secondary suppression;
 * within a row, each ``(part, whole)`` pair of columns: the part is at
   most the whole (so the complement, e.g. leavers who did not achieve, is
   never negative);
@@ -92,10 +93,11 @@ class AuditTable:
 
 @dataclass(frozen=True)
 class Relation:
-    """``sum(coefficient × cell)`` is 0 (``equal``) or at most 0 (otherwise)."""
+    """``sum(coefficient × cell) + constant`` is 0 (``equal``) or at most 0 (otherwise)."""
 
     terms: tuple[tuple[Cell, int], ...]
     equal: bool
+    constant: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,7 @@ class AuditResult:
 # ------------------------------------------------------------------ the relations a reader knows
 
 def additive(t: AuditTable) -> list[Relation]:
-    """Each column's categories add up to its Total (no more than it, when the truth shows some are missing)."""
+    """Each column's categories add up to its Total, with anyone the table leaves out taken as known (cautious)."""
     totals = [r for r, lab in enumerate(t.labels) if lab == TOTAL]
     if len(totals) != 1:
         return []
@@ -157,7 +159,7 @@ def additive(t: AuditTable) -> list[Relation]:
         if gap < 0:  # categories overlap: they do not add up to anything a reader can use
             continue
         terms = tuple((Cell(t.name, r, c), 1) for r in parts) + ((Cell(t.name, total, c), -1),)
-        out.append(Relation(terms, equal=gap == 0))
+        out.append(Relation(terms, equal=True, constant=float(gap)))
     return out
 
 
@@ -229,7 +231,7 @@ def intervals(tables: list[AuditTable]) -> list[Interval]:
     a_eq, b_eq, a_ub, b_ub = [], [], [], []
     for t in tables:
         for rel in additive(t) + within_rows(t):
-            row, rhs = np.zeros(len(unknown)), 0.0
+            row, rhs = np.zeros(len(unknown)), -rel.constant
             for cell, coef in rel.terms:
                 k = rep.get(cell, cell)
                 if k in column:
