@@ -421,7 +421,8 @@ def summary(
     thresholds: str = typer.Option("quality-framework-2023", "--thresholds", help=THRESHOLDS_HELP),
     out: Optional[Path] = typer.Option(None, "--out", help=OUT_HELP),
     pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also print the report to PDF."),
-    check: bool = typer.Option(False, "--check", help="Run the open-data screener and print PASS/FAIL per check."),
+    check: bool = typer.Option(False, "--check", help="Run the open-data pre-screen (fjaaqa's checks after DfE's "
+                               "screener, not the screener itself) and print PASS/FAIL per check."),
     run_date: Optional[str] = typer.Option(None, "--run-date", help=RUN_DATE_HELP),
 ):
     """The periodic quality summary: report, open data (EES CSV + meta) and Excel, with disclosure control."""
@@ -693,7 +694,7 @@ def _print_demo(run) -> None:
         f"{t['scenarios_summary']:.1f}s scenarios and summary, {t['packs']:.1f}s for {len(packs.built)} packs built, "
         f"{len(packs.unchanged)} unchanged; {t['all']:.1f}s in all)", markup=False)
     failed = [c.name for c in run.checks if not c.passed]
-    err.print(f"Quality summary {latest.period.label}: open data screener "
+    err.print(f"Quality summary {latest.period.label}: open-data pre-screen (not DfE's screener) "
               + ("all checks PASS." if not failed else f"FAIL on {', '.join(failed)}."), markup=False)
     f = run.frm[max(run.frm)]
     err.print(f"Funding rules monitoring {f.period.label}: {len(f.flags)} flagged rows at "
