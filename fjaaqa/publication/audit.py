@@ -9,8 +9,10 @@ pattern by solving, for every suppressed cell, two linear programmes: the
 smallest and the largest value the cell can take while every published
 relation holds and every published number keeps its value. That range is
 the cell's *feasibility interval*; a cell is protected when the interval is
-at least ``disclosure.protection_width`` wide (upper minus lower bound, the
-"minimum width" form of an interval requirement).
+at least ``disclosure.protection_width`` wide (upper minus lower bound: the
+"minimum width" form of an interval requirement, as in the R packages
+sdcTable's ``attack`` and GaussSuppression's ``rangeMin``). Bounds are
+rounded inward to whole people, since a reader knows counts are whole.
 
 What a reader is assumed to know (the relations):
 
@@ -22,7 +24,8 @@ What a reader is assumed to know (the relations):
   most the whole (so the complement, e.g. leavers who did not achieve, is
   never negative);
 * the same count in several tables (each table's ``Total`` for the same
-  population) is one number;
+  population) is one number, so a count hidden in one table but shown in
+  another is known exactly (:func:`protect` then hides it everywhere);
 * a suppressed count is at least 1, because zero is always shown; every
   count is at least 0.
 
@@ -275,8 +278,12 @@ def _order(tables: list[AuditTable]) -> dict[Cell, int]:
 def partners(tables: list[AuditTable], cells: tuple[Cell, ...]) -> list[Cell]:
     """Published non-zero counts (not totals) that share a relation with any of ``cells``."""
     by_name = {t.name: t for t in tables}
-    rels = [rel for t in tables for rel in additive(t) + within_rows(t)]
-    near = {c for rel in rels if any(c in cells for c, _ in rel.terms) for c, _ in rel.terms}
+    near: set[Cell] = set()
+    for t in tables:
+        for rel in additive(t) + within_rows(t):
+            members = [cell for cell, _ in rel.terms]
+            if any(cell in cells for cell in members):
+                near.update(members)
     return [c for c in near if c not in cells and not _hidden(by_name, c) and _value(by_name, c) > 0
             and by_name[c.table].labels[c.row] != TOTAL]
 
