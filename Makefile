@@ -22,7 +22,8 @@ demo: $(STAMP)
 a11y-deps:
 	bash tests/a11y/install.sh
 
-NOTEBOOKS := notebooks/review_pack.ipynb notebooks/frm_report.ipynb notebooks/threshold_scenarios.ipynb \
+NOTEBOOKS := notebooks/review_pack.ipynb notebooks/frm_report.ipynb notebooks/scenario_overview.ipynb \
+             notebooks/threshold_scenarios.ipynb \
              notebooks/quality_summary.ipynb notebooks/self_assessment.ipynb
 
 lint: $(STAMP)

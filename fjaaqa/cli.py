@@ -391,9 +391,10 @@ def scenarios(
     base_res = sc.classify(pr, b)
     for a in alts:
         res = sc.classify(pr, a)
-        moved = sc.moved(base_res, res)
-        table = Table(title=f"{b.name} -> {a.name}, {period.label}: {moved['agency_id'].nunique()} of "
-                            f"{len(pr.agencies)} agencies change status on at least one indicator")
+        head = sc.headline(base_res, res)
+        err.print(f"{a.title or a.name} against {b.title or b.name}, {period.label}: {sc.headline_words(head)}",
+                  markup=False)
+        table = Table(title=f"{a.name} against {b.name}: {sc.moved_words(head)}")
         for col, just in (("indicator", "left"), ("from", "left"), ("to", "left"), ("agencies", "right"),
                           ("apprentices", "right")):
             table.add_column(col, justify=just)
@@ -401,7 +402,7 @@ def scenarios(
         for r in trans[trans["status_base"] != trans["status_alt"]].itertuples():
             table.add_row(BY_ID[r.indicator].title, STATUS_LABELS[r.status_base], STATUS_LABELS[r.status_alt],
                           str(r.agencies), str(r.apprentices))
-        err.print(table)
+        err.print(table if table.row_count else sc.moved_words(head), markup=False)
     summary = build_scenario_reports(data, year, return_code, base, alt, out or default_out(), pdf, run_date or "")
     for rec in summary.built:
         err.print(f"wrote {rec['html']}", markup=False)

@@ -242,6 +242,7 @@ def test_scenario_and_summary_pages_are_accessible(tmp_path):
     r2 = cli("summary", "--data", str(DATA), "--year", "2324", "--return", "R14", "--out", str(tmp_path), "--no-pdf")
     assert r1.returncode == 0 and r2.returncode == 0, r1.stderr + r2.stderr
     pages = [tmp_path / "2324/R14/scenarios/quality-framework-2023__cumulative-bands.html",
+             tmp_path / "2324/R14/scenarios/overview/quality-framework-2023.html",
              tmp_path / "2324/R14/summary/quality_summary.html"]
     for p in pages:
         text = p.read_text()

@@ -21,6 +21,7 @@ from .indicators import (
     BY_ID,
     INDICATORS,
     NEEDS_IMPROVEMENT,
+    ON_TRACK,
     STATUS_LABELS,
     STATUSES,
     classify_counts,
@@ -45,6 +46,26 @@ SWEEPABLE = {
     ("past_planned_end_date", "needs_improvement_days"): "Past planned end: needs-improvement band from (days)",
 }
 SCORED = [i.id for i in INDICATORS if i.id != "outside_approved_areas"]
+ANY = "any"  # an agency's most serious status over the scored indicators, as one row of the overview
+SERIOUS = [AT_RISK, NEEDS_IMPROVEMENT]  # the statuses a scenario overview counts
+BAND_WORDS = {"breaks_in_learning": "on a break of", "past_planned_end_date": "past planned end by"}
+
+# How a setting of a threshold set reads in a report (the key is the field's last part).
+FIELD_WORDS = {
+    "at_risk_above": "at risk above (%)",
+    "needs_improvement_above": "needs improvement above (%)",
+    "at_risk_below": "at risk below (%)",
+    "needs_improvement_below": "needs improvement below (%)",
+    "at_risk_share_above": "at risk: share above (%)",
+    "needs_improvement_share_above": "needs improvement: share above (%)",
+    "at_risk_days": "at-risk band from (days)",
+    "needs_improvement_days": "needs-improvement band from (days)",
+    "banding": "day bands (exclusive or cumulative)",
+    "include_completed_late": "counts those who completed late",
+    "for_discussion_share_above": "for discussion above (%)",
+    "consecutive_returns": "returns in a row that make it routine",
+    "approvals_as_at": "approvals in force at",
+}
 
 
 def classify(pr: PackResults, t: ThresholdSet, indicators: list[str] | None = None) -> pd.DataFrame:
@@ -80,6 +101,145 @@ def classify(pr: PackResults, t: ThresholdSet, indicators: list[str] | None = No
     return out.sort_values(["indicator", "agency_id"], kind="stable").reset_index(drop=True)
 
 
+def differences(base: ThresholdSet, alt: ThresholdSet) -> list[dict]:
+    """Every threshold or reading whose value differs between two sets: ``key``, ``words``, ``base``, ``alt``."""
+    def flat(d, prefix=""):
+        out = {}
+        for k, v in d.items():
+            key = f"{prefix}{k}"
+            out.update(flat(v, key + ".") if isinstance(v, dict) else {key: v})
+        return out
+
+    a = flat(base.model_dump(mode="json", include={"indicators", "readings"}))
+    b = flat(alt.model_dump(mode="json", include={"indicators", "readings"}))
+    return [{"key": k, "words": setting_words(k), "base": a.get(k), "alt": b.get(k)}
+            for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+
+
+def setting_words(key: str) -> str:
+    """A setting's dotted key (``indicators.withdrawals.at_risk_above``) as a reader says it."""
+    parts = key.split(".")
+    if parts[0] == "indicators" and len(parts) == 3 and parts[1] in BY_ID:
+        return f"{BY_ID[parts[1]].title}: {FIELD_WORDS.get(parts[2], parts[2].replace('_', ' '))}"
+    return "Reading: " + " ".join(p.replace("_", " ") for p in parts[1:])
+
+
+def swept_settings(base: ThresholdSet, alt: ThresholdSet) -> list[tuple[str, str]]:
+    """The sweepable thresholds whose value differs between the sets, in :data:`SWEEPABLE` order.
+
+    A sweep shows what moving one threshold does; one that both sets share
+    says nothing about the alternative, so the report draws only these.
+    """
+    keys = {d["key"] for d in differences(base, alt)}
+    return [(ind, field) for ind, field in SWEEPABLE if f"indicators.{ind}.{field}" in keys]
+
+
+def sweep_values(field: str, base_value: float, alt_value: float) -> list[float]:
+    """The values a sweep tries: every whole percentage, or about a hundred day counts up to twice the larger.
+
+    Both sets' own values are always among them, so the chart's marks sit on its lines.
+    """
+    if field.endswith("_days"):  # whole days: a threshold set takes no fraction of one
+        top = 2 * int(max(base_value, alt_value))
+        return sorted(set(range(0, top + 1, max(1, top // 100))) | {top, int(base_value), int(alt_value)})
+    return sorted({float(v) for v in range(0, 101)} | {float(base_value), float(alt_value)})
+
+
+def most_serious(res: pd.DataFrame) -> pd.DataFrame:
+    """One row per agency: its most serious status over the scored indicators, with its apprentices."""
+    scored = res[res["indicator"].isin(SCORED)]
+    rank = scored["status"].map({s: i for i, s in enumerate(SERIOUS)}).fillna(len(SERIOUS))
+    worst = scored.assign(rank=rank).sort_values(["agency_id", "rank"], kind="stable").drop_duplicates("agency_id")
+    return worst[["agency_id", "status", "apprentices"]].assign(indicator=ANY).reset_index(drop=True)
+
+
+def status_counts(res: pd.DataFrame) -> pd.DataFrame:
+    """Agencies, and their apprentices, at risk and needing improvement: on any indicator, then per indicator.
+
+    "Any" counts each agency once, by its most serious status, so an agency
+    at risk on one indicator and needing improvement on another is at risk.
+    """
+    rows = pd.concat([most_serious(res), res[res["indicator"].isin(SCORED)]], ignore_index=True)
+    out = []
+    for indicator in [ANY, *SCORED]:
+        for status in SERIOUS:
+            hit = rows[(rows["indicator"] == indicator) & (rows["status"] == status)]
+            out.append({"indicator": indicator, "status": status, "agencies": len(hit),
+                        "apprentices": int(hit["apprentices"].sum())})
+    return pd.DataFrame(out)
+
+
+def overview(base_name: str, base_res: pd.DataFrame, alts: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Status counts under the base and each alternative (``set``), with each alternative's change from the base."""
+    base = status_counts(base_res)
+    frames = [base.assign(set=base_name, agencies_change=0, apprentices_change=0)]
+    for name, res in alts.items():
+        c = status_counts(res)
+        frames.append(c.assign(set=name, agencies_change=c["agencies"] - base["agencies"],
+                               apprentices_change=c["apprentices"] - base["apprentices"]))
+    cols = ["set", "indicator", "status", "agencies", "apprentices", "agencies_change", "apprentices_change"]
+    return pd.concat(frames, ignore_index=True)[cols]
+
+
+@dataclass
+class Headline:
+    """How many agencies (and apprentices in them) hold a status, most serious first, under base and alternative."""
+
+    status: str
+    base_agencies: int
+    alt_agencies: int
+    base_apprentices: int
+    alt_apprentices: int
+    joined: int  # agencies with the status only under the alternative
+    left: int  # agencies with the status only under the base
+    moved: int  # agencies whose status changes on at least one indicator
+    agencies: int  # all agencies of the period
+
+
+def headline(base_res: pd.DataFrame, alt_res: pd.DataFrame, status: str = AT_RISK) -> Headline:
+    """The headline of one alternative: who holds ``status`` as their most serious status, before and after."""
+    b, a = most_serious(base_res), most_serious(alt_res)
+    bs, as_ = b[b["status"] == status], a[a["status"] == status]
+    joined = set(as_["agency_id"]) - set(bs["agency_id"])
+    left = set(bs["agency_id"]) - set(as_["agency_id"])
+    return Headline(status, len(bs), len(as_), int(bs["apprentices"].sum()), int(as_["apprentices"].sum()),
+                    len(joined), len(left), moved(base_res, alt_res)["agency_id"].nunique(),
+                    int(base_res["agency_id"].nunique()))
+
+
+def _agencies(n: int) -> str:
+    return f"{n:,} agenc{'y' if n == 1 else 'ies'}"
+
+
+def headline_words(h: Headline) -> str:
+    """The headline as a sentence: "At risk rises from 10 to 16 agencies; 556 more apprentices are in them"."""
+    what = "At risk" if h.status == AT_RISK else "Needs improvement (as the most serious status)"
+    where = "at-risk agencies" if h.status == AT_RISK else "agencies needing improvement"
+    if h.alt_agencies != h.base_agencies:
+        verb = "rises" if h.alt_agencies > h.base_agencies else "falls"
+        count = f"{verb} from {h.base_agencies:,} to {_agencies(h.alt_agencies)}"
+    else:
+        count = f"stays at {_agencies(h.base_agencies)}"
+        if h.joined:  # as many join as leave
+            count += (f", though {h.joined:,} join{'s' if h.joined == 1 else ''} and {h.left:,} "
+                      f"leave{'s' if h.left == 1 else ''}")
+    d = h.alt_apprentices - h.base_apprentices
+    if d:
+        people = (f"{abs(d):,} {'more' if d > 0 else 'fewer'} apprentice{'' if abs(d) == 1 else 's'} "
+                  f"{'is' if abs(d) == 1 else 'are'} in {where} ({h.base_apprentices:,} to {h.alt_apprentices:,})")
+    else:
+        people = f"the number of apprentices in {where} is unchanged ({h.base_apprentices:,})"
+    return f"{what} {count}; {people}."
+
+
+def moved_words(h: Headline) -> str:
+    """How many agencies change status at all, the count a headline of one status can hide."""
+    if not h.moved:
+        return f"None of the {h.agencies:,} agencies changes status on any indicator."
+    return (f"{_agencies(h.moved)} of {h.agencies:,} change{'s' if h.moved == 1 else ''} status on at least one "
+            "indicator.")
+
+
 def transitions(base: pd.DataFrame, alt: pd.DataFrame) -> pd.DataFrame:
     """Per indicator, agencies and apprentices by status under the base (rows) and the alternative (columns)."""
     m = base[["agency_id", "indicator", "status", "apprentices"]].merge(
@@ -109,29 +269,73 @@ def moved(base: pd.DataFrame, alt: pd.DataFrame) -> pd.DataFrame:
               "threshold_alt", "apprentices_base"]].rename(columns={"apprentices_base": "apprentices"})
 
 
-def nearest(res: pd.DataFrame, t: ThresholdSet, n: int = 5) -> pd.DataFrame:
-    """The agencies closest to a status change on each indicator: smallest gap to either threshold (pp).
+def _crossings(r: dict, th, indicator: str) -> list[dict]:
+    """The thresholds whose crossing would change this agency's status, the one that decided it first.
 
-    For the banded indicators the gap is the smaller of each band's share
-    against its own threshold. Adds ``gap`` and ``nearest`` (which threshold).
+    The framework tests each status on its own measure (withdrawals and the
+    achievement rate: one value against two thresholds; breaks and past
+    planned end date: the share in each day band against that band's
+    threshold). So an agency at risk can leave it only by crossing the
+    at-risk threshold; one needing improvement by crossing either; one on
+    track by crossing either (the at-risk one first on a tie, as the
+    indicator's own on-track reading does). Each crossing says which status
+    it leads to, judged the way the indicator judges it.
+    """
+    status = r["status"]
+    if indicator in ("withdrawals", "achievement_rate"):
+        above = indicator == "withdrawals"
+        ar = (r["value"], th.at_risk_above if above else th.at_risk_below)
+        ni = (r["value"], th.needs_improvement_above if above else th.needs_improvement_below)
+        words = ("above", "above") if above else ("below", "below")
+        ar_word, ni_word = f"at risk {words[0]}", f"needs improvement {words[1]}"
+        # leaving at risk, the value sits at the at-risk threshold: still past needs improvement unless they coincide
+        ar_down_ni = (th.at_risk_above > th.needs_improvement_above if above
+                      else th.at_risk_below < th.needs_improvement_below)
+    else:
+        ar = (r.get("share_at_risk_band"), th.at_risk_share_above)
+        ni = (r.get("share_needs_improvement_band"), th.needs_improvement_share_above)
+        ni_band = (f"{th.needs_improvement_days} days or more" if th.banding == "cumulative"
+                   else f"{th.needs_improvement_days} to {th.at_risk_days - 1} days")
+        what = BAND_WORDS[indicator]
+        ar_word = f"at risk: share {what} {th.at_risk_days} days or more above"
+        ni_word = f"needs improvement: share {what} {ni_band} above"
+        ar_down_ni = ni[0] is not None and pd.notna(ni[0]) and ni[0] > ni[1]  # the other band is unchanged
+    at_risk = {"value": ar[0], "threshold": ar[1], "nearest": "at risk", "words": ar_word}
+    needs = {"value": ni[0], "threshold": ni[1], "nearest": "needs improvement", "words": ni_word}
+    if status == AT_RISK:
+        out = [{**at_risk, "decided": True, "becomes": NEEDS_IMPROVEMENT if ar_down_ni else ON_TRACK}]
+    elif status == NEEDS_IMPROVEMENT:
+        out = [{**needs, "decided": True, "becomes": ON_TRACK}, {**at_risk, "decided": False, "becomes": AT_RISK}]
+    elif status == ON_TRACK:
+        out = [{**at_risk, "decided": False, "becomes": AT_RISK},
+               {**needs, "decided": False, "becomes": NEEDS_IMPROVEMENT}]
+    else:  # no data: nothing to cross
+        out = []
+    return [c for c in out if c["value"] is not None and pd.notna(c["value"])]
+
+
+def nearest(res: pd.DataFrame, t: ThresholdSet, n: int = 5) -> pd.DataFrame:
+    """The agencies closest to a status change on each indicator, each with the threshold that matters to it.
+
+    Each row shows the threshold that decided the agency's status, or the
+    one it could cross next when that is nearer (:func:`_crossings`), so the
+    row always agrees with the status beside it: an agency at risk on breaks
+    is shown against the at-risk band and threshold, never against the
+    needs-improvement band's share. Adds ``gap`` (percentage points, never
+    negative), ``nearest`` (at risk or needs improvement),
+    ``nearest_threshold``, ``band_value`` (the measure compared with it),
+    ``threshold_words``, ``decided`` (that threshold set the status) and
+    ``becomes`` (the status on the other side of it).
     """
     rows = []
     for r in res[res["indicator"].isin(SCORED)].to_dict("records"):
-        th = getattr(t.indicators, r["indicator"])
-        if r["indicator"] == "withdrawals":
-            pairs = [(r["value"], th.at_risk_above, "at risk"), (r["value"], th.needs_improvement_above,
-                                                                 "needs improvement")]
-        elif r["indicator"] == "achievement_rate":
-            pairs = [(r["value"], th.at_risk_below, "at risk"), (r["value"], th.needs_improvement_below,
-                                                                "needs improvement")]
-        else:
-            pairs = [(r.get("share_at_risk_band"), th.at_risk_share_above, "at risk"),
-                     (r.get("share_needs_improvement_band"), th.needs_improvement_share_above, "needs improvement")]
-        pairs = [(v, thr, lab) for v, thr, lab in pairs if v is not None and pd.notna(v)]
-        if not pairs:
+        options = _crossings(r, getattr(t.indicators, r["indicator"]), r["indicator"])
+        if not options:
             continue
-        v, thr, lab = min(pairs, key=lambda x: abs(x[0] - x[1]))
-        rows.append({**r, "gap": abs(v - thr), "nearest": lab, "nearest_threshold": thr, "band_value": v})
+        best = min(options, key=lambda c: abs(c["value"] - c["threshold"]))  # first wins a tie
+        rows.append({**r, "gap": abs(best["value"] - best["threshold"]), "nearest": best["nearest"],
+                     "nearest_threshold": best["threshold"], "band_value": best["value"],
+                     "threshold_words": best["words"], "decided": best["decided"], "becomes": best["becomes"]})
     out = pd.DataFrame(rows)
     if out.empty:
         return out

@@ -38,7 +38,7 @@ def found(kind: ReportKind, out: Path) -> list[tuple[Path, dict]]:
 def _label(kind: ReportKind, fields: dict) -> str:
     if "year" in fields:  # the period as people write it (2023-24), not as folders name it (2324)
         fields = dict(fields, year=make_period(fields["year"], fields.get("return_code", "R14")).year.label)
-    return kind.index_label.format(**fields)
+    return kind.index_label.format(**kind.index_words(fields))
 
 
 def _agency_rows(out: Path, pr: PackResults, summary: BuildSummary) -> tuple[list[dict], int, int]:

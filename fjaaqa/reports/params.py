@@ -116,6 +116,19 @@ class ScenarioParams(NotebookParams):
     alt: str
 
 
+class ScenarioOverviewParams(NotebookParams):
+    """``scenario_overview.ipynb``: a base threshold set against every alternative of a run."""
+
+    base: str = "quality-framework-2023"
+    alts: list[str] = Field(min_length=1)
+
+    @field_validator("alts", mode="before")
+    @classmethod
+    def _list(cls, v):
+        """papermill's ``-p alts a,b`` arrives as one string: the sets are its comma-separated parts."""
+        return [part.strip() for part in v.split(",") if part.strip()] if isinstance(v, str) else v
+
+
 class SummaryParams(NotebookParams):
     """``quality_summary.ipynb``: the periodic quality summary of one period."""
 

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
-from ..paths import file_name_part, inside, resource
+from ..paths import NAME, file_name_part, inside, resource
 from ..periods import make_period
+from ..quality.thresholds import load_thresholds
 from ..render import builds
 from ..render.engine import RenderJob
 
@@ -32,6 +33,25 @@ AUDIENCES = {"dfe": "DfE version", "agency": "Agency version"}
 def _period(p: dict) -> str:
     period = make_period(p["year"], p["return_code"])
     return f"{period.year.label} {period.return_code}"
+
+
+def _set_title(name_or_file: str) -> str:
+    """A threshold set as people know it (its title), for the page title of a scenario report."""
+    t = load_thresholds(name_or_file)
+    return t.title or t.name
+
+
+def _set_titles(fields: dict) -> dict:
+    """An index entry's threshold sets by title when they are shipped ones; a set from elsewhere keeps its name.
+
+    The names come from file names under ``--out``: only a shipped set's own
+    file is ever read for them, never a path a file name could spell.
+    """
+    def words(name: str) -> str:
+        shipped = resource("params", "thresholds", f"{name}.yaml")
+        return _set_title(str(shipped)) if NAME.fullmatch(name) and shipped.is_file() else name
+
+    return {k: words(v) if k in ("base", "alt") else v for k, v in fields.items()}
 
 
 @dataclass(frozen=True)
@@ -53,6 +73,7 @@ class ReportKind:
     description: Callable[[dict], str]
     marking: Callable[[dict], str]
     index_label: str = ""  # how the index lists one output ({fields} of ``path``); empty: listed elsewhere
+    index_words: Callable[[dict], dict] = lambda fields: fields  # the path's fields as the index shows them
     reads: tuple[str, ...] = ()
     key_ignores: tuple[str, ...] = ()
     private: Callable[[dict], bool] = lambda p: False  # holds learner identifiers: owner-only files
@@ -80,12 +101,20 @@ REGISTRY: dict[str, ReportKind] = {k.name: k for k in (
         marking=lambda p: "Restricted: learner references",
         reads=("frm",), key_ignores=("run_key",), private=lambda p: True),
     ReportKind(
+        "scenario_overview", "scenario_overview.ipynb", "{year}/{return_code}/scenarios/overview/{base}.html",
+        title=lambda p: (f"Threshold scenarios overview: {len(p['alts'])} alternative"
+                         f"{'' if len(p['alts']) == 1 else 's'} to {_set_title(p['base'])}, {_period(p)}"),
+        description=lambda p: "Agencies and apprentices by status under a base threshold set and each alternative",
+        marking=lambda p: "Policy analysis",
+        index_label="Threshold scenarios, overview of every alternative to {base} (read first)",
+        index_words=_set_titles, reads=("review.yaml",)),
+    ReportKind(
         "scenarios", "threshold_scenarios.ipynb", "{year}/{return_code}/scenarios/{base}__{alt}.html",
-        title=lambda p: f"Threshold scenarios: {p['base']} against {p['alt']}, {_period(p)}",
+        title=lambda p: f"Threshold scenarios: {_set_title(p['alt'])} against {_set_title(p['base'])}, {_period(p)}",
         description=lambda p: "Who would move between statuses under another threshold set (aggregate)",
         marking=lambda p: "Policy analysis",
-        index_label="Threshold scenario: {base} against {alt}",
-        reads=("review.yaml",)),
+        index_label="Threshold scenario: {alt} against {base}",
+        index_words=_set_titles, reads=("review.yaml",)),
     ReportKind(
         "summary", "quality_summary.ipynb", "{year}/{return_code}/summary/quality_summary.html",
         title=lambda p: f"Flexi-job apprenticeship agencies: quality summary, {_period(p)}",
