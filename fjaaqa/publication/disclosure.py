@@ -3,7 +3,10 @@
 Three steps, in this order, on a table of unrounded numbers:
 
 1. **Primary suppression**: a count of people from 1 to ``suppress_below - 1``
-   is hidden (``c``). Zero is shown.
+   is hidden (``c``). Zero is shown. So is a count of people shown beside a
+   count of agencies when too few agencies make it up
+   (:func:`few_contributors`): one agency's apprentices give away which
+   agency it is, and so its status.
 2. **Secondary suppression**: a table's rows fall into groups whose
    categories add up to a ``Total`` row (each route adds up to all routes).
    If a group has exactly one hidden cell in a column, it could be found by
@@ -47,6 +50,21 @@ def primary(df: pd.DataFrame, counts: list[str], below: int) -> pd.DataFrame:
     return hide
 
 
+def few_contributors(df: pd.DataFrame, pairs: dict[str, str], min_units: int) -> pd.DataFrame:
+    """True where a count of people comes from fewer than ``min_units`` agencies (but at least one).
+
+    ``pairs`` maps each count column to the column counting the agencies
+    behind it (``apprentices_withdrawals`` -> ``agencies_withdrawals``).
+    Such a count is one agency's size, whatever the number: "1 agency
+    (252 apprentices)" names the agency to anyone who knows the sector.
+    """
+    hide = pd.DataFrame(False, index=df.index, columns=df.columns)
+    for count, units in pairs.items():
+        n = pd.to_numeric(df[units], errors="coerce")
+        hide[count] = (n >= 1) & (n < min_units)
+    return hide
+
+
 def secondary(df: pd.DataFrame, hide: pd.DataFrame, counts: list[str], group: str | None, total_col: str,
               total_value: str = "Total") -> pd.DataFrame:
     """Hide more cells until no group (categories + their Total row) has exactly one hidden category cell.
@@ -82,9 +100,15 @@ def secondary(df: pd.DataFrame, hide: pd.DataFrame, counts: list[str], group: st
 
 
 def protect(df: pd.DataFrame, counts: list[str], rates: list[Rate], below: int, dp: int, group: str | None,
-            total_col: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The published text table and the mask of hidden cells (counts and rates)."""
+            total_col: str, also: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The published text table and the mask of hidden cells (counts and rates).
+
+    ``also`` marks further cells to hide before secondary suppression (e.g.
+    :func:`few_contributors`), so they are protected from subtraction too.
+    """
     hide = primary(df, counts, below)
+    if also is not None:
+        hide = hide | also.reindex(index=hide.index, columns=hide.columns, fill_value=False).astype(bool)
     hide = secondary(df, hide, counts, group, total_col)
     out = df.copy().astype(object)
     for c in counts:

@@ -21,6 +21,10 @@ import vl_convert as vlc
 from .templating import render
 
 AF_CATEGORICAL = ["#12436D", "#28A197", "#801650", "#F46A25", "#3D3D3D", "#A285D1"]
+# The Analysis Function's two-colour pairing (dark blue, orange) for two series, and its grey for context
+# (the "focus" palette: one highlighted series in dark blue, everything else in this grey).
+AF_DUO = ["#12436D", "#F46A25"]
+AF_FOCUS_GREY = "#BFBFBF"
 GOVUK_TEXT = "#0b0c0c"
 GOVUK_GREY = "#b1b4b6"
 GOVUK_RED = "#ca3535"

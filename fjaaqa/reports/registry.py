@@ -54,6 +54,17 @@ def _set_titles(fields: dict) -> dict:
     return {k: words(v) if k in ("base", "alt") else v for k, v in fields.items()}
 
 
+def _designation() -> str:
+    """The quality summary's designation (e.g. management information), from params/publication.yaml.
+
+    Imported when a summary is made, not with the registry: the publication
+    code brings the disclosure audit's solver, which no other command needs.
+    """
+    from ..publication.summary import publication_params
+
+    return publication_params().publication.designation
+
+
 @dataclass(frozen=True)
 class ReportKind:
     """One kind of report.
@@ -119,7 +130,7 @@ REGISTRY: dict[str, ReportKind] = {k.name: k for k in (
         "summary", "quality_summary.ipynb", "{year}/{return_code}/summary/quality_summary.html",
         title=lambda p: f"Flexi-job apprenticeship agencies: quality summary, {_period(p)}",
         description=lambda p: "Quality Framework indicators across agencies, disclosure-controlled",
-        marking=lambda p: "Published statistics",
+        marking=lambda p: _designation(),
         index_label="Quality summary, {year} {return_code} (with its open data in summary/data/ and an Excel workbook)",
         reads=("publication.yaml",)),
     ReportKind(

@@ -14,7 +14,7 @@ from ..digests import digest
 from ..errors import RenderError
 from ..publication.ees import screen
 from ..publication.release import workbook_bytes, write_open_data
-from ..publication.summary import Summary
+from ..publication.summary import Summary, release_of
 from ..render.engine import run_jobs
 from ..writers import atomic_write
 from .index import ensure_index
@@ -31,12 +31,15 @@ def build_summary(data_dir: Path, year: str, return_code: str, thresholds: str, 
     from .summary_sections import load
 
     s = load(str(data_dir), year, return_code, thresholds, str(results_dir) if results_dir else None)
+    release = release_of(s.pr, s.params)
+    run_date = run_date or (release.release.isoformat() if release else "")  # the release date, never the census
     folder = summary_folder(out, s)
     written = write_open_data(s, folder / "data")
     written.append(atomic_write(folder / "fjaa_quality_summary.xlsx", workbook_bytes(s)))
     params = {"year": year, "return_code": return_code, "data_dir": str(Path(data_dir).resolve()),
               "thresholds": thresholds, "run_date": run_date, "results_dir": str(results_dir) if results_dir else ""}
-    data = digest(s.pr.meta["key"], s.previous.meta["key"] if s.previous else "")
+    data = digest(s.pr.meta["key"], s.previous.meta["key"] if s.previous else "",
+                  s.in_year.meta["key"] if s.in_year else "")
     result = run_jobs([job("summary", params, folder / "quality_summary.html", {"summary": f"{year} {return_code}"},
                            data)], pdf, force=force)
     if result.failed:

@@ -133,6 +133,20 @@ def test_no_pack_has_a_near_empty_page_and_the_brief_is_page_one(build):
             assert "Previous review:" in printed[0].text, html.name
 
 
+def test_no_table_is_wider_than_its_page(build):
+    """Every report printed to PDF (packs, FRM reports, scenarios, the summary, self-assessments): no table reaches
+    past the right edge of its page's content box (issue 22: the summary's route table was cut off)."""
+    from pagefit import printed_reports, wide_tables_in
+
+    reports = printed_reports(build.out)
+    parts = [p.relative_to(build.out).parts for p in reports]
+    kinds = {rel[0] if rel[0] == "selfassessment" else rel[2] for rel in parts if len(rel) >= 3}
+    assert {"packs", "frm", "scenarios", "summary", "selfassessment"} <= kinds, kinds
+    assert len(reports) >= 60 + 3 + 1 + 3
+    wide = wide_tables_in(build.out)
+    assert not wide, "\n".join(f"{path}: {w}" for path, found in wide.items() for w in found)
+
+
 def test_outputs_are_accessible_to_wcag_2_2_aa(build):
     from a11y_check import axe_violations, require_browser, serious
 
