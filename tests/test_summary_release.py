@@ -432,3 +432,16 @@ def test_the_summary_tables_fit_their_pages(built):
     from pagefit import wide_tables
 
     assert wide_tables(built / "quality_summary.html") == []
+
+
+def test_links_in_a_pdf_stay_relative_to_the_pdf(tmp_path):
+    """The report's links to its CSVs and workbook open the files beside the PDF; no machine's path is printed."""
+    from privacy import pdf_objects
+
+    from fjaaqa.render.export import write_pdf
+
+    page = ('<!DOCTYPE html><html lang="en-GB"><head><title>Links</title></head><body><p><a href="data/t.csv">'
+            'data</a> <a href="../../methodology.html">method</a></p></body></html>')
+    raw = pdf_objects(write_pdf(page, tmp_path / "links.pdf", "2024-12-12").read_bytes())
+    assert b"(data/t.csv)" in raw and b"(../../methodology.html)" in raw
+    assert b"file:" not in raw

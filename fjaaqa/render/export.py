@@ -77,7 +77,10 @@ def write_pdf(page: str, path: Path, run_date: str = "", private: bool = False) 
     from weasyprint import HTML
 
     _stamp_fonts(run_date)
-    pdf = HTML(string=page, base_url=str(resource("templates")), url_fetcher=_url_fetcher()).write_pdf(
+    # No base URL: the page holds everything it shows (inline CSS, SVG, data: URLs), and its links (to the CSV files
+    # beside it, the methodology page, the index) stay relative in the PDF, so they open the files next to the PDF.
+    # A base URL made them absolute file:// links into the installed templates folder: wrong, and machine-dependent.
+    pdf = HTML(string=page, base_url=None, url_fetcher=_url_fetcher()).write_pdf(
         pdf_tags=True, font_config=_font_config())
     return atomic_write(path, pdf, private)
 
