@@ -2,7 +2,7 @@
 
 Everything goes under ``<out>/<year>/<return>/summary/``: ``data/`` holds
 the open data files, ``fjaa_quality_summary.xlsx`` the same tables for
-spreadsheet users (gptables: accessible, with a cover and notes), and
+spreadsheet users (XlsxWriter, to the Analysis Function spreadsheet guidance: cover, contents, notes), and
 ``quality_summary.html|pdf`` the report rendered from the notebook.
 """
 
