@@ -17,12 +17,18 @@ class PrintedPage:
     text: str
 
 
-def printed_pages(html: Path) -> list[PrintedPage]:
-    """Each A4 page of ``html`` as WeasyPrint prints it (running headers and footers left out)."""
+def layout(html: Path):
+    """``html`` laid out as WeasyPrint prints it: lay a report out once and ask it several questions."""
     from weasyprint import HTML
+
+    return HTML(filename=str(html)).render()
+
+
+def printed_pages(html) -> list[PrintedPage]:
+    """Each A4 page of ``html`` (a path, or its :func:`layout`) as printed (running headers and footers left out)."""
     from weasyprint.formatting_structure import boxes
 
-    doc = HTML(filename=str(html)).render()
+    doc = layout(html) if isinstance(html, (str, Path)) else html
     pages = []
     for page in doc.pages:
         box = page._page_box

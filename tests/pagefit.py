@@ -41,12 +41,12 @@ def _text(box, limit: int = 60) -> str:
     return " ".join(words)[:limit]
 
 
-def wide_tables(html: Path) -> list[WideTable]:
-    """Every table of ``html`` (on every A4 page, as WeasyPrint prints it) that reaches past the content box."""
+def wide_tables(html) -> list[WideTable]:
+    """Every table of ``html`` (a path, or its laid-out document) that reaches past its page's content box."""
     from weasyprint import HTML
     from weasyprint.formatting_structure import boxes
 
-    doc = HTML(filename=str(html)).render()
+    doc = HTML(filename=str(html)).render() if isinstance(html, (str, Path)) else html
     found = []
     for number, page in enumerate(doc.pages, start=1):
         box = page._page_box

@@ -119,32 +119,34 @@ def test_packs_are_briefs_of_a_few_pages(build):
     assert sum(d for d, _ in pages.values()) < 8 * len(agencies)
 
 
-def test_no_pack_has_a_near_empty_page_and_the_brief_is_page_one(build):
-    """Every printed page of every pack holds more than a few lines (15 % of the page or more); the DfE brief
-    ends on page 1."""
-    from pagefill import printed_pages
-
-    packs = build.out / "2324" / "R14" / "packs"
-    for html in sorted(packs.glob("*/*.html")):
-        printed = printed_pages(html)
-        thin = [(i + 1, round(p.fill, 2)) for i, p in enumerate(printed) if p.fill < 0.15]
-        assert not thin, (html.name, html.parent.name, thin)
-        if html.parent.name == "dfe":
-            assert "Previous review:" in printed[0].text, html.name
-
-
-def test_no_table_is_wider_than_its_page(build):
-    """Every report printed to PDF (packs, FRM reports, scenarios, the summary, self-assessments): no table reaches
-    past the right edge of its page's content box (issue 22: the summary's route table was cut off)."""
-    from pagefit import printed_reports, wide_tables_in
+def test_printed_pages_are_full_and_every_table_fits(build):
+    """Every report printed to PDF (packs, FRM reports, scenarios, the summary, self-assessments), laid out once:
+    no table reaches past the right edge of its page's content box (issue 22: the summary's route table was cut
+    off); and every page of every 2023-24 R14 pack holds more than a few lines (15 % of the page or more), with
+    the DfE brief ending on page 1 (issue 19)."""
+    from pagefill import layout, printed_pages
+    from pagefit import printed_reports, wide_tables
 
     reports = printed_reports(build.out)
     parts = [p.relative_to(build.out).parts for p in reports]
     kinds = {rel[0] if rel[0] == "selfassessment" else rel[2] for rel in parts if len(rel) >= 3}
     assert {"packs", "frm", "scenarios", "summary", "selfassessment"} <= kinds, kinds
     assert len(reports) >= 60 + 3 + 1 + 3
-    wide = wide_tables_in(build.out)
+    packs = build.out / "2324" / "R14" / "packs"
+    wide, thin, brief = {}, [], []
+    for html in reports:
+        doc = layout(html)
+        if found := wide_tables(doc):
+            wide[html.relative_to(build.out).as_posix()] = found
+        if packs in html.parents:
+            printed = printed_pages(doc)
+            thin += [(html.name, html.parent.name, i + 1, round(p.fill, 2)) for i, p in enumerate(printed)
+                     if p.fill < 0.15]
+            if html.parent.name == "dfe" and "Previous review:" not in printed[0].text:
+                brief.append(html.name)
+    assert len([r for r in reports if packs in r.parents]) == 60
     assert not wide, "\n".join(f"{path}: {w}" for path, found in wide.items() for w in found)
+    assert not thin and not brief, (thin, brief)
 
 
 def test_outputs_are_accessible_to_wcag_2_2_aa(build):
@@ -184,7 +186,9 @@ def test_the_manifest_vouches_for_every_output(build):
         assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["bytes"] == len(data), path
     assert doc["run_date"] == "2024-07-31" and doc["thresholds"]["name"] == "quality-framework-2023"
     assert all(not i["file"].startswith("/") for i in doc["inputs"])
-    assert len(doc["builds"]) == 60 + 3 + 1 + 3 + len(list(out.glob("*/*/frm/*.xlsx")))  # every rendered report
+    assert (out / "2324" / "R14" / "scenarios" / "overview" / "quality-framework-2023.pdf").is_file()
+    # every rendered report: packs, scenario details, the scenario overview, the summary, self-assessments, FRM
+    assert len(doc["builds"]) == 60 + 3 + 1 + 1 + 3 + len(list(out.glob("*/*/frm/*.xlsx")))
     frm = json.loads((out / "2223" / "R14" / "frm" / "manifest.json").read_text())
     assert {o["path"] for o in frm["outputs"]} == {p.relative_to(out).as_posix()
                                                   for p in (out / "2223" / "R14" / "frm").iterdir()
