@@ -197,9 +197,11 @@ def test_frm01_gcse_below_grade4_retake_only_in_adult_skills():
     w = World()
     streams = {"aeb": dict(FundModel="35"), "trainee1924": dict(FundModel="35", ProgType="24"),
                "apprentice": dict(FundModel="36", AimType="3", ProgType="25", StdCode="2")}
+    # In an apprenticeship, English and maths are FRM13's (funded up to level 2 where it is lacking): FRM01 leaves
+    # them out, whatever the grade; a GCSE retake in adult skills is excused below grade 4 only.
     cases = [("MISS_aeb_grade3", "aeb", "3"), ("MISS_trainee1924_grade3", "trainee1924", "3"),
-             ("HIT_apprentice_grade3", "apprentice", "3"), ("HIT_aeb_grade4", "aeb", "4"),
-             ("HIT_apprentice_grade4", "apprentice", "4")]
+             ("MISS_apprentice_grade3", "apprentice", "3"), ("HIT_aeb_grade4", "aeb", "4"),
+             ("MISS_apprentice_grade4", "apprentice", "4")]
     prior = []
     for ref, stream, grade in cases:
         w.learner(ref, DateOfBirth="1990-01-01").aim(ref, "GCSEMAT1", **streams[stream])
@@ -234,13 +236,19 @@ def test_frm13_aim_at_or_below_the_level_held():
     w.learner("MISS_none_held_aim2", MathGrade="NONE").aim("MISS_none_held_aim2", "FSMATL2", **a)
     w.learner("HIT_gcse_prior_aim2").aim("HIT_gcse_prior_aim2", "FSMATL2", **a)  # a GCSE maths achieved before
     w.learner("MISS_eng_held_maths_aim", EngGrade="4").aim("MISS_eng_held_maths_aim", "FSMATL2", **a)
-    prior = [(w.uln["HIT_gcse_prior_aim2"], "GCSEMAT1", "2021-06-30", "5", None, "4")]
+    # a GCSE is level 2 in LARS whatever the grade: grade 3 shows level 1 held, so a level 2 aim is funded
+    w.learner("MISS_gcse3_prior_aim2").aim("MISS_gcse3_prior_aim2", "FSMATL2", **a)
+    w.learner("HIT_gcse3_prior_aim1").aim("HIT_gcse3_prior_aim1", "FSMATL1", **a)
+    prior = [(w.uln["HIT_gcse_prior_aim2"], "GCSEMAT1", "2021-06-30", "5", None, "4"),
+             (w.uln["MISS_gcse3_prior_aim2"], "GCSEMAT1", "2021-06-30", "3", None, "4"),
+             (w.uln["HIT_gcse3_prior_aim1"], "GCSEMAT1", "2021-06-30", "3", None, "4")]
     x = w.inputs(lars=LARS, prior=prior)
     check(x, "FRM13")
     flags, _ = frm.evaluate(x, CAT, rules=["FRM13"])
     why = dict(zip(flags["LearnRefNumber"], flags["reason"]))
     assert why["HIT_held2_aim2"] == "already holds level 2 in maths; the aim is at level 2"
-    assert why["HIT_held1_entry"] == "already holds level 1 in maths; the aim is at level entry"
+    assert why["HIT_held1_entry"] == "already holds level 1 in maths; the aim is at entry level"
+    assert why["HIT_gcse3_prior_aim1"] == "already holds level 1 in maths; the aim is at level 1"
 
 
 def test_frm16_full_level2_held_aged_19_to_23():
@@ -587,6 +595,10 @@ def test_version_in_force_by_return_and_the_latest_for_a_borrowing_year():
     assert frm71.version_at(R08, CAT.year) is None and frm71.published_at(make_period("2324", "R06"), CAT.year)
     assert "Up to R08" in frm30.guidance_at(R08, CAT.year) and frm30.guidance_at(P2223, CAT.year) == frm30.guidance
     assert CAT.rule("FRM16").version_at(R08, CAT.year) is None and CAT.rule("FRM16").published_at(R08, CAT.year)
+    # the year before (the return an R01-R08 run compares with): the first version, or not yet published
+    last_year = make_period("2122", "R14")
+    assert frm30.version_at(last_year, CAT.year).from_return == "R01"
+    assert frm71.version_at(last_year, CAT.year) is None and not frm71.published_at(last_year, CAT.year)
 
 
 def test_catalogue_versions_checked_one_line_each():

@@ -279,3 +279,18 @@ def test_overview_first_then_one_report_per_alternative_and_one_page_when_nobody
     assert ("Threshold scenario: Apprenticeship training provider accountability framework (April 2024 update) "
             "against DfE Quality Framework for FJAAs (October 2023, version 1)") in index
     assert "Threshold scenario: quiet-withdrawals against DfE" in index  # not a shipped set: its own name
+
+
+def test_settings_a_scenario_does_not_re_measure_are_marked_not_said_to_move_nobody():
+    from fjaaqa.quality import scenarios
+    from fjaaqa.quality.thresholds import load_thresholds
+
+    assert scenarios.applied("indicators.withdrawals.at_risk_above")
+    assert not scenarios.applied("indicators.outside_approved_areas.consecutive_returns")
+    assert not scenarios.applied("readings.qar.break_overdue_years")
+    base = load_thresholds()
+    d = base.model_dump()
+    d["indicators"]["outside_approved_areas"]["consecutive_returns"] = 1
+    only_outside = type(base).model_validate(d)
+    (diff,) = scenarios.differences(base, only_outside)
+    assert diff["key"] == "indicators.outside_approved_areas.consecutive_returns" and not diff["applied"]

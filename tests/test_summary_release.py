@@ -445,3 +445,23 @@ def test_links_in_a_pdf_stay_relative_to_the_pdf(tmp_path):
     raw = pdf_objects(write_pdf(page, tmp_path / "links.pdf", "2024-12-12").read_bytes())
     assert b"(data/t.csv)" in raw and b"(../../methodology.html)" in raw
     assert b"file:" not in raw
+
+
+@pytest.mark.parametrize("remainder,placeless,shown", [
+    ("164", 161, None),   # the rest (3) would be a small count by difference
+    ("164", 159, 159),    # 159 and 5: both at least the threshold
+    ("164", 164, 164),    # the rest is 0
+    ("c", 3, None),       # the remainder's leavers are suppressed: a number would narrow them
+    ("20", 2, None),      # the part itself is small
+])
+def test_the_note_on_leavers_without_a_workplace_never_undoes_suppression(monkeypatch, remainder, placeless, shown):
+    from types import SimpleNamespace
+
+    from fjaaqa.reports import summary_sections
+
+    p = summary.publication_params()
+    assert p.disclosure.suppress_below == 5
+    monkeypatch.setattr(summary, "leavers_without", lambda pr, dim: placeless)
+    region = pd.DataFrame({"region_name": ["North East", p.geography.unknown_region_name],
+                           "leavers": ["10", remainder]})
+    assert summary_sections.placeless_shown(SimpleNamespace(pr=None, params=p), region) == shown

@@ -119,14 +119,19 @@ class Rule(Strict):
     def version_at(self, period: Period, catalogue_year: str) -> RuleVersion | None:
         """The version in force at ``period``; None if the report is not yet published at that return.
 
-        In the catalogue's own year a version applies from its return. A year
-        that borrows this catalogue takes the latest version: the changes stand
-        from the return they were made.
+        In the catalogue's own year a version applies from its return. A later
+        year that borrows this catalogue takes the latest version: the changes
+        stand from the return they were made. An earlier year (the previous
+        return a run compares with, at R01–R08) takes the first version, or
+        none when the report was first published part-way through the year.
         """
         if not self.versions:
             return None
-        if period.year.label != catalogue_year:
+        if period.year.label > catalogue_year:
             return self.versions[-1]
+        if period.year.label < catalogue_year:
+            first = self.versions[0]
+            return first if first.from_return == "R01" else None
         due = [v for v in self.versions if v.from_return <= period.return_code]
         return due[-1] if due else None
 

@@ -53,13 +53,16 @@ def has_code(s: pd.Series, codes) -> pd.Series:
     return pd.Series([bool(codes & set(str(v).split(";"))) for v in values], index=s.index, dtype=bool)
 
 
+APPRENTICESHIP = "apprenticeship"  # the stream id of apprenticeships (funding model 36)
+
+
 def funding_stream(d: pd.DataFrame, s: Settings) -> pd.Series:
     """The funding stream of each aim, from funding model, programme type and FAMs."""
     fm, prog = as_string(d["FundModel"]).fillna(""), as_string(d.get("ProgType", pd.Series(index=d.index))).fillna("")
     sof = d["FAM_SOF"] if "FAM_SOF" in d else pd.Series("", index=d.index)
     adl = d["FAM_ADL"] if "FAM_ADL" in d else pd.Series("", index=d.index)
     out = pd.Series("other", index=d.index, dtype="object")
-    out[fm == "36"] = "apprenticeship"
+    out[fm == "36"] = APPRENTICESHIP
     out[fm == "35"] = "aeb_esfa"
     out[(fm == "35") & has_code(sof, s.devolved_sof)] = "aeb_devolved"
     out[(fm == "35") & (prog == "24")] = "traineeship_19_24"

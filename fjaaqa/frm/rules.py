@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..periods import parse_year
 from .catalogue import Rule, Settings
-from .inputs import FrmInputs, as_date, as_int, has_code, query_key
+from .inputs import APPRENTICESHIP, FrmInputs, as_date, as_int, has_code, query_key
 
 # ------------------------------------------------------------------ helpers the rules share
 
@@ -80,7 +80,11 @@ def frm01(x: FrmInputs, s: Settings, rule: Rule) -> pd.DataFrame:
     ``Z`` aim, so most likely a qualification), and its reason says so.
     """
     aims = _in_streams(x, rule.streams)
-    quals = aims[aims["regulated"]]
+    # In an apprenticeship English and maths are FRM13's: funded up to level 2 where the apprentice lacks it,
+    # so a GCSE below grade 4 retaken there is not a repeat of skills attained.
+    apprentice_english_maths = ((aims["stream"] == APPRENTICESHIP)
+                                & aims["lars_subject"].isin(["english", "maths"]))
+    quals = aims[aims["regulated"] & ~apprentice_english_maths]
     m = _prior_join(quals, x.prior, ["ULN", "LearnAimRef"])
     passed = m["p_OutGrade"].astype("string").str.upper().isin([g.upper() for g in s.gcse_pass_grades])
     retake = (m["lars_aim_type"] == "gcse") & m["stream"].isin(s.gcse_retake_streams) & ~passed
@@ -122,13 +126,19 @@ def frm13(x: FrmInputs, s: Settings, rule: Rule) -> pd.DataFrame:
             held = held.mask(mine, _grade_level(aims[col], s))
     if x.prior is not None and not x.prior.empty:
         m = _prior_join(aims, x.prior, ["ULN"])
-        m = m[(m["p_lars_subject"] == m["lars_subject"]) & (m["p_lars_level_n"] >= 1)]
-        best = m.groupby("_aim")["p_lars_level_n"].max().reindex(aims.index)
+        # A GCSE is level 2 in LARS whatever the grade: what it shows held is its grade (4 or above level 2,
+        # lower grades level 1), as for EngGrade and MathGrade.
+        level = m["p_lars_level_n"].astype("Int64")
+        gcse = (m["p_lars_aim_type"] == "gcse").fillna(False)
+        level = level.mask(gcse, _grade_level(m["p_OutGrade"], s))
+        m = m.assign(_held=level)
+        m = m[((m["p_lars_subject"] == m["lars_subject"]) & (m["_held"] >= 1)).fillna(False)]
+        best = m.groupby("_aim")["_held"].max().reindex(aims.index)
         held = pd.concat([held, best.astype("Int64")], axis=1).max(axis=1).astype("Int64")
     hit = ((held >= 1) & (aims["lars_level_n"] <= held)).fillna(False)
-    aim_level = aims["lars_level_n"].astype("string").replace("0", "entry")
+    aim_level = ("level " + aims["lars_level_n"].astype("string")).replace("level 0", "entry level")
     reason = ("already holds level " + held.astype("string").fillna("") + " in " + aims["lars_subject"].astype(str)
-              + "; the aim is at level " + aim_level.fillna(""))
+              + "; the aim is at " + aim_level.fillna("an unknown level"))
     return _rows(aims, hit, reason)
 
 

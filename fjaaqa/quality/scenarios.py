@@ -112,8 +112,20 @@ def differences(base: ThresholdSet, alt: ThresholdSet) -> list[dict]:
 
     a = flat(base.model_dump(mode="json", include={"indicators", "readings"}))
     b = flat(alt.model_dump(mode="json", include={"indicators", "readings"}))
-    return [{"key": k, "words": setting_words(k), "base": a.get(k), "alt": b.get(k)}
+    return [{"key": k, "words": setting_words(k), "base": a.get(k), "alt": b.get(k), "applied": applied(k)}
             for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+
+
+def applied(key: str) -> bool:
+    """Whether a scenario applies a setting: a threshold of a scored indicator, classified again from the store.
+
+    Readings change what is measured, and delivery outside approved areas
+    looks across returns; a scenario re-classifies stored measurements of
+    one return, so for those it keeps the base's results and must say so
+    rather than report that the setting moves nobody.
+    """
+    parts = key.split(".")
+    return parts[0] == "indicators" and len(parts) == 3 and parts[1] in BY_ID and parts[1] != "outside_approved_areas"
 
 
 def setting_words(key: str) -> str:

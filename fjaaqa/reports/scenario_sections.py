@@ -140,7 +140,8 @@ def _settings(o: Overview) -> list[dict]:
     by_key: dict[str, dict] = {}
     for i, a in enumerate(o.alts):
         for d in scenarios.differences(o.base, a):
-            by_key.setdefault(d["key"], {"words": d["words"], "base": d["base"], "alts": [None] * len(o.alts)})
+            by_key.setdefault(d["key"], {"words": d["words"], "base": d["base"], "applied": d["applied"],
+                                         "alts": [None] * len(o.alts)})
             by_key[d["key"]]["alts"][i] = d["alt"]
     return [dict(row, base=_value(row["base"]),
                  alts=[{"value": _value(row["base"] if v is None else v), "differs": v is not None}
