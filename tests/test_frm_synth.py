@@ -87,7 +87,7 @@ def test_cli_list_rules_and_json(data, tmp_path):
     lines = r.stdout.strip().splitlines()
     assert len(lines) == 23 and lines[0].startswith("FRM01\t") and "withdrawn" in lines[-1]
     r = cli("frm", "--data", str(data), "--year", "2223", "--return", "R14", "--format", "json",
-            "--ukprn", synth_frm.TRAINING, "--out", str(tmp_path))
+            "--ukprn", synth_frm.TRAINING, "--out", str(tmp_path), "--no-pdf")
     assert r.returncode == 0, r.stderr
     rows = json.loads(r.stdout)
     assert {row["rule"] for row in rows} == {"FRM01", "FRM13", "FRM19", "FRM27"}
