@@ -122,8 +122,8 @@ def test_packs_are_briefs_of_a_few_pages(build):
 def test_printed_pages_are_full_and_every_table_fits(build):
     """Every report printed to PDF (packs, FRM reports, scenarios, the summary, self-assessments), laid out once:
     no table reaches past the right edge of its page's content box (issue 22: the summary's route table was cut
-    off); and every page of every 2023-24 R14 pack holds more than a few lines (15 % of the page or more), with
-    the DfE brief ending on page 1 (issue 19)."""
+    off); and every page of every 2023-24 R14 pack and every FRM report holds more than a few lines (15 % of the
+    page or more), with the DfE brief ending on page 1 (issue 19)."""
     from pagefill import layout, printed_pages
     from pagefit import printed_reports, wide_tables
 
@@ -138,7 +138,7 @@ def test_printed_pages_are_full_and_every_table_fits(build):
         doc = layout(html)
         if found := wide_tables(doc):
             wide[html.relative_to(build.out).as_posix()] = found
-        if packs in html.parents:
+        if packs in html.parents or "frm" in html.relative_to(build.out).parts:
             printed = printed_pages(doc)
             thin += [(html.name, html.parent.name, i + 1, round(p.fill, 2)) for i, p in enumerate(printed)
                      if p.fill < 0.15]
