@@ -111,7 +111,7 @@ def test_the_status_table_never_shows_one_agency_beside_its_apprentices(fixture_
 
 def test_min_agencies_per_cell_is_a_validated_parameter():
     d = summary.publication_params().disclosure
-    assert d.min_agencies_per_cell == 2
+    assert d.min_agencies_per_cell == 3
     as_dict = d.model_dump()
     with pytest.raises(ValidationError):
         summary.Disclosure.model_validate({**as_dict, "min_agencies_per_cell": 0})
