@@ -43,10 +43,10 @@ def _text(box, limit: int = 60) -> str:
 
 def wide_tables(html) -> list[WideTable]:
     """Every table of ``html`` (a path, or its laid-out document) that reaches past its page's content box."""
-    from weasyprint import HTML
+    from pagefill import layout
     from weasyprint.formatting_structure import boxes
 
-    doc = HTML(filename=str(html)).render() if isinstance(html, (str, Path)) else html
+    doc = layout(html) if isinstance(html, (str, Path)) else html
     found = []
     for number, page in enumerate(doc.pages, start=1):
         box = page._page_box

@@ -457,11 +457,9 @@ def test_links_in_a_pdf_stay_relative_to_the_pdf(tmp_path):
 def test_the_note_on_leavers_without_a_workplace_never_undoes_suppression(monkeypatch, remainder, placeless, shown):
     from types import SimpleNamespace
 
-    from fjaaqa.reports import summary_sections
-
     p = summary.publication_params()
     assert p.disclosure.suppress_below == 5
     monkeypatch.setattr(summary, "leavers_without", lambda pr, dim: placeless)
     region = pd.DataFrame({"region_name": ["North East", p.geography.unknown_region_name],
                            "leavers": ["10", remainder]})
-    assert summary_sections.placeless_shown(SimpleNamespace(pr=None, params=p), region) == shown
+    assert summary.placeless_shown(SimpleNamespace(pr=None, params=p), region) == shown

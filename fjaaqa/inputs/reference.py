@@ -43,16 +43,20 @@ def routes() -> pd.DataFrame:
 
 
 @lru_cache(maxsize=1)
+def shipped_standards_file() -> pd.DataFrame:
+    """The shipped ``standards.csv`` as it is (StdCode, IfATE reference, title, level, route), read once."""
+    return pd.read_csv(DATA / "standards.csv", dtype=str, keep_default_na=False)
+
+
 def shipped_standards() -> pd.DataFrame:
     """Shipped standards table, StdCode as a string key."""
-    df = pd.read_csv(DATA / "standards.csv", dtype=str, keep_default_na=False)
-    return df[["StdCode", "title", "level", "route"]]
+    return shipped_standards_file()[["StdCode", "title", "level", "route"]]
 
 
 @lru_cache(maxsize=1)
 def ifate_refs() -> dict[str, str]:
     """StdCode -> IfATE reference (``ST0116``): how DfE's national tables name a standard."""
-    df = pd.read_csv(DATA / "standards.csv", dtype=str, keep_default_na=False)
+    df = shipped_standards_file()
     return {c: r for c, r in zip(df["StdCode"], df["ifate_ref"]) if r}
 
 

@@ -188,6 +188,24 @@ def leavers_without(pr: PackResults, dim: str) -> int:
     return int((aims["leaver"].astype(bool) & aims[dim].isna()).sum())
 
 
+def placeless_shown(s: Summary, region: pd.DataFrame) -> int | None:
+    """How many of the remainder row's leavers have no workplace in this return, when saying so discloses nothing.
+
+    The number is a part of the remainder row's leavers: it may be shown
+    only when that cell is published and both the part and the rest are
+    zero or at least the suppression threshold (else the note would undo
+    the table's suppression, or publish a small count by difference).
+    """
+    n = leavers_without(s.pr, "region")
+    rest = region[region["region_name"] == s.params.geography.unknown_region_name]
+    shown = str(rest["leavers"].iloc[0]).replace(",", "") if len(rest) else ""
+    if not shown.isdigit():
+        return None
+    small = s.params.disclosure.suppress_below
+    ok = all(v == 0 or v >= small for v in (n, int(shown) - n))
+    return n if ok else None
+
+
 def at_risk_agencies(pr: PackResults) -> int:
     """Agencies at risk on at least one indicator."""
     return int(pr.results.loc[pr.results["status"] == "at_risk", "agency_id"].nunique())
@@ -332,12 +350,6 @@ def at_risk_compared(pr: PackResults, previous: PackResults | None) -> pd.DataFr
             row[key] = int(r.loc[r["status"] == "at_risk", "agency_id"].nunique())
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _pct(n, d) -> str:
-    from ..writers import round_half_up
-
-    return str(round_half_up(100.0 * n / d, 1)) if d else "–"
 
 
 def _day(iso: str) -> str:

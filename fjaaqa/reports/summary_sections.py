@@ -172,26 +172,9 @@ def by_route_and_region(s: summary.Summary) -> str:
     p = s.params
     return render("summary_rates.html.j2", route=_shown(route, COUNTS), region=_shown(region, COUNTS), s=s,
                   unknown_route=p.unknown_category, unknown_region=p.geography.unknown_region_name,
-                  placeless=placeless_shown(s, region), placeless_any=summary.leavers_without(s.pr, "region") > 0,
+                  placeless=summary.placeless_shown(s, region),
+                  placeless_any=summary.leavers_without(s.pr, "region") > 0,
                   has_unknown_route=p.unknown_category in set(route["route"]))
-
-
-def placeless_shown(s: summary.Summary, region: pd.DataFrame) -> int | None:
-    """How many of the remainder row's leavers have no workplace in this return, when saying so discloses nothing.
-
-    The number is a part of the remainder row's leavers: it may be shown
-    only when that cell is published and both the part and the rest are
-    zero or at least the suppression threshold (else the note would undo
-    the table's suppression, or publish a small count by difference).
-    """
-    n = summary.leavers_without(s.pr, "region")
-    rest = region[region["region_name"] == s.params.geography.unknown_region_name]
-    shown = str(rest["leavers"].iloc[0]).replace(",", "") if len(rest) else ""
-    if not shown.isdigit():
-        return None
-    small = s.params.disclosure.suppress_below
-    ok = all(v == 0 or v >= small for v in (n, int(shown) - n))
-    return n if ok else None
 
 
 def threshold_text(indicator_id: str, t: dict) -> str:

@@ -44,7 +44,7 @@ def _row(period: str, route: str = "Total", standard: str = "Total", flag: str =
 def national_rates(seed: int = 20231001) -> pd.DataFrame:
     """Every year: all apprenticeships, each route, each shipped standard (one withheld), and rows we set aside."""
     rng = np.random.default_rng(seed)
-    std = pd.read_csv(reference.DATA / "standards.csv", dtype=str, keep_default_na=False)
+    std = reference.shipped_standards_file()
     std = std[std["ifate_ref"] != ""].drop_duplicates("ifate_ref")
     rows = []
     for i, period in enumerate(YEARS):
