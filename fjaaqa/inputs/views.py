@@ -1,0 +1,112 @@
+"""A dataset as DuckDB views: the one shape the SQL engine reads, whoever loaded the rows.
+
+The SQL engine (FRM rules, indicators) reads a dataset through named views
+in one DuckDB connection, never through files or pandas frames directly.
+Two things can fill those views, and both give the same rows:
+
+- :func:`register_dataset` takes a :class:`~fjaaqa.inputs.sources.Dataset`
+  that the pandas loader has already read and quarantined (small data,
+  tests, the reference path);
+- the SQL loader reads the CSV or Parquet files in place and runs the same
+  declared checks as SQL (national scale).
+
+The contract, for every view:
+
+- ILR tables (``learners``, ``deliveries``, ``employment``, ``fams``,
+  ``workplacements``) hold every return's valid rows in one view, with
+  ``year`` (``'2223'``) and ``return_code`` (``'R14'``) columns;
+  ``deliveries`` carries each aim's FAMs as ``FAM_<type>`` columns, as the
+  pandas loader puts them. Per-return tables outside ``ilr/`` (``loans``,
+  ``earnings``) carry ``year`` and ``return_code`` too.
+- Top-level tables (``register``, ``commitments``, ``lars``,
+  ``prior_achievements`` ...) are views of their valid rows; a table not
+  supplied is a view with its declared columns and no rows.
+- Every column a table declares is there (an optional column a file lacked
+  is NULL); date columns are ``DATE``, everything else ``VARCHAR``.
+- ``dataset_returns`` lists each return read: ``year``, ``return_code``,
+  ``has_workplacements``, ``has_loans``, ``has_earnings``; ``dataset_given``
+  lists the top-level tables that were supplied (``name``).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from . import schemas
+from .sources import DATE_COLUMNS, RETURN_TABLES, TOP_TABLES, Dataset
+
+ILR_VIEWS = list(schemas.ILR_TABLES)
+RETURN_VIEWS = list(RETURN_TABLES)
+TOP_VIEWS = ["register", "commitments", *TOP_TABLES]
+SPECS = {**schemas.ILR_TABLES, "register": schemas.REGISTER, "commitments": schemas.COMMITMENTS, **TOP_TABLES,
+         **{name: spec for name, (_, spec) in RETURN_TABLES.items()}}
+PERIOD_COLUMNS = ["year", "return_code"]
+
+
+def typed_select(columns: list[str], source: str) -> str:
+    """SQL selecting ``columns`` from ``source`` in the contract's types: dates as DATE, the rest as text."""
+    parts = []
+    for c in columns:
+        if c in PERIOD_COLUMNS:
+            parts.append(f'"{c}"')
+        elif c in DATE_COLUMNS:
+            parts.append(f'CAST("{c}" AS DATE) AS "{c}"')
+        else:
+            parts.append(f'CAST("{c}" AS VARCHAR) AS "{c}"')
+    return f"SELECT {', '.join(parts)} FROM {source}"
+
+
+def _as_text(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """A frame with exactly ``columns``: dates as datetime64, everything else as object text (None when missing)."""
+    out = {}
+    for c in columns:
+        s = df[c] if c in df else pd.Series(pd.NA, index=df.index)
+        if c in DATE_COLUMNS:
+            out[c] = pd.to_datetime(s, errors="coerce").astype("datetime64[s]")
+        else:
+            out[c] = s.astype(object).where(s.notna(), None).map(lambda v: v if v is None else str(v))
+    return pd.DataFrame(out, index=df.index)
+
+
+def _put(con, name: str, df: pd.DataFrame, columns: list[str]) -> None:
+    """Register ``df`` as a DuckDB view ``name`` with exactly ``columns`` in the contract's types."""
+    frame = _as_text(df, columns)
+    con.register(f"_frame_{name}", frame)
+    con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {typed_select(columns, f"_frame_{name}")}')
+
+
+def _fam_columns(ds: Dataset) -> list[str]:
+    """Every ``FAM_<type>`` column any return's deliveries carry, in name order."""
+    return sorted({c for ret in ds.returns.values() for c in ret.deliveries.columns if c.startswith("FAM_")})
+
+
+def register_dataset(con, ds: Dataset) -> None:
+    """Put a loaded :class:`Dataset` into ``con`` as the contract's views (see the module's docstring)."""
+    fam_cols = _fam_columns(ds)
+    for name in ILR_VIEWS:
+        cols = schemas.ILR_TABLES[name].names
+        if name == "deliveries":
+            cols = cols + [c for c in fam_cols if c not in cols]
+        frames = [getattr(ret, name).assign(year=p.year.code, return_code=p.return_code)
+                  for p, ret in sorted(ds.returns.items())]
+        df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+        _put(con, name, df, cols + PERIOD_COLUMNS)
+    for name in RETURN_VIEWS:
+        frames = [ret.extra[name].assign(year=p.year.code, return_code=p.return_code)
+                  for p, ret in sorted(ds.returns.items()) if name in ret.extra]
+        cols = SPECS[name].names
+        df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+        _put(con, name, df, cols + PERIOD_COLUMNS)
+    for name in TOP_VIEWS:
+        df = ds.register if name == "register" else ds.commitments if name == "commitments" else ds.table(name)
+        _put(con, name, df, SPECS[name].names)
+    returns = pd.DataFrame(
+        [{"year": p.year.code, "return_code": p.return_code, "has_workplacements": bool(ret.has_workplacements),
+          "has_loans": "loans" in ret.extra, "has_earnings": "earnings" in ret.extra}
+         for p, ret in sorted(ds.returns.items())],
+        columns=["year", "return_code", "has_workplacements", "has_loans", "has_earnings"])
+    con.register("_frame_dataset_returns", returns)
+    con.execute("CREATE OR REPLACE TEMP VIEW dataset_returns AS SELECT * FROM _frame_dataset_returns")
+    given = pd.DataFrame({"name": [n for n in TOP_VIEWS if n in ("register", "commitments") or ds.given(n)]})
+    con.register("_frame_dataset_given", given)
+    con.execute("CREATE OR REPLACE TEMP VIEW dataset_given AS SELECT * FROM _frame_dataset_given")
