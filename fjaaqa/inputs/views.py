@@ -15,9 +15,11 @@ The contract, for every view:
 - ILR tables (``learners``, ``deliveries``, ``employment``, ``fams``,
   ``workplacements``) hold every return's valid rows in one view, with
   ``year`` (``'2223'``) and ``return_code`` (``'R14'``) columns;
-  ``deliveries`` carries each aim's FAMs as ``FAM_<type>`` columns, as the
-  pandas loader puts them. Per-return tables outside ``ilr/`` (``loans``,
-  ``earnings``) carry ``year`` and ``return_code`` too.
+  ``deliveries`` carries each aim's FAMs as ``FAM_<type>`` columns and
+  ``employment`` each status's monitoring as ``ESM_<type>`` columns (the
+  FRM inputs read ``ESM_EII``), as the pandas loader puts them. Per-return
+  tables outside ``ilr/`` (``loans``, ``earnings``) carry ``year`` and
+  ``return_code`` too.
 - Top-level tables (``register``, ``commitments``, ``lars``,
   ``prior_achievements`` ...) are views of their valid rows; a table not
   supplied is a view with its declared columns and no rows.
@@ -75,18 +77,18 @@ def _put(con, name: str, df: pd.DataFrame, columns: list[str]) -> None:
     con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {typed_select(columns, f"_frame_{name}")}')
 
 
-def _fam_columns(ds: Dataset) -> list[str]:
-    """Every ``FAM_<type>`` column any return's deliveries carry, in name order."""
-    return sorted({c for ret in ds.returns.values() for c in ret.deliveries.columns if c.startswith("FAM_")})
+def _prefixed_columns(ds: Dataset, table: str, prefix: str) -> list[str]:
+    """Every ``<prefix><type>`` column any return's ``table`` carries (FAMs on deliveries, ESMs on employment)."""
+    return sorted({c for ret in ds.returns.values() for c in getattr(ret, table).columns if c.startswith(prefix)})
 
 
 def register_dataset(con, ds: Dataset) -> None:
     """Put a loaded :class:`Dataset` into ``con`` as the contract's views (see the module's docstring)."""
-    fam_cols = _fam_columns(ds)
+    extra_cols = {"deliveries": _prefixed_columns(ds, "deliveries", "FAM_"),
+                  "employment": _prefixed_columns(ds, "employment", "ESM_")}
     for name in ILR_VIEWS:
         cols = schemas.ILR_TABLES[name].names
-        if name == "deliveries":
-            cols = cols + [c for c in fam_cols if c not in cols]
+        cols = cols + [c for c in extra_cols.get(name, []) if c not in cols]
         frames = [getattr(ret, name).assign(year=p.year.code, return_code=p.return_code)
                   for p, ret in sorted(ds.returns.items())]
         df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)

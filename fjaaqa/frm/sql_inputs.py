@@ -1,0 +1,285 @@
+"""FRM prepared inputs in DuckDB SQL: the tables the SQL rules read, built from the dataset's views.
+
+:func:`prepare_inputs` makes, for one return, the same rows and columns
+that :func:`fjaaqa.frm.inputs.build_inputs` makes in pandas, as temporary
+tables in the connection (``frm_aims``, ``frm_students``, ``frm_prior``,
+``frm_prev_year``, ``frm_loans``, ``frm_earnings``, ``frm_workplacements``,
+``frm_fams``). It reads only the views of :mod:`fjaaqa.inputs.views`, so it
+works the same whichever loader filled them. Each table is replaced when
+another return is prepared (the runner prepares the previous return, then
+the current one).
+
+The pandas code stays the reference; each step below names the pandas
+function it mirrors. Three things make the two agree exactly:
+
+- pandas ``first`` in a groupby is the first non-missing value in row order,
+  and the aims are in the deliveries' row order: ``frm_aims`` is written in
+  the deliveries view's order (a streaming ``row_number() OVER ()``, which
+  keeps the scan order) so its ``rowid`` is that order for ``frm_students``;
+- every setting (devolved SOF codes, the T Level programme type, the
+  learner FAMs meaning additional support) is a bound parameter, never text;
+- which returns count as earlier years, the previous year's R14 and what
+  was supplied are decided in Python with the same :class:`Period` ordering
+  the pandas code uses, from ``dataset_returns`` and ``dataset_given``.
+
+A view may carry columns the pandas frame of this one return lacks (the
+deliveries view has every ``FAM_<type>`` column any return has): those are
+kept, and are empty for this return, as the pandas rules read a missing FAM
+column as empty.
+"""
+
+from __future__ import annotations
+
+from ..errors import InputError
+from ..periods import Period, make_period
+from .catalogue import Settings
+
+TABLES = ["frm_aims", "frm_students", "frm_prior", "frm_prev_year", "frm_loans", "frm_earnings",
+          "frm_workplacements", "frm_fams"]
+PERIOD_COLUMNS = ("year", "return_code")
+# The learner fields put on each aim (prepare_aims' ``keep`` less the join keys).
+LEARNER_FIELDS = ["ULN", "DateOfBirth", "PriorAttain", "PlanLearnHours", "PlanEEPHours", "LLDDHealthProb",
+                  "MathGrade", "EngGrade"]
+# The LARS fields put on aims and prior achievements as ``lars_<field>`` (with_lars' ``cols``).
+LARS_FIELDS = ["level", "aim_type", "subject", "regulated", "full_level_2", "full_level_3", "glh", "tlevel_band",
+               "early_years"]
+PRIOR_COLUMNS = ["ULN", "LearnAimRef", "AchDate", "OutGrade", "ProgType", "AimType", "StdCode"]
+FINAL_RETURN = "R14"  # the previous year's deliveries come from its final return, as build_inputs takes them
+
+
+def q(name: str) -> str:
+    """A column name quoted for SQL."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def columns(con, view: str) -> list[str]:
+    """The columns of a view or table, in order."""
+    return [r[0] for r in con.execute(f"DESCRIBE {q(view)}").fetchall()]
+
+
+def _or_null(cols: list[str], name: str, alias: str) -> str:
+    """``alias.name`` when the view has that column, else a typed NULL: an absent column reads as empty."""
+    return f"{alias}.{q(name)}" if name in cols else "CAST(NULL AS VARCHAR)"
+
+
+def _lars_select(alias: str) -> str:
+    """The LARS fields as ``lars_<field>``, the level as a number, and ``regulated`` (as with_lars makes them)."""
+    fields = [f"{alias}.{q(c)} AS {q('lars_' + c)}" for c in LARS_FIELDS]
+    # Entry level is 0 and level X unknown, as _level_number reads them.
+    level_n = (f"TRY_CAST(CASE {alias}.level WHEN 'E' THEN '0' WHEN 'X' THEN NULL ELSE {alias}.level END "
+               f"AS BIGINT) AS lars_level_n")
+    return ", ".join(fields + [level_n])
+
+
+def _regulated(alias: str) -> str:
+    """A Z-prefixed aim is never a regulated qualification; others are unless LARS says not (with_lars)."""
+    return f"(NOT starts_with(coalesce({alias}.LearnAimRef, 'nan'), 'Z') AND coalesce(x.regulated, 'Y') <> 'N')"
+
+
+def _returns(con) -> dict[Period, dict]:
+    """Each return in the dataset, with what was supplied for it."""
+    rows = con.execute("SELECT year, return_code, has_workplacements, has_loans, has_earnings "
+                       "FROM dataset_returns").fetchall()
+    return {make_period(y, r): {"has_workplacements": bool(w), "has_loans": bool(lo), "has_earnings": bool(e)}
+            for y, r, w, lo, e in rows}
+
+
+def _earlier_last_returns(returns, period: Period) -> list[Period]:
+    """Each earlier year's last return in the data (prior_from_returns reads their achievements)."""
+    by_year: dict = {}
+    for p in returns:
+        if p.year < period.year:
+            by_year[p.year] = max(by_year.get(p.year, p), p)
+    return sorted(by_year.values())
+
+
+def _aims_sql(con) -> str:
+    """frm_aims in one statement: deliveries with learner fields, age, stream, hours, LARS and employment at start.
+
+    Mirrors prepare_aims. The employment status in force at an aim's start
+    is the latest one applying on or before that day (an ASOF join, as the
+    pandas merge_asof); the rows keep the deliveries' order.
+    """
+    dcols = [c for c in columns(con, "deliveries") if c not in PERIOD_COLUMNS]
+    ecols = columns(con, "employment")
+    fm, prog = "coalesce(d.FundModel, '')", "coalesce(d.ProgType, '')"
+    sof = f"string_split(coalesce({_or_null(dcols, 'FAM_SOF', 'd')}, ''), ';')"
+    adl = f"string_split(coalesce({_or_null(dcols, 'FAM_ADL', 'd')}, ''), ';')"
+    # funding_stream: the later assignments there win, so they come first here.
+    stream = f"""CASE
+        WHEN {fm} = '99' AND list_contains({adl}, '1') THEN 'advanced_learner_loans'
+        WHEN {fm} = '25' AND {prog} = $tlevel_progtype THEN 't_level'
+        WHEN {fm} = '25' AND {prog} = '24' THEN 'traineeship_16_18'
+        WHEN {fm} = '25' THEN 'study_programme'
+        WHEN {fm} = '35' AND {prog} = '24' THEN 'traineeship_19_24'
+        WHEN {fm} = '35' AND list_has_any({sof}, $devolved_sof) THEN 'aeb_devolved'
+        WHEN {fm} = '35' THEN 'aeb_esfa'
+        WHEN {fm} = '36' THEN 'apprenticeship'
+        ELSE 'other' END"""
+    s, b = "d.LearnStartDate", "l.DateOfBirth"
+    # Whole years on the start date: one fewer when the birthday has not come yet that year (_age_at).
+    age = (f"year({s}) - year({b}) - CASE WHEN month({s}) < month({b}) OR (month({s}) = month({b}) "
+           f"AND day({s}) < day({b})) THEN 1 ELSE 0 END")
+    return f"""
+    CREATE OR REPLACE TEMP TABLE frm_aims AS
+    WITH d AS (
+        SELECT *, row_number() OVER () AS _row FROM deliveries WHERE year = $year AND return_code = $return_code
+    ), l AS (
+        SELECT UKPRN, LearnRefNumber, {", ".join(q(c) for c in LEARNER_FIELDS)}
+        FROM learners WHERE year = $year AND return_code = $return_code
+    ), e AS (
+        SELECT UKPRN, LearnRefNumber, DateEmpStatApp, EmpStat, {_or_null(ecols, "ESM_EII", "employment")} AS eii
+        FROM employment
+        WHERE year = $year AND return_code = $return_code AND DateEmpStatApp IS NOT NULL
+    )
+    SELECT {", ".join(f"d.{q(c)}" for c in dcols)},
+           {", ".join(f"l.{q(c)}" for c in LEARNER_FIELDS)},
+           CAST({age} AS BIGINT) AS age_at_start,
+           {stream} AS stream,
+           TRY_CAST(d.PHours AS BIGINT) AS PHours_n,
+           {_lars_select("x")},
+           {_regulated("d")} AS regulated,
+           e.EmpStat AS emp_at_start,
+           e.eii AS eii_at_start
+    FROM d
+    LEFT JOIN l ON l.UKPRN = d.UKPRN AND l.LearnRefNumber = d.LearnRefNumber
+    LEFT JOIN lars x ON x.LearnAimRef = d.LearnAimRef
+    ASOF LEFT JOIN e ON e.UKPRN = d.UKPRN AND e.LearnRefNumber = d.LearnRefNumber
+                    AND d.LearnStartDate >= e.DateEmpStatApp
+    ORDER BY d._row
+    """
+
+
+# prepare_students: one row per learner with 16 to 19 funded aims. Learner fields are the same on every aim
+# of a learner; PartnerUKPRN is the first subcontracted aim's, in the aims' order (rowid, see the docstring).
+STUDENTS_SQL = """
+CREATE OR REPLACE TEMP TABLE frm_students AS
+WITH a AS (SELECT rowid AS _row, * FROM frm_aims WHERE FundModel = '25'),
+g AS (
+    SELECT UKPRN, LearnRefNumber,
+        arg_min(ULN, _row) FILTER (WHERE ULN IS NOT NULL) AS ULN,
+        CASE WHEN bool_or(stream = 't_level') THEN 't_level'
+             WHEN bool_or(stream = 'traineeship_16_18') THEN 'traineeship_16_18'
+             ELSE 'study_programme' END AS stream,
+        min(LearnStartDate) AS prog_start,
+        max(LearnPlanEndDate) AS prog_plan_end,
+        max(LearnActEndDate) AS leave,
+        bool_and(LearnActEndDate IS NOT NULL) AS all_ended,
+        TRY_CAST(arg_min(PlanLearnHours, _row) FILTER (WHERE PlanLearnHours IS NOT NULL) AS BIGINT)
+            AS PlanLearnHours_n,
+        TRY_CAST(arg_min(PlanEEPHours, _row) FILTER (WHERE PlanEEPHours IS NOT NULL) AS BIGINT) AS PlanEEPHours_n,
+        bool_or(regulated) AS has_qualification,
+        arg_min(LLDDHealthProb, _row) FILTER (WHERE LLDDHealthProb IS NOT NULL) AS lldd,
+        arg_min(PartnerUKPRN, _row) FILTER (WHERE PartnerUKPRN IS NOT NULL) AS PartnerUKPRN
+    FROM a GROUP BY UKPRN, LearnRefNumber
+),
+f AS (
+    SELECT DISTINCT UKPRN, LearnRefNumber FROM fams
+    WHERE year = $year AND return_code = $return_code AND AimSeqNumber IS NULL
+      AND list_contains($als_fams, [FAMType, FAMCode])
+)
+SELECT g.UKPRN, g.LearnRefNumber, g.ULN, g.stream, g.prog_start, g.prog_plan_end, g.leave, g.all_ended,
+       g.PlanLearnHours_n, g.PlanEEPHours_n, g.has_qualification,
+       -- an unknown LLDDHealthProb leaves als unknown unless a FAM says yes, as pandas' three-valued `|` does
+       (f.UKPRN IS NOT NULL) OR (g.lldd = '1') AS als,
+       g.PartnerUKPRN
+FROM g LEFT JOIN f ON f.UKPRN = g.UKPRN AND f.LearnRefNumber = g.LearnRefNumber
+ORDER BY g.UKPRN, g.LearnRefNumber
+"""
+
+
+def _prior_sql(con, earlier: list[Period]) -> tuple[str, dict]:
+    """frm_prior: earlier years' achievements, prior_achievements, and this return's own (as build_inputs)."""
+    dcols = columns(con, "deliveries")
+    grade = _or_null(dcols, "OutGrade", "d")
+    params: dict = {}
+    parts = []
+    for i, p in enumerate(earlier):
+        params[f"py{i}"], params[f"pr{i}"] = p.year.code, p.return_code
+        parts.append(f"""
+        SELECT l.ULN, d.LearnAimRef, d.AchDate, {grade} AS OutGrade, d.ProgType, d.AimType, d.StdCode
+        FROM deliveries d
+        LEFT JOIN learners l ON l.year = d.year AND l.return_code = d.return_code
+                            AND l.UKPRN = d.UKPRN AND l.LearnRefNumber = d.LearnRefNumber
+        WHERE d.year = $py{i} AND d.return_code = $pr{i} AND d.Outcome = '1' AND d.AchDate IS NOT NULL""")
+    parts.append(f"SELECT {', '.join(q(c) for c in PRIOR_COLUMNS)} FROM prior_achievements WHERE $prior_table")
+    parts.append(f"""
+        SELECT d.ULN, d.LearnAimRef, d.AchDate, {grade} AS OutGrade, d.ProgType, d.AimType, d.StdCode
+        FROM frm_aims d WHERE d.Outcome = '1' AND d.AchDate IS NOT NULL""")
+    union = "\n UNION ALL ".join(parts)
+    sql = f"""
+    CREATE OR REPLACE TEMP TABLE frm_prior AS
+    WITH p AS ({union})
+    SELECT {", ".join(f"p.{q(c)}" for c in PRIOR_COLUMNS)}, {_lars_select("x")}, {_regulated("p")} AS regulated
+    FROM p LEFT JOIN lars x ON x.LearnAimRef = p.LearnAimRef
+    WHERE $prior_available
+    """
+    return sql, params
+
+
+def _copy_sql(con, table: str, view: str, condition: str) -> str:
+    """A table of one return's rows of ``view`` (its columns less the period ones), in the view's order."""
+    cols = [c for c in columns(con, view) if c not in PERIOD_COLUMNS]
+    return (f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {', '.join(q(c) for c in cols)} FROM {q(view)} "
+            f"WHERE {condition}")
+
+
+def _bind(sql: str, params: dict) -> dict:
+    """Only the parameters ``sql`` names (DuckDB refuses unused named parameters)."""
+    return {k: v for k, v in params.items() if f"${k}" in sql}
+
+
+def prepare_inputs(con, period: Period, s: Settings) -> dict[str, bool]:
+    """Build the FRM prepared-input tables for ``period`` in ``con``; returns which optional inputs were supplied.
+
+    The SQL twin of :func:`fjaaqa.frm.inputs.build_inputs` (same rows, columns
+    and values; see the module docstring). The returned dict is
+    ``FrmInputs.available``.
+    """
+    returns = _returns(con)
+    if period not in returns:
+        raise InputError(f"no ILR return for {period.label} in the data directory",
+                         file=f"ilr/{period.year.code}/{period.return_code}")
+    here = returns[period]
+    given = {r[0] for r in con.execute("SELECT name FROM dataset_given").fetchall()}
+    earlier = _earlier_last_returns(returns, period)
+    previous = make_period(period.year.previous(), FINAL_RETURN)
+    available = {
+        "lars": "lars" in given,
+        "prior_achievements": bool(earlier) or "prior_achievements" in given,
+        "previous_year": previous in returns,
+        "loans": here["has_loans"],
+    }
+    params = {
+        "year": period.year.code, "return_code": period.return_code,
+        "prev_year": previous.year.code, "prev_return": previous.return_code,
+        "tlevel_progtype": s.tlevel.progtype,
+        "devolved_sof": list(s.devolved_sof),
+        "als_fams": [[fam_type, code] for fam_type, codes in s.als_learner_fams.items() for code in codes],
+        "prior_table": "prior_achievements" in given,
+        "prior_available": available["prior_achievements"],
+        "has_previous": available["previous_year"],
+        "has_workplacements": here["has_workplacements"],
+    }
+    this_return = "year = $year AND return_code = $return_code"
+    statements = [
+        _aims_sql(con),
+        STUDENTS_SQL,
+    ]
+    prior_sql, prior_params = _prior_sql(con, earlier)
+    params.update(prior_params)
+    statements += [
+        prior_sql,
+        _copy_sql(con, "frm_prev_year", "deliveries",
+                  "year = $prev_year AND return_code = $prev_return AND $has_previous"),
+        _copy_sql(con, "frm_loans", "loans", this_return),
+        _copy_sql(con, "frm_earnings", "earnings", this_return),
+        _copy_sql(con, "frm_workplacements", "workplacements", f"{this_return} AND $has_workplacements"),
+        _copy_sql(con, "frm_fams", "fams", this_return),
+    ]
+    typed = {"devolved_sof": "VARCHAR[]", "als_fams": "VARCHAR[][]"}
+    for sql in statements:
+        for name, kind in typed.items():
+            sql = sql.replace(f"${name}", f"CAST(${name} AS {kind})")
+        con.execute(sql, _bind(sql, params))
+    return available
