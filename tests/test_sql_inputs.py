@@ -143,3 +143,100 @@ def test_unknown_return_is_one_line(fixture_ds, settings):
     register_dataset(con, fixture_ds)
     with pytest.raises(InputError, match="no ILR return for"):
         prepare_inputs(con, make_period("2425", "R14"), settings)
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text.strip() + "\n")
+
+
+@pytest.fixture(scope="module")
+def hand_made(tmp_path_factory):
+    """One return written by hand; every expected value below is worked out from these rows."""
+    from builders import valid_uln
+
+    data = tmp_path_factory.mktemp("hand") / "data"
+    data.mkdir()
+    shutil.copyfile(FIXTURE / "register.csv", data / "register.csv")
+    shutil.copyfile(FIXTURE / "commitments.csv", data / "commitments.csv")
+    _write(data / "lars.csv", """
+LearnAimRef,title,level,aim_type,subject,regulated,approved_16_19,full_level_2,full_level_3,glh,tlevel_band,early_years
+60300001,Entry level,E,other,,Y,Y,N,N,100,,
+60300002,Unknown level,X,other,,N,Y,N,N,100,,
+""")
+    u = [valid_uln(i) for i in range(6)]
+    ilr = data / "ilr" / "2223" / "R14"
+    _write(ilr / "learners.csv", f"""
+UKPRN,LearnRefNumber,ULN,DateOfBirth,LLDDHealthProb,PlanLearnHours,PlanEEPHours
+10090002,L1,{u[0]},2006-09-01,2,540,0
+10090002,L2,{u[1]},2006-09-02,,,
+10090002,L3,{u[2]},2006-08-31,1,,
+10090002,L4,{u[3]},1990-01-01,2,,
+10090002,L5,{u[4]},1990-01-01,2,,
+10090002,L6,{u[5]},1990-01-01,2,,
+""")
+    # L1's aims are written 1, 3, 2: the first subcontracted aim in row order is aim 3, not aim 2.
+    _write(ilr / "deliveries.csv", """
+UKPRN,LearnRefNumber,AimSeqNumber,LearnAimRef,AimType,ProgType,FundModel,LearnStartDate,LearnPlanEndDate,CompStatus,PartnerUKPRN,PHours
+10090002,L1,1,ZWRKX001,4,,25,2022-09-01,2023-07-01,1,,0540
+10090002,L1,3,60300002,4,,25,2022-09-05,2023-07-01,1,10090004,
+10090002,L1,2,60300001,4,,25,2022-09-01,2023-07-01,1,10090003,
+10090002,L2,1,60300001,4,,25,2022-09-01,2023-07-01,1,,
+10090002,L3,1,60300001,4,31,25,2022-09-01,2023-07-01,1,,
+10090002,L4,1,60300001,4,,35,2022-09-01,2023-07-01,1,,
+10090002,L5,1,60300001,4,24,35,2022-09-01,2023-07-01,1,,
+10090002,L6,1,60399999,4,,99,2022-09-01,2023-07-01,1,,
+""")
+    # L1: a status from the start day itself applies to aims starting that day; the next one not yet.
+    _write(ilr / "employment.csv", """
+UKPRN,LearnRefNumber,EmpStat,DateEmpStatApp,ESM_EII
+10090002,L1,10,2022-08-01,2
+10090002,L1,11,2022-09-01,
+10090002,L1,12,2022-09-06,8
+""")
+    # L4's SOF codes 105 and 110 (110 devolved); L5 the same but a traineeship; L6 ADL 1.
+    # L2 has no support FAM and no LLDDHealthProb; L1's HNS code 2 is not a support code, its EHC 1 is.
+    _write(ilr / "fams.csv", """
+UKPRN,LearnRefNumber,AimSeqNumber,FAMType,FAMCode,DateFrom,DateTo
+10090002,L4,1,SOF,105,,
+10090002,L4,1,SOF,110,,
+10090002,L5,1,SOF,110,,
+10090002,L6,1,ADL,1,,
+10090002,L1,,HNS,2,,
+10090002,L1,,EHC,1,,
+""")
+    ds = load_dataset(data)
+    assert ds.rejected.empty, ds.rejected.to_string()
+    return ds
+
+
+def test_hand_made_values(hand_made, settings):
+    con = duckdb.connect()
+    register_dataset(con, hand_made)
+    prepare_inputs(con, make_period("2223", "R14"), settings)
+    aims = {(r[0], r[1]): r[2:] for r in con.execute(
+        "SELECT LearnRefNumber, AimSeqNumber, age_at_start, stream, PHours_n, lars_level_n, regulated, "
+        "emp_at_start, eii_at_start FROM frm_aims").fetchall()}
+    assert aims == {
+        ("L1", "1"): (16, "study_programme", 540, None, False, "11", None),  # 16th birthday on the start day
+        ("L1", "3"): (16, "study_programme", None, None, False, "11", None),  # level X unknown; LARS says not
+        ("L1", "2"): (16, "study_programme", None, 0, True, "11", None),     # entry level is 0
+        ("L2", "1"): (15, "study_programme", None, 0, True, None, None),     # birthday the day after the start
+        ("L3", "1"): (16, "t_level", None, 0, True, None, None),             # ProgType 31
+        ("L4", "1"): (32, "aeb_devolved", None, 0, True, None, None),        # SOF 105;110 holds 110
+        ("L5", "1"): (32, "traineeship_19_24", None, 0, True, None, None),   # ProgType 24 over devolved
+        ("L6", "1"): (32, "advanced_learner_loans", None, None, True, None, None),  # not in LARS: regulated
+    }
+    assert [r[0] for r in con.execute("SELECT LearnRefNumber || '/' || AimSeqNumber FROM frm_aims").fetchall()] \
+        == ["L1/1", "L1/3", "L1/2", "L2/1", "L3/1", "L4/1", "L5/1", "L6/1"]  # the file's order
+    students = {r[0]: r[1:] for r in con.execute(
+        "SELECT LearnRefNumber, stream, prog_start, PartnerUKPRN, has_qualification, als, PlanLearnHours_n "
+        "FROM frm_students").fetchall()}
+    from datetime import date
+    assert students == {
+        "L1": ("study_programme", date(2022, 9, 1), "10090004", True, True, 540),
+        "L2": ("study_programme", date(2022, 9, 1), None, True, None, None),  # unknown LLDD, no FAM: unknown
+        "L3": ("t_level", date(2022, 9, 1), None, True, True, None),          # LLDDHealthProb 1
+    }
+    con.close()
+    check_returns(hand_made, [("2223", "R14")], settings)
