@@ -61,6 +61,11 @@ class IndicatorFormat(str, Enum):
     table = "table"
 
 
+class Engine(str, Enum):
+    duckdb = "duckdb"
+    pandas = "pandas"
+
+
 class FrmFormat(str, Enum):
     json = "json"
     table = "table"
@@ -83,6 +88,7 @@ RUN_DATE_HELP = "Date printed on the outputs, YYYY-MM-DD (default: the census da
 WORKERS_HELP = "Parallel workers, each with a warm kernel (default: one per core)."
 FORCE_HELP = "Rebuild every output, even those whose inputs are unchanged."
 EXECUTOR_HELP = "local, or dask://HOST:PORT for a Dask scheduler."
+ENGINE_HELP = "duckdb: the indicators as SQL (DuckDB); pandas: the reference engine. Both give the same results."
 
 
 def _progress() -> Progress:
@@ -285,6 +291,7 @@ def indicators(
     agency: Optional[list[str]] = typer.Option(None, "--agency", help="Only these agencies (repeat the option)."),
     thresholds: str = typer.Option("quality-framework-2023", "--thresholds", help=THRESHOLDS_HELP),
     fmt: IndicatorFormat = typer.Option(IndicatorFormat.table, "--format", help="Output format."),
+    engine: Engine = typer.Option(Engine.duckdb, "--engine", help=ENGINE_HELP),
 ):
     """The five Quality Framework indicators for every agency of a period."""
     from .pipeline import compute_indicators
@@ -292,7 +299,7 @@ def indicators(
     from .quality.results import indicators_csv, indicators_json
     from .render.templating import fmt_pct
 
-    res, rejected = compute_indicators(data, year, return_code, thresholds)
+    res, rejected = compute_indicators(data, year, return_code, thresholds, engine=engine.value)
     if rejected:
         err.print(f"{rejected} row problem(s) quarantined (run `fjaaqa validate --data {data}` for the list); "
                   "the rest is used.", markup=False)

@@ -7,17 +7,21 @@ Progress goes to a callback (the CLI's bar on stderr); nothing here prints.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from .digests import code_hash
+from .errors import InputError
 from .inputs.sources import load_dataset
 from .paths import default_data, default_out
 from .periods import Period, make_period
 from .quality.results import Results, compute, indicators_csv, indicators_json
-from .quality.thresholds import load_thresholds
+from .quality.thresholds import ThresholdSet, load_thresholds
 from .render.engine import BuildSummary
 from .render.pages import write_manifest
 from .reports.frm import build_frm_reports
@@ -43,12 +47,70 @@ def no_progress(*_args, **_kwargs) -> None:
 
 # ------------------------------------------------------------------ indicators
 
-def compute_indicators(data: Path, year: str, return_code: str, thresholds: str) -> tuple[Results, int]:
-    """Every agency's indicators for one period, straight from the data (no cache); and how many rows were rejected."""
+ENGINES = ("duckdb", "pandas")
+
+
+@dataclass
+class IndicatorRun:
+    """One period's per-agency results, as the SQL engine gives them (what ``fjaaqa indicators`` prints).
+
+    The pandas engine gives the whole :class:`Results` (breakdowns,
+    apprentices, case lists), which the packs and summaries read; both have
+    ``period``, ``thresholds`` and ``results``.
+    """
+
+    period: Period
+    thresholds: ThresholdSet
+    results: pd.DataFrame
+
+
+def open_views(con, data: Path, period: Period):
+    """Put DATA (returns up to ``period``) into ``con`` as the SQL engine's views; returns what was loaded.
+
+    The one place that chooses the loader: the SQL loader over the files
+    when the package has it, else the pandas loader registered as views.
+    Either result has ``rejected`` (and ``absent``, the optional columns
+    each file lacked).
+    """
+    if importlib.util.find_spec("fjaaqa.inputs.sql_load") is not None:
+        from .inputs.sql_load import open_dataset
+
+        return open_dataset(con, data, up_to=period)
+    from .inputs.views import register_dataset
+
+    ds = load_dataset(data, up_to=period)
+    register_dataset(con, ds)
+    return ds
+
+
+def compute_indicators(data: Path, year: str, return_code: str, thresholds: str,
+                       engine: str = "duckdb") -> tuple[Results | IndicatorRun, int]:
+    """Every agency's indicators for one period, straight from the data (no cache); and how many rows were rejected.
+
+    ``engine`` duckdb runs the indicators as SQL over the data's views
+    (:mod:`fjaaqa.quality.sql_indicators`); pandas runs the reference path,
+    which also keeps the breakdowns and case lists. Both give the same
+    ``results``, row for row.
+    """
     period = make_period(year, return_code)
     t = load_thresholds(thresholds)
-    ds = load_dataset(data, up_to=period)
-    return compute(ds, period, t), len(ds.rejected)
+    if engine == "pandas":
+        ds = load_dataset(data, up_to=period)
+        return compute(ds, period, t), len(ds.rejected)
+    if engine != "duckdb":
+        raise InputError(f"engine '{engine}' is not one of {', '.join(ENGINES)}")
+    import duckdb
+
+    from .quality.sql_indicators import indicator_results_sql
+
+    con = duckdb.connect()
+    try:
+        loaded = open_views(con, Path(data), period)
+        rejected = len(loaded.rejected)
+        results = indicator_results_sql(con, period, t, absent=getattr(loaded, "absent", None), data_dir=Path(data))
+    finally:
+        con.close()
+    return IndicatorRun(period, t, results), rejected
 
 
 def write_indicator_outputs(res, out: Path) -> Path:
