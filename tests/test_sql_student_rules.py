@@ -20,8 +20,11 @@ from fjaaqa import frm
 from fjaaqa.frm.catalogue import RuleVersion
 from fjaaqa.frm.inputs import FrmInputs, build_inputs
 from fjaaqa.frm.rules import RULES
+from fjaaqa.frm.sql_inputs import prepare_inputs
+from fjaaqa.frm.sql_run import evaluate_sql, register_inputs
 from fjaaqa.frm.sql_student_rules import STUDENT_RULE_SQL
 from fjaaqa.inputs.sources import load_dataset
+from fjaaqa.inputs.views import register_dataset
 from fjaaqa.periods import make_period
 
 BASE = repo_path("tests", "fixtures", "frm_data")
@@ -34,33 +37,22 @@ UNIFORM = ["UKPRN", "LearnRefNumber", "AimSeqNumber", "LearnAimRef", "LearnStart
 
 # ---------------------------------------------------------------- both engines over one FrmInputs
 
-def _sql_type(s: pd.Series) -> str:
-    """The contract's type of a prepared column: dates DATE, Int64 BIGINT, bool BOOLEAN, the rest text."""
-    kind = str(s.dtype)
-    return ("DATE" if kind.startswith("datetime64") else "BIGINT" if kind == "Int64"
-            else "BOOLEAN" if kind.startswith("bool") else "VARCHAR")
+_CONNECTIONS: dict[int, tuple[FrmInputs, duckdb.DuckDBPyConnection]] = {}
 
 
-def _put(con, name: str, df: pd.DataFrame) -> None:
-    frame = pd.DataFrame(index=df.index)
-    for c in df.columns:
-        kind = _sql_type(df[c])
-        frame[c] = (df[c].astype(bool) if kind == "BOOLEAN" else df[c] if kind != "VARCHAR"
-                    else df[c].astype(object).where(df[c].notna(), None).map(lambda v: v if v is None else str(v)))
-    con.register(f"_frame_{name}", frame)
-    cols = ", ".join(f'CAST("{c}" AS {_sql_type(df[c])}) AS "{c}"' for c in df.columns)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {cols} FROM _frame_{name}")
+def _connect(x: FrmInputs):
+    """The prepared tables of ``x`` (R1's reference path), and the return's row of ``dataset_returns`` (FRM65).
 
-
-def _register(con, x: FrmInputs) -> None:
-    """The prepared tables these reports read, and the return's row of ``dataset_returns`` (FRM65 reads it)."""
-    _put(con, "frm_aims", x.aims)
-    _put(con, "frm_students", x.students)
-    wp = x.workplacements if x.workplacements is not None else pd.DataFrame(
-        {"UKPRN": pd.Series(dtype="string"), "LearnRefNumber": pd.Series(dtype="string")})
-    _put(con, "frm_workplacements", wp)
-    con.execute("CREATE OR REPLACE TEMP TABLE dataset_returns AS SELECT ? AS year, ? AS return_code, "
-                "? AS has_workplacements", [x.period.year.code, x.period.return_code, x.workplacements is not None])
+    Made once per inputs (registering is most of a small test's time); ``x`` is kept so its id stays its own.
+    """
+    if id(x) not in _CONNECTIONS:
+        con = duckdb.connect()
+        register_inputs(con, x)
+        con.execute("CREATE OR REPLACE TEMP TABLE dataset_returns AS SELECT ? AS year, ? AS return_code, "
+                    "? AS has_workplacements", [x.period.year.code, x.period.return_code,
+                                                x.workplacements is not None])
+        _CONNECTIONS[id(x)] = x, con
+    return _CONNECTIONS[id(x)][1]
 
 
 def _uniform(df: pd.DataFrame, blank_aim_fields: bool = False) -> pd.DataFrame:
@@ -82,8 +74,7 @@ def both(x: FrmInputs, rule_id: str, rule=None, settings=None) -> pd.DataFrame:
     s = settings or S
     rule = rule or CAT.rule(rule_id).at(x.period, CAT.year)
     want = _uniform(RULES[rule_id](x, s, rule), blank_aim_fields=rule.level == "learner")
-    con = duckdb.connect()
-    _register(con, x)
+    con = _connect(x)
     sql, params = STUDENT_RULE_SQL[rule_id](s, rule, x.period)
     result = con.execute(sql, params)
     got_raw = result.df()
@@ -101,14 +92,21 @@ def flags(rows: pd.DataFrame) -> set[tuple[str, str]]:
 # ---------------------------------------------------------------- the synthetic FRM providers
 
 @pytest.fixture(scope="module")
-def fixture_inputs():
+def fixture_data():
+    """The fixture's dataset up to a return and its pandas inputs, read once per return."""
     cache = {}
 
     def get(period):
         if period not in cache:
-            cache[period] = build_inputs(load_dataset(BASE, up_to=period), period, S)
+            ds = load_dataset(BASE, up_to=period)
+            cache[period] = ds, build_inputs(ds, period, S)
         return cache[period]
     return get
+
+
+@pytest.fixture(scope="module")
+def fixture_inputs(fixture_data):
+    return lambda period: fixture_data(period)[1]
 
 
 @pytest.mark.parametrize("period", [R06, R14], ids=["R06", "R14"])
@@ -136,6 +134,35 @@ def test_fixture_reasons_worked_out_by_hand(fixture_inputs):
         "industry placement 314 hours; minimum 315", "industry placement 415 hours; minimum 750",
         "industry placement 749 hours; minimum 750"}
     assert {r for _, r in flags(both(r14, "FRM71"))} == {"continuing student who left on 2022-10-17"}
+
+
+def _runner_flags(flags: pd.DataFrame) -> pd.DataFrame:
+    """The runner's flags as comparable text (query IDs, funding impact, reasons), in the runner's order."""
+    out = flags.astype(object).where(flags.notna(), None).reset_index(drop=True)
+    out["funding_impact"] = [None if v is None else round(float(v), 2) for v in out["funding_impact"]]
+    return out
+
+
+def runner_equal(x: FrmInputs, con) -> pd.DataFrame:
+    """These reports through both runners: the same flags, query IDs, funding impact and order."""
+    ids = sorted(STUDENT_RULE_SQL)
+    want, want_unavailable = frm.evaluate(x, CAT, rules=ids)
+    got, got_unavailable = evaluate_sql(con, CAT, x.period, x.available, rules=ids)
+    assert got_unavailable == want_unavailable
+    pd.testing.assert_frame_equal(_runner_flags(got), _runner_flags(want), check_dtype=False)
+    return got
+
+
+@pytest.mark.parametrize("period", [R06, R14], ids=["R06", "R14"])
+def test_fixture_through_both_runners(fixture_data, period):
+    """Over R1's reference tables and over P's tables built in SQL from the dataset's views, as in pandas."""
+    ds, x = fixture_data(period)
+    flags = runner_equal(x, _connect(x))
+    assert flags["funding_impact"].notna().any()
+    con = duckdb.connect()
+    register_dataset(con, ds)
+    assert prepare_inputs(con, period, S) == x.available
+    runner_equal(x, con)
 
 
 # ---------------------------------------------------------------- hand-made students at each boundary
@@ -265,6 +292,10 @@ def test_frm49_band_minimum_plus_additional_hours():
     w.tlevel("NOHOURS")                                              # blank hours: 0 planned
     # Two core aims: the first (band 7, 1380) decides, not the later band 8 one (1500 + 80).
     w.tlevel("TWO_CORES_1500", hours="1500").aim("TWO_CORES_1500", "TQEARLY1", aim_type="5", prog="31")
+    # The same, the file out of sequence order: still the first in the file (band 7), not the lowest AimSeqNumber.
+    w.tlevel("TWO_CORES_OUT_OF_ORDER", hours="1500").aim("TWO_CORES_OUT_OF_ORDER", "TQEARLY1", aim_type="5",
+                                                         prog="31")
+    w.aims[-2]["AimSeqNumber"] = "9"                                   # its first core aim (band 7)
     x = w.inputs()
     assert flags(both(x, "FRM49")) == {
         ("B7_1379", "planned 1379 hours; band 7 needs 1380"), ("B7_2122_1339", "planned 1339 hours; band 7 needs 1340"),
@@ -295,6 +326,8 @@ def test_frm65_minimum_hours_by_version_and_records():
         ("STD_314", "placement aim planned for 314 hours; minimum 315"),
         ("NEW_314", "placement aim planned for 314 hours; minimum 315"),
         ("NO_RECORD", "placement aim has no work placement record")}
+    # The two placement aims of EY_SPLIT_749 share a query ID: the runner keeps them in the file's order.
+    runner_equal(x, _connect(x))
     later = replace(x, period=R09)
     assert flags(both(later, "FRM65")) == {
         ("EY_749", "industry placement 749 hours; minimum 750"),
@@ -319,14 +352,21 @@ def test_frm28_and_frm71_six_weeks_either_side():
     w.learner("CONT_D42", plh=400).aim("CONT_D42", "60000001", start="2021-09-06", end="2022-10-17")
     w.learner("CONT_D43", plh=400).aim("CONT_D43", "60000001", start="2021-09-06", end="2022-10-18")
     w.learner("CONT_AUG", eep=40).aim("CONT_AUG", "60000001", start="2021-09-06", end="2022-08-15")
-    w.learner("CONT_LASTYEAR", plh=400).aim("CONT_LASTYEAR", "60000001", start="2021-09-06", end="2022-07-29")
+    w.learner("CONT_LASTYEAR", plh=400).aim("CONT_LASTYEAR", "60000001", start="2021-09-06", end="2022-07-31")
+    w.learner("CONT_1AUG", plh=400).aim("CONT_1AUG", "60000001", start="2021-09-06", end="2022-08-01")
+    # The year starts on 1 August: a start that day is new, the day before continuing.
+    w.learner("NEW_1AUG", plh=400).aim("NEW_1AUG", "60000001", start="2022-08-01", end="2022-08-20")
+    w.learner("CONT_31JUL", plh=400).aim("CONT_31JUL", "60000001", start="2022-07-31", end="2022-08-20")
     x = w.inputs()
-    new = ("NEW_D42", "started this year and left on day 42 of the programme")
+    new = {("NEW_D42", "started this year and left on day 42 of the programme"),
+           ("NEW_1AUG", "started this year and left on day 20 of the programme")}
     continuing = {("CONT_D42", "continuing student who left on 2022-10-17"),
-                  ("CONT_AUG", "continuing student who left on 2022-08-15")}
-    assert flags(both(x, "FRM28")) == {new} | continuing                      # up to R08: both kinds
+                  ("CONT_AUG", "continuing student who left on 2022-08-15"),
+                  ("CONT_1AUG", "continuing student who left on 2022-08-01"),
+                  ("CONT_31JUL", "continuing student who left on 2022-08-20")}
+    assert flags(both(x, "FRM28")) == new | continuing                        # up to R08: both kinds
     later = replace(x, period=R09)
-    assert flags(both(later, "FRM28")) == {new}                               # from R09: FRM71 has the others
+    assert flags(both(later, "FRM28")) == new                                 # from R09: FRM71 has the others
     assert flags(both(later, "FRM71")) == continuing
 
 

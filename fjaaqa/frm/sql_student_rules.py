@@ -14,10 +14,12 @@ Why the queries look as they do:
 - Thresholds are compared in whole numbers as pandas does
   (``hours * 7 > limit * days``, ``100 * eep >= share * total``), so no
   rounding decides a flag.
-- A figure printed in a reason is the pandas Float64 rounded to one place:
-  numpy rounds by ``rint(x * 10) / 10`` (half to even on the binary value),
-  which ``round_even(x * 10, 0) / 10`` reproduces exactly, and DuckDB
-  prints a DOUBLE as Python does (``35.0``, ``41.3``).
+- A figure printed in a reason is the pandas Float64 rounded to one place
+  (:func:`~fjaaqa.frm.sql_common.round1_text`: numpy's half to even on
+  ``x * 10``, printed as Python prints a float, ``35.0``, ``41.3``).
+- Rows come in the prepared table's order (``rowid``), as pandas returns
+  them, so rows with the same query ID keep their order in the runner's
+  stable sort; "the first core aim" is the first in that order too.
 - pandas fills a missing comparison with False after Kleene logic; here
   each flag is ``COALESCE(..., false)`` over the same AND/OR expression.
 """
@@ -30,6 +32,7 @@ from datetime import date
 from ..errors import InputError
 from ..periods import Period, parse_year
 from .catalogue import Rule, Settings
+from .sql_common import days, in_list, int_text, lookup, lookup_params, round1_text
 
 # The uniform row (see fjaaqa.frm.sql_rules): learner-level reports have no aim fields.
 LEARNER_ROW = """UKPRN, LearnRefNumber, CAST(NULL AS VARCHAR) AS AimSeqNumber, CAST(NULL AS VARCHAR) AS LearnAimRef,
@@ -39,21 +42,22 @@ AIM_ROW = """UKPRN, LearnRefNumber, AimSeqNumber, LearnAimRef, LearnStartDate, S
     reason, CAST(NULL AS DOUBLE) AS slc_amount"""
 
 # The rule's students, each with planned learning plus EEP hours (a missing figure counts as 0, as in pandas).
-STUDENTS = """st AS (
-    SELECT *, COALESCE(PlanLearnHours_n, 0) + COALESCE(PlanEEPHours_n, 0) AS hours
-    FROM frm_students WHERE list_contains($streams, stream))"""
+# ``_row`` is the prepared table's order (pandas' row order).
+STUDENTS = f"""st AS (
+    SELECT rowid AS _row, *, COALESCE(PlanLearnHours_n, 0) + COALESCE(PlanEEPHours_n, 0) AS hours
+    FROM frm_students WHERE {in_list('stream', 'streams')})"""
+AIMS = f"""aims AS (SELECT rowid AS _aim, * FROM frm_aims WHERE {in_list('stream', 'streams')})"""
 
 # Continuing students (started before this year) who left within six weeks of the reference date, with hours:
 # every aim ended on or after the year's start and before the reference date or by its day six_weeks_days.
-CONTINUING_LEFT = """COALESCE(prog_start < $year_start AND leave >= $year_start AND all_ended AND hours > 0
-        AND (date_diff('day', $continuing_ref, leave) + 1 BETWEEN 1 AND $six_weeks_days
+CONTINUING_LEFT = f"""COALESCE(prog_start < $year_start AND leave >= $year_start AND all_ended AND hours > 0
+        AND ({days('leave', '$continuing_ref')} + 1 BETWEEN 1 AND $six_weeks_days
              OR leave < $continuing_ref), false)"""
 
 
 def _one_place(numerator: str, denominator: str) -> str:
     """SQL text of ``numerator / denominator`` printed as pandas prints a Float64 rounded to one place."""
-    return (f"CAST(round_even(CAST({numerator} AS DOUBLE) / CAST({denominator} AS DOUBLE) * 10, 0) / 10 "
-            "AS VARCHAR)")
+    return round1_text(f"CAST({numerator} AS DOUBLE) / CAST({denominator} AS DOUBLE)")
 
 
 def _continuing_params(s: Settings, period: Period) -> dict:
@@ -68,18 +72,18 @@ def frm28(s: Settings, rule: Rule, period: Period) -> tuple[str, dict]:
     sql = f"""
     WITH {STUDENTS},
     marked AS (
-        SELECT *, date_diff('day', prog_start, leave) + 1 AS day,
+        SELECT *, {days('leave', 'prog_start')} + 1 AS day,
             COALESCE(prog_start >= $year_start AND all_ended
-                     AND date_diff('day', prog_start, leave) + 1 BETWEEN 1 AND $six_weeks_days AND hours > 0,
+                     AND {days('leave', 'prog_start')} + 1 BETWEEN 1 AND $six_weeks_days AND hours > 0,
                      false) AS new_left,
             {CONTINUING_LEFT} AS continuing_left
         FROM st),
     flagged AS (
-        SELECT *, CASE WHEN new_left THEN 'started this year and left on day ' || CAST(day AS VARCHAR)
+        SELECT *, CASE WHEN new_left THEN 'started this year and left on day ' || {int_text('day')}
                                           || ' of the programme'
                        ELSE 'continuing student who left on ' || strftime(leave, '%Y-%m-%d') END AS reason
         FROM marked WHERE new_left OR ($continuing_students AND continuing_left))
-    SELECT {LEARNER_ROW} FROM flagged"""
+    SELECT {LEARNER_ROW} FROM flagged ORDER BY _row"""
     params = {"streams": rule.streams, "continuing_students": bool(rule.in_force.params["continuing_students"]),
               **_continuing_params(s, period)}
     return sql, params
@@ -92,7 +96,7 @@ def frm71(s: Settings, rule: Rule, period: Period) -> tuple[str, dict]:
     flagged AS (
         SELECT *, 'continuing student who left on ' || strftime(leave, '%Y-%m-%d') AS reason
         FROM st WHERE {CONTINUING_LEFT})
-    SELECT {LEARNER_ROW} FROM flagged"""
+    SELECT {LEARNER_ROW} FROM flagged ORDER BY _row"""
     return sql, {"streams": rule.streams, **_continuing_params(s, period)}
 
 
@@ -103,6 +107,9 @@ def frm30(s: Settings, rule: Rule, period: Period) -> tuple[str, dict]:
     aims (most hours, first start, last planned end) whenever one has hours.
     """
     p = rule.in_force.params
+    # This year's part of the programme: from the later of its start and the year's, to the earlier of ends.
+    first = "CASE WHEN st.prog_start > $year_start THEN st.prog_start ELSE $year_start END"
+    last = "CASE WHEN st.prog_plan_end < $year_end THEN st.prog_plan_end ELSE $year_end END"
     sql = f"""
     WITH {STUDENTS},
     t AS (
@@ -113,18 +120,15 @@ def frm30(s: Settings, rule: Rule, period: Period) -> tuple[str, dict]:
     sized AS (
         SELECT st.*,
             CASE WHEN t.t_hours IS NOT NULL THEN t.t_hours ELSE st.hours END AS week_hours,
-            CASE WHEN t.t_hours IS NOT NULL THEN date_diff('day', t.t_start, t.t_end) + 1
-                 ELSE date_diff('day',
-                                CASE WHEN st.prog_start > $year_start THEN st.prog_start ELSE $year_start END,
-                                CASE WHEN st.prog_plan_end < $year_end THEN st.prog_plan_end ELSE $year_end END) + 1
-            END AS days
+            CASE WHEN t.t_hours IS NOT NULL THEN {days('t.t_end', 't.t_start')} + 1
+                 ELSE {days(last, first)} + 1 END AS days
         FROM st LEFT JOIN t ON t.UKPRN = st.UKPRN AND t.LearnRefNumber = st.LearnRefNumber),
     flagged AS (
         SELECT *, {_one_place("week_hours * 7", "days")} || ' planned hours a week' AS reason
         FROM sized
         WHERE COALESCE(days > 0 AND (week_hours * 7 > $hours_per_week * days
                                      OR ($flag_at_hours AND week_hours * 7 = $hours_per_week * days)), false))
-    SELECT {LEARNER_ROW} FROM flagged"""
+    SELECT {LEARNER_ROW} FROM flagged ORDER BY _row"""
     params = {"streams": rule.streams, "programme_aim": s.tlevel.programme_aim, "year_start": period.year.start,
               "year_end": period.year.end, "hours_per_week": int(p["hours_per_week"]),
               "flag_at_hours": bool(p["flag_at_hours"])}
@@ -145,7 +149,7 @@ def frm43(s: Settings, rule: Rule, period: Period) -> tuple[str, dict]:
         SELECT *, $reason AS reason FROM st
         WHERE COALESCE(PlanLearnHours_n, 0) = 0 AND (NOT $qualification_needed OR has_qualification)
               AND (NOT $support_needs_excluded OR NOT als))
-    SELECT {LEARNER_ROW} FROM flagged"""
+    SELECT {LEARNER_ROW} FROM flagged ORDER BY _row"""
     params = {"streams": rule.streams, "reason": reason, "qualification_needed": bool(p["qualification_needed"]),
               "support_needs_excluded": bool(p["support_needs_excluded"])}
     return sql, params
@@ -156,10 +160,10 @@ def frm56(s: Settings, rule: Rule, period: Period) -> tuple[str, dict]:
     sql = f"""
     WITH {STUDENTS},
     flagged AS (
-        SELECT *, CAST(PlanLearnHours_n AS VARCHAR) || ' planned learning hours; no regulated qualification'
+        SELECT *, {int_text('PlanLearnHours_n')} || ' planned learning hours; no regulated qualification'
                   AS reason
         FROM st WHERE NOT has_qualification AND COALESCE(PlanLearnHours_n, 0) > 0)
-    SELECT {LEARNER_ROW} FROM flagged"""
+    SELECT {LEARNER_ROW} FROM flagged ORDER BY _row"""
     return sql, {"streams": rule.streams}
 
 
@@ -172,7 +176,7 @@ def frm69(s: Settings, rule: Rule, period: Period) -> tuple[str, dict]:
                   || {_one_place("100 * COALESCE(PlanEEPHours_n, 0)", "hours")} || ' %' AS reason
         FROM st
         WHERE NOT als AND hours > 0 AND 100 * COALESCE(PlanEEPHours_n, 0) >= $share_percent * hours)
-    SELECT {LEARNER_ROW} FROM flagged"""
+    SELECT {LEARNER_ROW} FROM flagged ORDER BY _row"""
     return sql, {"streams": rule.streams, "share_percent": s.eep_share_percent_at_least}
 
 
@@ -199,38 +203,36 @@ def _additional_hours_years(s: Settings) -> tuple[list[date], list[date], list[i
 def frm49(s: Settings, rule: Rule, period: Period) -> tuple[str, dict]:
     """T Level programme aims planned below their band's minimum plus the start year's additional hours.
 
-    The band is the learner's core aim's (the core aim with the lowest
-    AimSeqNumber, which is the first in the file when the file is in
-    sequence order, as pandas takes the first), else the default band.
+    The band is the learner's first core aim's (in the prepared table's
+    order, as pandas keeps the first), else the default band; a band the
+    table does not list is the default band too.
     """
     t = s.tlevel
     starts, ends, hours = _additional_hours_years(s)
     sql = f"""
-    WITH aims AS (SELECT * FROM frm_aims WHERE list_contains($streams, stream)),
+    WITH {AIMS},
     core AS (
         SELECT UKPRN, LearnRefNumber, lars_tlevel_band AS core_band FROM aims WHERE AimType = '5'
-        QUALIFY row_number() OVER (PARTITION BY UKPRN, LearnRefNumber
-                                   ORDER BY TRY_CAST(AimSeqNumber AS BIGINT) NULLS LAST, AimSeqNumber) = 1),
+        QUALIFY row_number() OVER (PARTITION BY UKPRN, LearnRefNumber ORDER BY _aim) = 1),
     extra AS (
         SELECT unnest(CAST($extra_from AS DATE[])) AS d_from, unnest(CAST($extra_to AS DATE[])) AS d_to,
                unnest(CAST($extra_hours AS BIGINT[])) AS hours),
     banded AS (
         SELECT a.*, COALESCE(a.PHours_n, 0) AS planned,
-            CASE WHEN list_contains($band_keys, c.core_band) THEN c.core_band ELSE $default_band END AS band,
+            CASE WHEN {in_list('c.core_band', 'band_keys')} THEN c.core_band ELSE $default_band END AS band,
             CASE WHEN $minimums_include_additional THEN 0 ELSE COALESCE(e.hours, 0) END AS added
         FROM aims a
         LEFT JOIN core c ON c.UKPRN = a.UKPRN AND c.LearnRefNumber = a.LearnRefNumber
         LEFT JOIN extra e ON a.LearnStartDate BETWEEN e.d_from AND e.d_to
         WHERE a.LearnAimRef = $programme_aim),
-    required AS (SELECT *, MAP($band_keys, $band_hours)[band] + added AS needed FROM banded),
+    required AS (SELECT *, {lookup('band', 'band')} + added AS needed FROM banded),
     flagged AS (
-        SELECT *, 'planned ' || CAST(planned AS VARCHAR) || ' hours; band ' || band || ' needs '
-                  || CAST(needed AS VARCHAR) AS reason
+        SELECT *, 'planned ' || {int_text('planned')} || ' hours; band ' || band || ' needs ' || {int_text('needed')}
+                  AS reason
         FROM required WHERE COALESCE(planned < needed, false))
-    SELECT {AIM_ROW} FROM flagged"""
-    params = {"streams": rule.streams, "programme_aim": t.programme_aim, "band_keys": list(t.band_minimum_hours),
-              "band_hours": [int(v) for v in t.band_minimum_hours.values()], "default_band": t.default_band,
-              "extra_from": starts, "extra_to": ends, "extra_hours": hours,
+    SELECT {AIM_ROW} FROM flagged ORDER BY _aim"""
+    params = {"streams": rule.streams, "programme_aim": t.programme_aim, **lookup_params("band", t.band_minimum_hours),
+              "default_band": t.default_band, "extra_from": starts, "extra_to": ends, "extra_hours": hours,
               "minimums_include_additional": bool(t.band_minimums_include_additional_hours)}
     return sql, params
 
@@ -240,14 +242,17 @@ def frm65(s: Settings, rule: Rule, period: Period) -> tuple[str, dict]:
 
     Up to R08 the rows are the placement aims, each with its own hours; from
     R09 the second-year programme aims with the learner's total placement
-    hours. Where the return has a work placement file (``dataset_returns``),
-    a learner with a placement aim and no work placement record is flagged
-    too, as pandas does when ``workplacements`` is given.
+    hours. Where the return has a work placement file (``has_workplacements``
+    in ``dataset_returns``; pandas: ``workplacements`` is given), a learner
+    with a placement aim and no work placement record is flagged too. The
+    file's presence is read there because an absent file and a file with no
+    valid rows both leave ``frm_workplacements`` empty, and pandas tells them
+    apart.
     """
     t = s.tlevel
     placement_aims = bool(rule.in_force.params["placement_aims"])
     sql = f"""
-    WITH aims AS (SELECT * FROM frm_aims WHERE list_contains($streams, stream)),
+    WITH {AIMS},
     placed AS (
         SELECT UKPRN, LearnRefNumber, sum(PHours_n) AS placed_hours FROM aims WHERE LearnAimRef = $placement_aim
         GROUP BY UKPRN, LearnRefNumber),
@@ -269,11 +274,11 @@ def frm65(s: Settings, rule: Rule, period: Period) -> tuple[str, dict]:
         WHERE CASE WHEN $placement_aims THEN a.LearnAimRef = $placement_aim
                    ELSE a.LearnAimRef = $programme_aim AND a.LearnStartDate < $year_start END),
     flagged AS (
-        SELECT *, CASE WHEN got < minimum THEN $words || CAST(got AS VARCHAR) || ' hours; minimum '
-                                                || CAST(minimum AS VARCHAR)
+        SELECT *, CASE WHEN got < minimum
+                       THEN $words || {int_text('got')} || ' hours; minimum ' || {int_text('minimum')}
                        ELSE 'placement aim has no work placement record' END AS reason
         FROM measured WHERE got < minimum OR no_record)
-    SELECT {AIM_ROW} FROM flagged"""
+    SELECT {AIM_ROW} FROM flagged ORDER BY _aim"""
     params = {"streams": rule.streams, "placement_aim": t.placement_aim, "programme_aim": t.programme_aim,
               "placement_aims": placement_aims, "year_start": period.year.start, "year": period.year.code,
               "return_code": period.return_code, "placement_minimum": t.placement_minimum_hours,
