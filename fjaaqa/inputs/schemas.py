@@ -10,8 +10,10 @@ returns the failing rows in the shape of ``rejected.csv``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import pandas as pd
 import pandera.pandas as pa
@@ -56,12 +58,28 @@ class Col:
 
 @dataclass(frozen=True)
 class RowRule:
-    """A rule over several fields; ``fails(df)`` is True on the rows that break it."""
+    """A rule over several fields; ``fails(df)`` is True on the rows that break it.
+
+    ``sql`` is the same rule for the SQL loader: a boolean SQL expression over
+    the columns (an absent column reads as NULL), or a function of the file's
+    column names giving one (None: nothing to check). ``needs`` lists the
+    columns without which the rule does not run, as ``_rule_if`` does for
+    ``fails``. NULL is read as pandas reads NA: ``=`` and ``IN`` are false on
+    it, ``!=`` is ``IS DISTINCT FROM``; a NULL result is a pass.
+    """
 
     name: str
     field: str
     message: str
     fails: Callable[[pd.DataFrame], pd.Series]
+    sql: str | Callable[[Sequence[str]], str | None] | None = None
+    needs: tuple[str, ...] = ()
+
+    def sql_over(self, columns: Sequence[str]) -> str | None:
+        """The rule's SQL for a file with ``columns``; None when it does not run there."""
+        if self.sql is None or any(c not in columns for c in self.needs):
+            return None
+        return self.sql(columns) if callable(self.sql) else self.sql
 
 
 @dataclass(frozen=True)
@@ -116,6 +134,74 @@ def _rule_if(cols: tuple[str, ...], fn: Callable[[pd.DataFrame], pd.Series]):
 
 def _before(later: str, earlier: str) -> Callable[[pd.DataFrame], pd.Series]:
     return _rule_if((later, earlier), lambda d: _dates(d[later]) < _dates(d[earlier]))
+
+
+# ---- the SQL twins of the helpers above, for the SQL loader (fjaaqa/inputs/sql_load.py)
+
+def sql_name(col: str) -> str:
+    """A column name quoted for SQL."""
+    return '"' + col.replace('"', '""') + '"'
+
+
+def sql_text(value: str) -> str:
+    """A text literal for SQL."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _sql_blank(col: str) -> str:
+    return f"({sql_name(col)} IS NULL OR {sql_name(col)} = '')"
+
+
+# Every character Python (and pandas' ``str.strip``) counts as white space.
+WHITESPACE = "".join(chr(i) for i in range(0x3001) if chr(i).isspace())
+
+
+@lru_cache(maxsize=1)
+def sql_macros() -> tuple[str, ...]:
+    """SQL functions the rules' SQL uses; ``fjaaqa_date_key(text)`` is ``_dates`` for SQL.
+
+    It reads text as ``pd.to_datetime(format="%Y-%m-%d", errors="coerce")``
+    does and gives the date as the number yyyymmdd (NULL where pandas gives
+    NaT), so dates order as pandas orders them. pandas takes two roads: an
+    ISO parser (a minus sign and a year of one to four digits, or a year of
+    four digits; a month and a day of one or two digits; year 0 allowed)
+    and, when that fails, Python's strptime pattern (a four-digit year in any
+    script's digits, month 1-12 with or without its leading zero, day with a
+    leading zero, none or a space; year 1 onwards); "today" and "now" are today.
+    """
+    digits = [chr(i) for i in range(0x110000) if not 0xD800 <= i <= 0xDFFF and unicodedata.category(chr(i)) == "Nd"]
+    ascii_digits = "".join(str(unicodedata.digit(c)) for c in digits)
+    return (
+        "CREATE OR REPLACE TEMP MACRO fjaaqa_ymd(y, m, d) AS CASE WHEN m BETWEEN 1 AND 12 AND d BETWEEN 1 AND "
+        "CASE WHEN m = 2 THEN CASE WHEN abs(y) % 4 = 0 AND (abs(y) % 100 <> 0 OR abs(y) % 400 = 0) THEN 29 "
+        "ELSE 28 END WHEN m IN (4, 6, 9, 11) THEN 30 ELSE 31 END THEN y * 10000 + m * 100 + d END",
+        "CREATE OR REPLACE TEMP MACRO fjaaqa_ymd_from(a) AS CASE WHEN CAST(a[1:4] AS INTEGER) >= 1 THEN "
+        "fjaaqa_ymd(CAST(a[1:4] AS INTEGER), CAST(regexp_extract(a, '^[0-9]{4}-([0-9]+)-', 1) AS INTEGER), "
+        "CAST(trim(regexp_extract(a, '-([0-9 ]+)$', 1)) AS INTEGER)) END",
+        "CREATE OR REPLACE TEMP MACRO fjaaqa_date_key(v) AS CASE "
+        "WHEN v IS NULL THEN NULL "
+        "WHEN regexp_full_match(v, '[0-9]{4}-[0-9]{2}-[0-9]{2}') "
+        "THEN fjaaqa_ymd(CAST(v[1:4] AS INTEGER), CAST(v[6:7] AS INTEGER), CAST(v[9:10] AS INTEGER)) "
+        "WHEN v IN ('today', 'now') THEN CAST(strftime(current_date, '%Y%m%d') AS INTEGER) "
+        "ELSE coalesce("
+        "CASE WHEN regexp_full_match(v, '(-[0-9]{1,4}|[0-9]{4})-[0-9]{1,2}-[0-9]{1,2}') THEN fjaaqa_ymd("
+        "CAST(regexp_extract(v, '^(-?[0-9]+)-', 1) AS INTEGER), "
+        "CAST(regexp_extract(v, '^-?[0-9]+-([0-9]+)-', 1) AS INTEGER), "
+        "CAST(regexp_extract(v, '-([0-9]+)$', 1) AS INTEGER)) END, "
+        "CASE WHEN regexp_full_match(v, '\\p{Nd}{4}-(1[0-2]|0[1-9]|[1-9])-(3[01]|[12]\\p{Nd}|0[1-9]|[1-9]| [1-9])') "
+        f"THEN fjaaqa_ymd_from(translate(v, '{''.join(digits)}', '{ascii_digits}')) END) END",
+    )
+
+
+def sql_date(col: str) -> str:
+    """SQL for ``_dates`` of a column: the date as yyyymmdd, NULL where pandas would give NaT."""
+    return f"fjaaqa_date_key({sql_name(col)})"
+
+
+def _before_rule(name: str, later: str, earlier: str, message: str, field: str | None = None) -> RowRule:
+    """``later`` must not be before ``earlier``, blaming ``field`` (``later`` unless said); run when both are there."""
+    return RowRule(name, field or later, message, _before(later, earlier),
+                   sql=f"{sql_date(later)} < {sql_date(earlier)}", needs=(later, earlier))
 
 
 YN = ("0", "1")
@@ -176,24 +262,29 @@ DELIVERIES = TableSpec(
             "a withdrawal (CompStatus 3) must give WithdrawReason",
             lambda d: (d["CompStatus"] == "3")
             & (_blank(d["WithdrawReason"]) if "WithdrawReason" in d else True),
+            sql=f"\"CompStatus\" = '3' AND {_sql_blank('WithdrawReason')}",
         ),
         RowRule(
             "withdrawn_outcome_3",
             "Outcome",
             "a withdrawal (CompStatus 3) must have Outcome 3",
             _rule_if(("Outcome",), lambda d: (d["CompStatus"] == "3") & (d["Outcome"] != "3")),
+            sql="\"CompStatus\" = '3' AND \"Outcome\" IS DISTINCT FROM '3'", needs=("Outcome",),
         ),
         RowRule(
             "reason_only_when_withdrawn",
             "WithdrawReason",
             "WithdrawReason is given but the aim is not withdrawn (CompStatus 3)",
             _rule_if(("WithdrawReason",), lambda d: (d["CompStatus"] != "3") & ~_blank(d["WithdrawReason"])),
+            sql=f"\"CompStatus\" IS DISTINCT FROM '3' AND NOT {_sql_blank('WithdrawReason')}",
+            needs=("WithdrawReason",),
         ),
         RowRule(
             "continuing_has_no_end",
             "LearnActEndDate",
             "a continuing aim (CompStatus 1) cannot have LearnActEndDate",
             _rule_if(("LearnActEndDate",), lambda d: (d["CompStatus"] == "1") & ~_blank(d["LearnActEndDate"])),
+            sql=f"\"CompStatus\" = '1' AND NOT {_sql_blank('LearnActEndDate')}", needs=("LearnActEndDate",),
         ),
         RowRule(
             "ended_needs_end_date",
@@ -201,6 +292,7 @@ DELIVERIES = TableSpec(
             "a completed, withdrawn or break aim (CompStatus 2, 3, 6) needs LearnActEndDate",
             lambda d: d["CompStatus"].isin(["2", "3", "6"])
             & (_blank(d["LearnActEndDate"]) if "LearnActEndDate" in d else True),
+            sql=f"\"CompStatus\" IN ('2', '3', '6') AND {_sql_blank('LearnActEndDate')}",
         ),
         RowRule(
             "achdate_needs_outcome_1",
@@ -208,6 +300,7 @@ DELIVERIES = TableSpec(
             "AchDate is given but Outcome is not 1 (achieved)",
             _rule_if(("AchDate",), lambda d: ~_blank(d["AchDate"]) & (d["Outcome"] != "1")
                      if "Outcome" in d else ~_blank(d["AchDate"])),
+            sql=f"NOT {_sql_blank('AchDate')} AND \"Outcome\" IS DISTINCT FROM '1'", needs=("AchDate",),
         ),
         RowRule(
             "orig_start_needs_res",
@@ -215,21 +308,23 @@ DELIVERIES = TableSpec(
             "OrigLearnStartDate is given but the aim has no restart FAM (RES 1)",
             _rule_if(("OrigLearnStartDate", "FAM_RES"),
                      lambda d: ~_blank(d["OrigLearnStartDate"]) & (d["FAM_RES"] != "1")),
+            sql=f"NOT {_sql_blank('OrigLearnStartDate')} AND \"FAM_RES\" IS DISTINCT FROM '1'",
+            needs=("OrigLearnStartDate", "FAM_RES"),
         ),
-        RowRule("plan_end_before_start", "LearnPlanEndDate", "LearnPlanEndDate is before LearnStartDate",
-                _before("LearnPlanEndDate", "LearnStartDate")),
-        RowRule("end_before_start", "LearnActEndDate", "LearnActEndDate is before LearnStartDate",
-                _before("LearnActEndDate", "LearnStartDate")),
-        RowRule("orig_start_after_start", "OrigLearnStartDate", "OrigLearnStartDate is after LearnStartDate",
-                _before("LearnStartDate", "OrigLearnStartDate")),
-        RowRule("achdate_before_start", "AchDate", "AchDate is before LearnStartDate",
-                _before("AchDate", "LearnStartDate")),
+        _before_rule("plan_end_before_start", "LearnPlanEndDate", "LearnStartDate",
+                     "LearnPlanEndDate is before LearnStartDate"),
+        _before_rule("end_before_start", "LearnActEndDate", "LearnStartDate",
+                     "LearnActEndDate is before LearnStartDate"),
+        _before_rule("orig_start_after_start", "LearnStartDate", "OrigLearnStartDate",
+                     "OrigLearnStartDate is after LearnStartDate", field="OrigLearnStartDate"),
+        _before_rule("achdate_before_start", "AchDate", "LearnStartDate", "AchDate is before LearnStartDate"),
         RowRule(
             "programme_needs_standard",
             "StdCode",
             "an apprenticeship standard aim (ProgType 25) needs StdCode",
             _rule_if(("ProgType",),
                      lambda d: (d["ProgType"] == "25") & (_blank(d["StdCode"]) if "StdCode" in d else True)),
+            sql=f"\"ProgType\" = '25' AND {_sql_blank('StdCode')}", needs=("ProgType",),
         ),
     ),
 )
@@ -251,6 +346,20 @@ def _bad_esm(d: pd.DataFrame) -> pd.Series:
     return bad
 
 
+def _bad_esm_sql(columns: Sequence[str]) -> str | None:
+    """``_bad_esm`` for SQL: over the ``ESM_<type>`` columns the file has."""
+    from .reference import ilr_codes
+
+    lists = ilr_codes().get("esm", {})
+    parts = []
+    for col in [c for c in columns if c.startswith("ESM_")]:
+        codes = list((lists.get(col[4:]) or {}).get("codes", {}))
+        if codes:
+            parts.append(f"NOT list_has_all([{', '.join(sql_text(str(c)) for c in codes)}], "
+                         f"string_split({sql_name(col)}, ';'))")
+    return " OR ".join(parts) or None
+
+
 EMPLOYMENT = TableSpec(
     "employment",
     (
@@ -261,7 +370,8 @@ EMPLOYMENT = TableSpec(
         Col("EmpId", "int"),
     ),
     key=("UKPRN", "LearnRefNumber", "DateEmpStatApp"),
-    rules=(RowRule("esm_code", "ESM", "an employment monitoring code is not in its type's ILR code list", _bad_esm),),
+    rules=(RowRule("esm_code", "ESM", "an employment monitoring code is not in its type's ILR code list", _bad_esm,
+                   sql=_bad_esm_sql),),
 )
 
 FAMS = TableSpec(
@@ -275,7 +385,7 @@ FAMS = TableSpec(
         Col("DateFrom", "date"),
         Col("DateTo", "date"),
     ),
-    rules=(RowRule("fam_dates_order", "DateTo", "DateTo is before DateFrom", _before("DateTo", "DateFrom")),),
+    rules=(_before_rule("fam_dates_order", "DateTo", "DateFrom", "DateTo is before DateFrom"),),
 )
 
 REGISTER = TableSpec(
@@ -291,9 +401,9 @@ REGISTER = TableSpec(
     ),
     key=("agency_id",),
     rules=(
-        RowRule("name_needed", "agency_name", "agency_name is empty", lambda d: _blank(d["agency_name"])),
-        RowRule("removed_before_registered", "removed_on", "removed_on is before registered_on",
-                _before("removed_on", "registered_on")),
+        RowRule("name_needed", "agency_name", "agency_name is empty", lambda d: _blank(d["agency_name"]),
+                sql=_sql_blank("agency_name")),
+        _before_rule("removed_before_registered", "removed_on", "registered_on", "removed_on is before registered_on"),
     ),
 )
 
@@ -319,12 +429,14 @@ COMMITMENTS = TableSpec(
     key=("apprenticeship_id",),
     rules=(
         RowRule("agency_needs_id", "agency_id", "a FlexiJobAgency commitment needs agency_id",
-                lambda d: (d["delivery_model"] == "FlexiJobAgency") & _blank(d["agency_id"])),
+                lambda d: (d["delivery_model"] == "FlexiJobAgency") & _blank(d["agency_id"]),
+                sql=f"\"delivery_model\" = 'FlexiJobAgency' AND {_sql_blank('agency_id')}"),
         RowRule("stopped_needs_date", "stop_date", "a Stopped commitment needs stop_date",
                 _rule_if(("status",), lambda d: (d["status"] == "Stopped")
-                         & (_blank(d["stop_date"]) if "stop_date" in d else True))),
-        RowRule("planned_end_before_start", "planned_end_date", "planned_end_date is before start_date",
-                _before("planned_end_date", "start_date")),
+                         & (_blank(d["stop_date"]) if "stop_date" in d else True)),
+                sql=f"\"status\" = 'Stopped' AND {_sql_blank('stop_date')}", needs=("status",)),
+        _before_rule("planned_end_before_start", "planned_end_date", "start_date",
+                     "planned_end_date is before start_date"),
     ),
 )
 
@@ -337,7 +449,7 @@ APPROVALS = TableSpec(
         Col("from", "date"),
         Col("to", "date"),
     ),
-    rules=(RowRule("approval_dates_order", "to", "'to' is before 'from'", _before("to", "from")),),
+    rules=(_before_rule("approval_dates_order", "to", "from", "'to' is before 'from'"),),
 )
 
 PLACEMENTS = TableSpec(
@@ -349,7 +461,7 @@ PLACEMENTS = TableSpec(
         Col("from", "date"),
         Col("to", "date"),
     ),
-    rules=(RowRule("placement_dates_order", "to", "'to' is before 'from'", _before("to", "from")),),
+    rules=(_before_rule("placement_dates_order", "to", "from", "'to' is before 'from'"),),
 )
 
 def _intervention_ids() -> tuple[str, ...]:
@@ -381,7 +493,9 @@ COLLECTION_FORM = TableSpec(
     ),
     rules=(RowRule("break_initiator", "value", "break_initiated_by must be apprentice, employer, provider or agency",
                    lambda d: (d["item"] == "break_initiated_by")
-                   & ~d["value"].isin(["apprentice", "employer", "provider", "agency"])),),
+                   & ~d["value"].isin(["apprentice", "employer", "provider", "agency"]),
+                   sql="\"item\" = 'break_initiated_by' AND (\"value\" IS NULL OR "
+                       "\"value\" NOT IN ('apprentice', 'employer', 'provider', 'agency'))"),),
 )
 
 FEEDBACK = TableSpec(
@@ -393,7 +507,10 @@ FEEDBACK = TableSpec(
         Col("period", "text"),
     ),
     rules=(RowRule("rating_range", "rating", "rating must be between 1 and 5",
-                   lambda d: ~pd.to_numeric(d["rating"], errors="coerce").between(1, 5)),),
+                   lambda d: ~pd.to_numeric(d["rating"], errors="coerce").between(1, 5),
+                   # DuckDB reads 1_000 as a number; pandas does not
+                   sql="NOT coalesce(TRY_CAST(CASE WHEN NOT contains(\"rating\", '_') THEN \"rating\" END AS DOUBLE) "
+                       "BETWEEN 1 AND 5, false)"),),
 )
 
 PROVIDERS = TableSpec(
@@ -446,8 +563,8 @@ WORKPLACEMENTS = TableSpec(
         Col("WorkPlaceMode", "code"),
         Col("WorkPlaceEmpId", "int"),
     ),
-    rules=(RowRule("workplace_dates_order", "WorkPlaceEndDate", "WorkPlaceEndDate is before WorkPlaceStartDate",
-                   _before("WorkPlaceEndDate", "WorkPlaceStartDate")),),
+    rules=(_before_rule("workplace_dates_order", "WorkPlaceEndDate", "WorkPlaceStartDate",
+                        "WorkPlaceEndDate is before WorkPlaceStartDate"),),
 )
 
 ILR_TABLES = {"learners": LEARNERS, "deliveries": DELIVERIES, "employment": EMPLOYMENT, "fams": FAMS,
@@ -518,7 +635,7 @@ EARNINGS = TableSpec(
 )
 
 
-def _check_message(col: Col, rule: str) -> str:
+def check_message(col: Col, rule: str) -> str:
     """Words for a failed column check (pandera reports the check's name)."""
     if rule == "allowed_code" and col.codes:
         return f"{col.name} is not a code of the ILR {col.codes} list"
@@ -597,7 +714,7 @@ def validate(df: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
         # pandera reports built-in checks by their own names: use ours
         rule = pd.Series([{"str_matches": f"{kinds.get(c, 'text')}_format", "isin": "allowed_code"}.get(r, r)
                           for c, r in zip(fc["column"].astype(str), builtin)], index=fc.index)
-        messages = {(c, r): _check_message(cols[c], r) for c, r in zip(fc["column"].astype(str), rule) if c in cols}
+        messages = {(c, r): check_message(cols[c], r) for c, r in zip(fc["column"].astype(str), rule) if c in cols}
         problems.append(
             pd.DataFrame(
                 {

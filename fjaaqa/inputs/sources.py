@@ -117,8 +117,12 @@ def _as_strings(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=df.index)
 
 
-def read_raw(path: Path, display: str) -> pd.DataFrame:
-    """Read a CSV or Parquet file as strings; file-level faults raise InputError."""
+def read_raw(path: Path, display: str, nrows: int | None = None) -> pd.DataFrame:
+    """Read a CSV or Parquet file as strings; file-level faults raise InputError.
+
+    ``nrows`` reads only the header and that many rows of a CSV file: the SQL
+    loader's check of the first lines, before DuckDB reads the rest.
+    """
     try:
         if path.suffix.lower() == ".parquet":
             df = _as_strings(pd.read_parquet(path))
@@ -130,7 +134,7 @@ def read_raw(path: Path, display: str) -> pd.DataFrame:
                 warnings.simplefilter("error", pd.errors.ParserWarning)
                 df = pd.read_csv(
                     path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig",
-                    skipinitialspace=False, index_col=False,
+                    skipinitialspace=False, index_col=False, nrows=nrows,
                 )
             df.columns = [str(c).strip() for c in df.columns]
             df = df.apply(lambda s: s.str.strip())

@@ -1,0 +1,590 @@
+"""A data directory opened in place as the SQL engine's views, every declared check done in SQL.
+
+The national path: :func:`open_dataset` reads each CSV or Parquet file where
+it lies (DuckDB ``read_csv`` with every value as text, ``read_parquet``),
+runs the checks :mod:`fjaaqa.inputs.schemas` declares as one SQL pass per
+file, and leaves the connection holding the views of
+:mod:`fjaaqa.inputs.views` over the rows that passed. Nothing is copied
+into pandas but the rejected rows. The result is the pandas loader's
+(:func:`fjaaqa.inputs.sources.load_dataset`) row for row: the same rows in
+every view, the same rejected rows (file, row, field, value, rule, message),
+the same reconciliation, file list, notes and absent columns, and the same
+one-line :class:`~fjaaqa.errors.InputError` for a file that cannot be used.
+
+How it stays equal to pandas:
+
+- File-level faults are found by the pandas code itself where that is cheap:
+  the header and first row of a CSV file (:func:`~fjaaqa.inputs.sources.read_raw`
+  with ``nrows``), the symbolic-link and file-finding rules of
+  :class:`~fjaaqa.inputs.sources.Loader`. When DuckDB cannot read a file that
+  pandas might (mixed line endings, a stray quote, a line over 2 MB, a
+  one-column file whose blank lines pandas skips, a Parquet column of an
+  unusual type), the file is read by pandas after all: pandas then stops
+  with its own message, or its rows are checked in SQL like any other.
+- Values are what pandas makes of them: CSV values trimmed of the white space
+  Python strips, empty as NULL; Parquet values as ``_as_strings`` writes them
+  (whole floats without ``.0``, dates ISO, empty text kept).
+- Column checks are built from each :class:`~fjaaqa.inputs.schemas.Col`
+  (pattern, real and plausible date, allowed codes, required value), row
+  rules from each rule's ``sql``, duplicate keys keep the first row in file
+  order; messages come from the same functions.
+- ILR XML returns are read by the pandas reader (its Parquet cache) and
+  checked here like the flat files, with each row's file and line.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from ..errors import InputError
+from ..periods import Period
+from . import schemas
+from .schemas import TableSpec, check_message, sql_name, sql_text
+from .sources import (
+    DATE_COLUMNS,
+    RECONCILIATION_COLUMNS,
+    REJECTED_COLUMNS,
+    RETURN_TABLES,
+    SOURCE,
+    TOP_TABLES,
+    Loader,
+    converted_xml,
+    ilr_folders,
+    read_raw,
+)
+from .views import ILR_VIEWS, PERIOD_COLUMNS, RETURN_VIEWS, SPECS, TOP_VIEWS
+
+# Columns an ILR table may carry beyond its declared ones, which its view carries too: an aim's FAMs as flat
+# columns, employment monitoring (the esm_code rule reads them as well).
+EXTRA_PREFIX = {"deliveries": "FAM_", "employment": "ESM_"}
+EXTRA_PREFIXES = tuple(EXTRA_PREFIX.values())
+# DuckDB types a Parquet column may have, by how pandas (``_as_strings``) writes them as text.
+INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                 "UBIGINT"}
+FLOAT_TYPES = {"FLOAT", "DOUBLE"}
+TIMESTAMP_TYPES = {"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"}
+WHOLE_LIMIT = 2 ** 53  # a whole float past this is not written as pandas writes it: pandas reads that file
+
+
+@dataclass
+class SqlDataset:
+    """What opening a data directory found besides its rows (which are in the connection's views)."""
+
+    rejected: pd.DataFrame
+    reconciliation: pd.DataFrame
+    files: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    absent: dict[str, set[str]] = field(default_factory=dict)
+
+
+@dataclass
+class _Raw:
+    """One table as read: a view of its rows, every value as text, with ``_file``, ``_row`` and ``_idx``.
+
+    ``_row`` is the row a rejection names (the CSV line, the XML element's
+    line), ``_idx`` the row's place in the table (file order).
+    """
+
+    view: str
+    columns: list[str]  # the table's own columns (names stripped), as pandas would see them
+    display: str
+    per_file: bool = False  # rows from several ILR XML files: counted per file
+
+
+@dataclass
+class _Table:
+    """One checked table: the view of its valid rows and the columns it has."""
+
+    view: str
+    columns: list[str]
+    spec: TableSpec
+
+
+class _Check:
+    """One failure test: a boolean SQL expression, the field it blames, the rule's name and words."""
+
+    def __init__(self, sql: str, field: str, rule: str, message: str):
+        self.sql, self.field, self.rule, self.message = sql, field, rule, message
+
+
+def open_dataset(con: duckdb.DuckDBPyConnection, data_dir: str | Path, up_to: Period | None = None) -> SqlDataset:
+    """Open ``data_dir`` in ``con`` as the views of :mod:`fjaaqa.inputs.views`; ILR returns after ``up_to`` unread.
+
+    Equal to ``register_dataset(con, load_dataset(data_dir, up_to))``, with
+    the rejected rows and the reconciliation of that Dataset.
+    """
+    return _Opener(con, data_dir).run(up_to)
+
+
+class _Opener:
+    """The state of one opening: the connection, the pandas loader's file rules, what was rejected."""
+
+    def __init__(self, con, data_dir):
+        self.con = con
+        self.ld = Loader(data_dir)  # file finding, symbolic links, notes, the file list: the pandas loader's own
+        self.names = itertools.count()
+        self.rejected: list[pd.DataFrame] = []
+        self.counts: list[dict] = []
+        self.order = itertools.count()  # the order pandas records rejections in (ties in its stable sort)
+        for macro in schemas.sql_macros():
+            con.execute(macro)
+
+    def name(self, what: str) -> str:
+        return f"_fjaaqa_{what}_{next(self.names)}"
+
+    # ------------------------------------------------------------------ the data directory
+
+    def run(self, up_to: Period | None) -> SqlDataset:
+        ld, root = self.ld, self.ld.data_dir
+        register = self.required(root, "register", schemas.REGISTER)
+        if self.used(register) == 0:
+            shown = ld.display(ld.find(root, "register"))
+            raise InputError("no agency on the register (the file has a header and no rows, or every row was "
+                             "rejected: run `fjaaqa validate` for the reasons)", file=shown)
+        top = {"register": register, "commitments": self.required(root, "commitments", schemas.COMMITMENTS)}
+        for name, spec in TOP_TABLES.items():
+            top[name] = self.optional(root, name, spec)
+        returns = {}
+        for period, folder in ilr_folders(root):
+            if up_to is None or period <= up_to:
+                returns[period] = self.ilr_return(period, folder)
+        self.views(top, returns)
+        files = pd.DataFrame(ld.q.files, columns=["file", "sha256", "bytes"])
+        con = self.con
+        given = pd.DataFrame({"name": [n for n in TOP_VIEWS if n in ("register", "commitments")
+                                       or any(f in (f"{n}.csv", f"{n}.parquet") for f in files["file"])]})
+        con.register("_frame_dataset_given", given)
+        con.execute("CREATE OR REPLACE TEMP VIEW dataset_given AS SELECT * FROM _frame_dataset_given")
+        return SqlDataset(self.rejected_frame(), pd.DataFrame(self.counts, columns=RECONCILIATION_COLUMNS), files,
+                          ld.notes, ld.absent)
+
+    def required(self, folder: Path, name: str, spec: TableSpec, learners: _Table | None = None) -> _Table:
+        path = self.ld.find(folder, name)
+        if path is None:
+            shown = (folder / f"{name}.csv").relative_to(self.ld.data_dir).as_posix()
+            raise InputError("required file is missing (CSV or Parquet)", file=shown)
+        return self.load(spec, path, learners)
+
+    def optional(self, folder: Path, name: str, spec: TableSpec) -> _Table | None:
+        path = self.ld.find(folder, name)
+        return None if path is None else self.load(spec, path)
+
+    def load(self, spec: TableSpec, path: Path, learners: _Table | None = None) -> _Table:
+        """Open one file, check it and keep its valid rows (``Loader.load``).
+
+        If DuckDB cannot read the file through, pandas reads it (and may stop
+        with its own words).
+        """
+        self.ld.inside(path)
+        display = self.ld.display(path)
+        parquet = path.suffix.lower() == ".parquet"
+        raw = self.parquet(path, display) if parquet else self.csv(path, display)
+        self.ld.record_file(path)
+        try:
+            return self.check(spec, raw, learners)
+        except duckdb.InvalidInputError:
+            pass
+        if not parquet:  # quoted line breaks with short rows: DuckDB reads those in one thread only
+            try:
+                return self.check(spec, self.csv(path, display, parallel=False), learners)
+            except duckdb.InvalidInputError:
+                pass
+        return self.check(spec, self.frame(read_raw(path, display), display), learners)
+
+    # ------------------------------------------------------------------ one ILR return
+
+    def ilr_return(self, period: Period, folder: Path) -> dict:
+        """The tables of one return, checked, orphan deliveries rejected (``_load_return``)."""
+        ld = self.ld
+        xml = [ld.inside(f) for f in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".xml")]
+        if xml:
+            if self.ld.find(folder, "learners") or self.ld.find(folder, "deliveries"):
+                raise InputError("holds both ILR XML files and learners/deliveries tables: keep one kind",
+                                 file=ld.display(folder))
+            frames, failed = converted_xml(xml, ld.data_dir)
+            for f in xml:
+                ld.record_file(f)
+            for shown, why in failed.items():
+                self.reject_file(shown, why)
+            tables = {}
+            for name, spec in schemas.ILR_TABLES.items():
+                shown = f"{ld.display(folder)}/*.xml ({name})"
+                learners = tables.get("learners")
+                tables[name] = self.check(spec, self.frame(frames[name], shown, xml=True),
+                                          learners if name == "deliveries" else None)
+            has_wp = True
+        else:
+            tables = {"learners": self.required(folder, "learners", schemas.LEARNERS)}
+            tables["deliveries"] = self.required(folder, "deliveries", schemas.DELIVERIES, tables["learners"])
+            for name in ("employment", "fams", "workplacements"):
+                tables[name] = self.optional(folder, name, schemas.ILR_TABLES[name])
+            has_wp = tables["workplacements"] is not None
+        extra = {}
+        for name, (tree, spec) in RETURN_TABLES.items():
+            sub = ld.data_dir / tree / period.year.code / period.return_code
+            table = self.optional(sub, name, spec)
+            if table is not None:
+                extra[name] = table
+        return {"tables": tables, "extra": extra, "has_workplacements": has_wp}
+
+    # ------------------------------------------------------------------ reading files as text
+
+    def csv(self, path: Path, display: str, parallel: bool = True) -> _Raw:
+        """A CSV file through DuckDB, every value as pandas reads it (trimmed, empty as NULL).
+
+        pandas reads the header and first row first (its file-level faults,
+        in its words); a one-column file is left to pandas (it skips blank
+        lines, DuckDB would read them as empty rows).
+        """
+        header = list(read_raw(path, display, nrows=1).columns)
+        if len(header) == 1:
+            return self.frame(read_raw(path, display), display)
+        typed = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header)))
+        source = (f"read_csv({sql_text(path.as_posix())}, header = true, all_varchar = true, auto_detect = false, "
+                  f"delim = ',', quote = '\"', escape = '\"', null_padding = true, columns = {{{typed}}}"
+                  + ("" if parallel else ", parallel = false") + ")")
+        wanted = self.wanted(header)
+        spaces = sql_text(schemas.WHITESPACE)
+        cols = [f"NULLIF(trim(c{i}, {spaces}), '') AS {sql_name(name)}" for i, name in enumerate(header)
+                if name in wanted]
+        view = self.name("raw")
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {', '.join(cols + [''])}{sql_text(display)} AS _file, "
+            f"row_number() OVER () + 1 AS _row, row_number() OVER () - 1 AS _idx FROM {source}")
+        return _Raw(view, header, display)
+
+    def parquet(self, path: Path, display: str) -> _Raw:
+        """A Parquet file through DuckDB, each value as ``_as_strings`` writes it; pandas reads odd files."""
+        source = f"read_parquet({sql_text(path.as_posix())}, file_row_number = true)"
+        try:
+            described = self.con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+        except duckdb.Error:
+            return self.frame(read_raw(path, display), display)
+        physical = {}
+        for name, kind, *_ in described:
+            if name != "file_row_number":
+                physical[str(name).strip()] = (name, kind)  # pandas keeps the last of two names equal once stripped
+        if len(physical) == 1 and ";" in next(iter(physical)):
+            raise InputError("separated by semicolons, not commas (save it as comma-separated CSV)", file=display)
+        wanted = self.wanted(list(physical))
+        floats = [n for n, (_, kind) in physical.items() if kind in FLOAT_TYPES and n in wanted]
+        whole = self.whole_floats(source, {n: physical[n][0] for n in floats})
+        if whole is None or any(not self.as_text_sql(kind, "x", False) for n, (_, kind) in physical.items()
+                                if n in wanted):
+            return self.frame(read_raw(path, display), display)
+        cols = [f"{self.as_text_sql(kind, sql_name(col), whole.get(name, False))} AS {sql_name(name)}"
+                for name, (col, kind) in physical.items() if name in wanted]
+        view = self.name("raw")
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {', '.join(cols + [''])}{sql_text(display)} AS _file, "
+            f"file_row_number + 2 AS _row, file_row_number AS _idx FROM {source}")
+        return _Raw(view, list(physical), display)
+
+    def whole_floats(self, source: str, floats: dict[str, str]) -> dict[str, bool] | None:
+        """For each float column, whether every value is whole (pandas then writes it as an integer).
+
+        None when a value is infinite or too large to be written as pandas
+        writes it: such a file is left to pandas.
+        """
+        if not floats:
+            return {}
+        parts = []
+        for col in floats.values():
+            c = sql_name(col)
+            parts += [f"coalesce(bool_and({c} = round({c})) FILTER (WHERE NOT isnan({c})), true)",
+                      f"coalesce(bool_or(NOT isnan({c}) AND (isinf({c}) OR abs({c}) >= {WHOLE_LIMIT})), false)"]
+        found = self.con.execute(f"SELECT {', '.join(parts)} FROM {source}").fetchone()
+        if any(found[1::2]):
+            return None
+        return dict(zip(floats, found[0::2]))
+
+    @staticmethod
+    def as_text_sql(kind: str, col: str, whole: bool) -> str:
+        """SQL writing a Parquet value of DuckDB type ``kind`` as pandas' ``_as_strings`` does ('' if unknown)."""
+        if kind == "VARCHAR":
+            return col
+        if kind in INTEGER_TYPES or kind.startswith("DECIMAL"):
+            return f"CAST({col} AS VARCHAR)"
+        if kind in FLOAT_TYPES:
+            number = f"CAST(CAST({col} AS BIGINT) AS VARCHAR)" if whole else f"CAST({col} AS VARCHAR)"
+            return f"CASE WHEN NOT isnan({col}) THEN {number} END"
+        if kind == "BOOLEAN":
+            return f"CASE WHEN {col} THEN 'True' WHEN NOT {col} THEN 'False' END"
+        if kind == "DATE":
+            return f"CAST({col} AS VARCHAR)"
+        if kind in TIMESTAMP_TYPES:
+            return f"CAST(CAST({col} AS DATE) AS VARCHAR)"
+        return ""
+
+    def frame(self, df: pd.DataFrame, display: str, xml: bool = False) -> _Raw:
+        """A table pandas read (ILR XML, or a file DuckDB could not read) as a raw view.
+
+        Rows read from ILR XML name their own file and line (``_file``, ``_line``).
+        """
+        columns = [c for c in df.columns if c not in SOURCE]
+        wanted = self.wanted(columns)
+        keep = df[[c for c in columns if c in wanted]].copy()
+        keep["_idx"] = range(len(df))
+        if xml:
+            keep["_file"] = df["_file"].to_numpy() if "_file" in df else display
+            keep["_row"] = pd.to_numeric(df["_line"]).to_numpy() if "_line" in df else 0
+        else:
+            keep["_file"] = display
+            keep["_row"] = keep["_idx"] + 2
+        frame, view = self.name("frame"), self.name("raw")
+        self.con.register(frame, keep)
+        cols = [f"CAST({sql_name(c)} AS VARCHAR) AS {sql_name(c)}" for c in columns if c in wanted]
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {', '.join(cols + [''])}"
+                         f"CAST(_file AS VARCHAR) AS _file, CAST(_row AS BIGINT) AS _row, "
+                         f"CAST(_idx AS BIGINT) AS _idx FROM {frame}")
+        return _Raw(view, columns, display, per_file=xml and "_file" in df and len(df) > 0)
+
+    def wanted(self, columns: list[str]) -> set[str]:
+        """The columns worth reading: every declared one, and the FAM and ESM columns a file may add."""
+        declared = {c for spec in SPECS.values() for c in spec.names}
+        return {c for c in columns if c in declared or c.startswith(EXTRA_PREFIXES)}
+
+    # ------------------------------------------------------------------ checks
+
+    def checks(self, spec: TableSpec, columns: list[str]) -> list[_Check]:
+        """Every column check, required value and row rule of ``spec`` for a file with ``columns``, in pandas' order."""
+        out = []
+        present = [c for c in spec.columns if c.name in columns]
+        lo, hi = schemas.PLAUSIBLE_YEARS
+        for col in present:
+            v = sql_name(col.name)
+            rule = f"{col.kind}_format"
+            out.append(_Check(f"{v} IS NOT NULL AND NOT regexp_full_match({v}, {sql_text(schemas.PATTERNS[col.kind])})",
+                              col.name, rule, check_message(col, rule)))
+            if col.kind == "date":
+                implausible = (f"(regexp_matches({v}, '^[0-9]{{4}}-') AND "
+                               f"NOT TRY_CAST(left({v}, 4) AS INTEGER) BETWEEN {int(lo)} AND {int(hi)})")
+                out.append(_Check(f"{v} IS NOT NULL AND {schemas.sql_date(col.name)} IS NULL AND NOT {implausible}",
+                                  col.name, "real_date", check_message(col, "real_date")))
+                out.append(_Check(f"{v} IS NOT NULL AND {implausible}", col.name, "plausible_date",
+                                  check_message(col, "plausible_date")))
+            allowed = schemas.allowed_values(col)
+            if allowed:
+                out.append(_Check(f"{v} IS NOT NULL AND {v} NOT IN ({', '.join(sql_text(a) for a in allowed)})",
+                                  col.name, "allowed_code", check_message(col, "allowed_code")))
+        for col in present:
+            if col.must_have_value:
+                v = sql_name(col.name)
+                out.append(_Check(f"({v} IS NULL OR {v} = '')", col.name, "required_value", f"{col.name} is empty"))
+        for rule in spec.rules:
+            sql = rule.sql_over(columns)
+            if sql is not None:
+                out.append(_Check(f"({sql})", rule.field, rule.name, rule.message))
+        return out
+
+    def check(self, spec: TableSpec, raw: _Raw, learners: _Table | None = None) -> _Table:
+        """Run every check of ``spec`` over ``raw`` in one pass; record rejections and counts; keep the rest.
+
+        ``learners`` (for deliveries): rows without a valid learner are
+        rejected too, after the other checks, as ``no_learner``.
+        """
+        con, display = self.con, raw.display
+        missing = [c for c in spec.required if c not in raw.columns]
+        if missing:
+            raise InputError(f"required column '{missing[0]}' is missing"
+                             + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""), file=display)
+        absent = [c for c in spec.names if c not in raw.columns]
+        checks = self.checks(spec, raw.columns)
+        table_order = next(self.order)
+        filled = ", ".join(["r.*"] + [f"NULL::VARCHAR AS {sql_name(c)}" for c in absent])
+        flagged = (f"SELECT r.*, {', '.join(f'coalesce({c.sql}, false) AS __f{i}' for i, c in enumerate(checks))} "
+                   f"FROM (SELECT {filled} FROM {raw.view} r) r")
+        joins, more = "", []
+        key = list(spec.key)
+        if key and all(k in raw.columns for k in key):
+            dup = self.name("dup")
+            keys = ", ".join(sql_name(k) for k in key)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {dup} AS SELECT {keys}, min(_idx) AS _first FROM {raw.view} "
+                        f"WHERE {' AND '.join(f'{sql_name(k)} IS NOT NULL' for k in key)} "
+                        f"GROUP BY {keys} HAVING count(*) > 1")
+            if con.execute(f"SELECT count(*) FROM {dup}").fetchone()[0]:
+                joins += f" LEFT JOIN {dup} d ON " + " AND ".join(f"f.{sql_name(k)} = d.{sql_name(k)}" for k in key)
+                more.append(f"coalesce(f._idx > d._first, false) AS __f{len(checks)}")
+                checks.append(_Check("", key[-1], "duplicate_key",
+                                     f"duplicate of an earlier row on ({', '.join(spec.key)})"))
+        if learners is not None:
+            joins += (f" LEFT JOIN (SELECT DISTINCT UKPRN, LearnRefNumber, true AS _known FROM {learners.view}) k "
+                      "ON f.UKPRN = k.UKPRN AND f.LearnRefNumber = k.LearnRefNumber")
+            more.append(f"k._known IS NULL AS __f{len(checks)}")
+            checks.append(_Check("", "LearnRefNumber", "no_learner",
+                                 "no valid learner record with this UKPRN and LearnRefNumber"))
+        flags = [f"__f{i}" for i in range(len(checks))]
+        fields = sorted({c.field for c in checks if c.field in raw.columns})
+        if checks:
+            query = (f"SELECT {', '.join(['_file', '_row', '_idx'] + [sql_name(f) for f in fields] + flags)} "
+                     f"FROM (SELECT {', '.join(['f.*'] + more)} FROM ({flagged}) f{joins}) WHERE {' OR '.join(flags)}")
+            bad = con.execute(query).df()
+        else:
+            bad = pd.DataFrame(columns=["_file", "_row", "_idx"])
+        if learners is not None and len(bad):  # an orphan is rejected only when nothing else was wrong with it
+            orphan = f"__f{len(checks) - 1}"
+            others = bad[[f"__f{i}" for i in range(len(checks) - 1)]].any(axis=1)
+            bad[orphan] = bad[orphan] & ~others
+        self.record(bad, checks, table_order)
+        self.count(spec.name, raw, bad)
+        self.ld.absent[display] = set(absent)
+        view = self.name("ok")
+        if len(bad):
+            gone = self.name("bad")
+            con.register(gone + "_frame", bad[["_idx"]].astype("int64"))
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {gone} AS SELECT _idx FROM {gone}_frame")
+            con.unregister(gone + "_frame")
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {filled} FROM {raw.view} r "
+                        f"WHERE _idx NOT IN (SELECT _idx FROM {gone})")
+        else:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {filled} FROM {raw.view} r")
+        return _Table(view, raw.columns, spec)
+
+    def record(self, bad: pd.DataFrame, checks: list[_Check], table_order: int) -> None:
+        """The failing rows as rejected rows, one per failed check, in the order pandas records them."""
+        parts = []
+        for i, c in enumerate(checks):
+            hit = bad[bad[f"__f{i}"].astype(bool)]
+            if hit.empty:
+                continue
+            value = hit[c.field].astype(object).where(hit[c.field].notna(), "") if c.field in hit else ""
+            order = table_order if c.rule != "no_learner" else next(self.order)  # orphans come after the table
+            parts.append(pd.DataFrame({"file": hit["_file"].to_numpy(), "row": hit["_row"].astype("int64").to_numpy(),
+                                       "field": c.field, "value": value if isinstance(value, str) else value.to_numpy(),
+                                       "rule": c.rule, "message": c.message, "_order": order, "_check": i,
+                                       "_idx": hit["_idx"].to_numpy()}))
+        if parts:
+            self.rejected.append(pd.concat(parts, ignore_index=True))
+
+    def reject_file(self, shown: str, why: str) -> None:
+        """A provider's ILR XML file that could not be read at all (``Quarantine.reject_file``)."""
+        self.rejected.append(pd.DataFrame([{"file": shown, "row": 0, "field": "(whole file)", "value": "",
+                                            "rule": "unreadable_file", "message": why, "_order": next(self.order),
+                                            "_check": 0, "_idx": 0}]))
+
+    def count(self, table: str, raw: _Raw, bad: pd.DataFrame) -> None:
+        """Rows read, used and rejected per file (per XML file when the rows came from several).
+
+        ``bad`` holds orphan deliveries too: pandas moves those from used to
+        rejected after the fact, to the same totals.
+        """
+        if raw.per_file:
+            files = self.con.execute(f"SELECT _file, count(*) FROM {raw.view} GROUP BY _file "
+                                     "ORDER BY min(_idx)").fetchall()
+        else:
+            files = [(raw.display, self.con.execute(f"SELECT count(*) FROM {raw.view}").fetchone()[0])]
+        for file, n in files:
+            mine = bad[bad["_file"] == file] if raw.per_file else bad
+            rejected = len(mine)
+            self.counts.append({"table": table, "file": file, "rows_read": int(n), "rows_used": int(n - rejected),
+                                "rows_rejected": int(rejected)})
+
+    def used(self, table: _Table) -> int:
+        return self.con.execute(f"SELECT count(*) FROM {table.view}").fetchone()[0]
+
+    def rejected_frame(self) -> pd.DataFrame:
+        """Every rejected row, sorted as ``Quarantine.rejected_frame`` sorts them."""
+        if not self.rejected:
+            return pd.DataFrame(columns=REJECTED_COLUMNS)
+        out = pd.concat(self.rejected, ignore_index=True)
+        out = out.sort_values(["_order", "_check", "_idx"], kind="stable")
+        out = out.sort_values(["file", "row", "field", "rule"], kind="stable")
+        return out[REJECTED_COLUMNS].reset_index(drop=True)
+
+    # ------------------------------------------------------------------ the views
+
+    def views(self, top: dict, returns: dict) -> None:
+        """The contract's views (see :mod:`fjaaqa.inputs.views`) over the valid rows."""
+        con = self.con
+        ordered = sorted(returns.items())
+        fams = {p: self.fam_wide(r["tables"]) for p, r in ordered}
+        for name in ILR_VIEWS:
+            cols = schemas.ILR_TABLES[name].names
+            if name in EXTRA_PREFIX:
+                extra = sorted({c for p, r in ordered if r["tables"][name] is not None
+                                for c in self.prefixed(r["tables"][name], fams[p] if name == "deliveries" else None)})
+                cols = cols + [c for c in extra if c not in cols]
+            parts = [self.select(r["tables"][name], cols, p, fams[p] if name == "deliveries" else None)
+                     for p, r in ordered if r["tables"][name] is not None]
+            self.union(name, parts, cols + PERIOD_COLUMNS)
+        for name in RETURN_VIEWS:
+            cols = SPECS[name].names
+            parts = [self.select(r["extra"][name], cols, p) for p, r in ordered if name in r["extra"]]
+            self.union(name, parts, cols + PERIOD_COLUMNS)
+        for name in TOP_VIEWS:
+            table = top.get(name)
+            self.union(name, [self.select(table, SPECS[name].names)] if table is not None else [], SPECS[name].names)
+        frame = pd.DataFrame(
+            [{"year": p.year.code, "return_code": p.return_code, "has_workplacements": bool(r["has_workplacements"]),
+              "has_loans": "loans" in r["extra"], "has_earnings": "earnings" in r["extra"]} for p, r in ordered],
+            columns=["year", "return_code", "has_workplacements", "has_loans", "has_earnings"])
+        con.register("_frame_dataset_returns", frame)
+        con.execute("CREATE OR REPLACE TEMP VIEW dataset_returns AS SELECT * FROM _frame_dataset_returns")
+
+    @staticmethod
+    def typed(col: str, expr: str) -> str:
+        kind = "DATE" if col in DATE_COLUMNS else "VARCHAR"
+        return f"CAST({expr} AS {kind}) AS {sql_name(col)}"
+
+    def select(self, table: _Table | None, cols: list[str], period: Period | None = None,
+               fams: tuple[str, list[str]] | None = None) -> str:
+        """SQL for one table's valid rows in the contract's columns and types (absent columns NULL)."""
+        have = set(table.spec.names) | {c for c in table.columns if c.startswith(EXTRA_PREFIXES)}
+        wide, wide_cols = fams if fams else (None, [])
+        parts = []
+        for c in cols:
+            if c == "year" or c == "return_code":
+                continue
+            mine = f"t.{sql_name(c)}" if c in have else "NULL"
+            if c in wide_cols:
+                mine = f"coalesce({mine}, w.{sql_name(c)})" if c in have else f"w.{sql_name(c)}"
+            parts.append(self.typed(c, mine))
+        if period is not None:
+            parts += [f"{sql_text(period.year.code)} AS year", f"{sql_text(period.return_code)} AS return_code"]
+        source = f"{table.view} t"
+        if wide:
+            source += (f" LEFT JOIN {wide} w ON t.UKPRN = w.UKPRN AND t.LearnRefNumber = w.LearnRefNumber "
+                       "AND t.AimSeqNumber = w.AimSeqNumber")
+        return f"SELECT {', '.join(parts)} FROM {source}"
+
+    def union(self, name: str, parts: list[str], cols: list[str]) -> None:
+        if not parts:
+            empty = ", ".join(self.typed(c, "NULL") for c in cols)
+            parts = [f"SELECT {empty} WHERE false"]
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {sql_name(name)} AS " + " UNION ALL ".join(parts))
+
+    def fam_wide(self, tables: dict) -> tuple[str, list[str]] | None:
+        """Each aim's FAMs as ``FAM_<type>`` columns (``_fams_onto_deliveries``), as a temporary table.
+
+        Codes of one type join with ``;`` in the order of their first
+        ``DateFrom`` (none first), then code.
+        """
+        fams = tables.get("fams")
+        if fams is None:
+            return None
+        con = self.con
+        aim = f"SELECT * FROM {fams.view} WHERE AimSeqNumber IS NOT NULL"
+        types = [t for (t,) in con.execute(f"SELECT DISTINCT FAMType FROM ({aim}) ORDER BY FAMType").fetchall()]
+        if not types:
+            return None
+        keys = "UKPRN, LearnRefNumber, AimSeqNumber"
+        first = (f"SELECT {keys}, FAMType, FAMCode, CASE WHEN count(*) > count(DateFrom) THEN NULL "
+                 f"ELSE min(DateFrom) END AS first FROM ({aim}) GROUP BY ALL")
+        joined = (f"SELECT {keys}, FAMType, string_agg(FAMCode, ';' ORDER BY first NULLS FIRST, FAMCode) AS codes "
+                  f"FROM ({first}) GROUP BY ALL")
+        pivot = ", ".join(f"max(codes) FILTER (WHERE FAMType = {sql_text(t)}) AS {sql_name('FAM_' + t)}" for t in types)
+        wide = self.name("famwide")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {wide} AS SELECT {keys}, {pivot} FROM ({joined}) GROUP BY {keys}")
+        return wide, [f"FAM_{t}" for t in types]
+
+    @staticmethod
+    def prefixed(table: _Table, wide: tuple[str, list[str]] | None) -> list[str]:
+        """The FAM (ESM) columns a return's deliveries (employment) carry: declared, the file's own, from the FAMs."""
+        prefix = EXTRA_PREFIX[table.spec.name]
+        cols = [c for c in table.spec.names + table.columns if c.startswith(prefix)]
+        return cols + (wide[1] if wide else [])
