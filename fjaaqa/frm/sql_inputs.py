@@ -128,7 +128,8 @@ def _aims_sql(con) -> str:
         SELECT UKPRN, LearnRefNumber, {", ".join(q(c) for c in LEARNER_FIELDS)}
         FROM learners WHERE year = $year AND return_code = $return_code
     ), e AS (
-        SELECT UKPRN, LearnRefNumber, DateEmpStatApp, EmpStat, {_or_null(ecols, "ESM_EII", "employment")} AS eii
+        SELECT UKPRN, LearnRefNumber, DateEmpStatApp, EmpStat, {_or_null(ecols, "ESM_EII", "employment")} AS eii,
+               lead(DateEmpStatApp) OVER (PARTITION BY UKPRN, LearnRefNumber ORDER BY DateEmpStatApp) AS _until
         FROM employment
         WHERE year = $year AND return_code = $return_code AND DateEmpStatApp IS NOT NULL
     )
@@ -144,8 +145,8 @@ def _aims_sql(con) -> str:
     FROM d
     LEFT JOIN l ON l.UKPRN = d.UKPRN AND l.LearnRefNumber = d.LearnRefNumber
     LEFT JOIN lars x ON x.LearnAimRef = d.LearnAimRef
-    ASOF LEFT JOIN e ON e.UKPRN = d.UKPRN AND e.LearnRefNumber = d.LearnRefNumber
-                    AND d.LearnStartDate >= e.DateEmpStatApp
+    LEFT JOIN e ON e.UKPRN = d.UKPRN AND e.LearnRefNumber = d.LearnRefNumber
+               AND d.LearnStartDate >= e.DateEmpStatApp AND (e._until IS NULL OR d.LearnStartDate < e._until)
     ORDER BY d._row
     """
 
@@ -189,23 +190,32 @@ ORDER BY g.UKPRN, g.LearnRefNumber
 
 
 def _prior_sql(con, earlier: list[Period]) -> tuple[str, dict]:
-    """frm_prior: earlier years' achievements, prior_achievements, and this return's own (as build_inputs)."""
+    """frm_prior: earlier years' achievements, prior_achievements, and this return's own (as build_inputs).
+
+    Rows come in the pandas concatenation's order (each earlier year in
+    turn, then prior_achievements, then this return), each part in its
+    source's order, so ``rowid`` is the same order as the pandas frame's.
+    """
     dcols = columns(con, "deliveries")
-    grade = _or_null(dcols, "OutGrade", "d")
+    # A delivery's fields for a prior achievement (OutGrade only when the deliveries carry it).
+    fields = ", ".join(f"{_or_null(dcols, c, 'd')} AS {q(c)}" for c in PRIOR_COLUMNS if c != "ULN")
     params: dict = {}
     parts = []
     for i, p in enumerate(earlier):
         params[f"py{i}"], params[f"pr{i}"] = p.year.code, p.return_code
         parts.append(f"""
-        SELECT l.ULN, d.LearnAimRef, d.AchDate, {grade} AS OutGrade, d.ProgType, d.AimType, d.StdCode
-        FROM deliveries d
-        LEFT JOIN learners l ON l.year = d.year AND l.return_code = d.return_code
-                            AND l.UKPRN = d.UKPRN AND l.LearnRefNumber = d.LearnRefNumber
-        WHERE d.year = $py{i} AND d.return_code = $pr{i} AND d.Outcome = '1' AND d.AchDate IS NOT NULL""")
-    parts.append(f"SELECT {', '.join(q(c) for c in PRIOR_COLUMNS)} FROM prior_achievements WHERE $prior_table")
+        SELECT {i} AS _part, d._n, l.ULN, {", ".join(f"d.{q(c)}" for c in PRIOR_COLUMNS if c != "ULN")}
+        FROM (SELECT row_number() OVER () AS _n, UKPRN, LearnRefNumber, {fields}
+              FROM deliveries d
+              WHERE year = $py{i} AND return_code = $pr{i} AND Outcome = '1' AND AchDate IS NOT NULL) d
+        LEFT JOIN (SELECT UKPRN, LearnRefNumber, ULN FROM learners WHERE year = $py{i} AND return_code = $pr{i}) l
+               ON l.UKPRN = d.UKPRN AND l.LearnRefNumber = d.LearnRefNumber""")
+    n = len(earlier)
+    parts.append(f"SELECT {n} AS _part, row_number() OVER () AS _n, {', '.join(q(c) for c in PRIOR_COLUMNS)} "
+                 f"FROM prior_achievements WHERE $prior_table")
     parts.append(f"""
-        SELECT d.ULN, d.LearnAimRef, d.AchDate, {grade} AS OutGrade, d.ProgType, d.AimType, d.StdCode
-        FROM frm_aims d WHERE d.Outcome = '1' AND d.AchDate IS NOT NULL""")
+        SELECT {n + 1} AS _part, rowid AS _n, ULN, {fields}
+        FROM frm_aims d WHERE Outcome = '1' AND AchDate IS NOT NULL""")
     union = "\n UNION ALL ".join(parts)
     sql = f"""
     CREATE OR REPLACE TEMP TABLE frm_prior AS
@@ -213,6 +223,7 @@ def _prior_sql(con, earlier: list[Period]) -> tuple[str, dict]:
     SELECT {", ".join(f"p.{q(c)}" for c in PRIOR_COLUMNS)}, {_lars_select("x")}, {_regulated("p")} AS regulated
     FROM p LEFT JOIN lars x ON x.LearnAimRef = p.LearnAimRef
     WHERE $prior_available
+    ORDER BY p._part, p._n
     """
     return sql, params
 
