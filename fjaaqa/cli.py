@@ -88,7 +88,7 @@ RUN_DATE_HELP = "Date printed on the outputs, YYYY-MM-DD (default: the census da
 WORKERS_HELP = "Parallel workers, each with a warm kernel (default: one per core)."
 FORCE_HELP = "Rebuild every output, even those whose inputs are unchanged."
 EXECUTOR_HELP = "local, or dask://HOST:PORT for a Dask scheduler."
-ENGINE_HELP = "duckdb: the indicators as SQL (DuckDB); pandas: the reference engine. Both give the same results."
+ENGINE_HELP = "duckdb: SQL over the files in place (DuckDB); pandas: the reference engine. Both give the same results."
 
 
 def _progress() -> Progress:
@@ -471,6 +471,7 @@ def frm_command(
                                              help="National scale: split by ULN into this many parts and run "
                                                   "part by part (then, with --out, the reports as usual)."),
     executor: str = typer.Option("local", "--executor", help=EXECUTOR_HELP),
+    engine: Engine = typer.Option(Engine.duckdb, "--engine", help=ENGINE_HELP),
 ):
     """Funding rules monitoring: every FRM rule over one ILR return, with query IDs and change since the last return."""
     from .frm.run import list_rules as rule_lines
@@ -488,13 +489,14 @@ def frm_command(
     _check_run_date(run_date)
     check_executor(executor)
     if partitions:  # national scale: run part by part, then build reports from the joined run like any other
-        _frm_by_parts(data, period, partitions, executor, workers, force)
+        _frm_by_parts(data, period, partitions, executor, workers, force, engine.value)
         if out is None:
             return
     if out is not None:
-        result, built = _frm_reports(data, period, ukprn, out, pdf, workers, run_date, notes, force, executor)
+        result, built = _frm_reports(data, period, ukprn, out, pdf, workers, run_date, notes, force, executor,
+                                     engine.value)
     else:
-        result, built = _frm_run(data, period, ukprn), None
+        result, built = _frm_run(data, period, ukprn, engine.value), None
     if result.note:
         err.print(f"Note: {result.note}.", markup=False)
     for rule_id, why in result.unavailable.items():
@@ -513,7 +515,7 @@ def frm_command(
         raise typer.Exit(1)
 
 
-def _frm_by_parts(data, period, partitions, executor, workers, force) -> None:
+def _frm_by_parts(data, period, partitions, executor, workers, force, engine) -> None:
     from .pipeline import frm_by_parts
     from .render.executors import make_executor
     from .store.frm_runs import is_cached
@@ -526,7 +528,7 @@ def _frm_by_parts(data, period, partitions, executor, workers, force) -> None:
     try:
         with _progress() as bar:
             task = bar.add_task(f"FRM {period.label}, {partitions} parts", total=partitions)
-            done = frm_by_parts(data, period, partitions, ex, progress=lambda r: bar.advance(task))
+            done = frm_by_parts(data, period, partitions, ex, progress=lambda r: bar.advance(task), engine=engine)
     finally:
         ex.close()
     result, parts = done["result"], done["parts"]
@@ -537,7 +539,7 @@ def _frm_by_parts(data, period, partitions, executor, workers, force) -> None:
               f"{max(p.peak_rss_mb for p in parts):,.0f} MB", markup=False)
 
 
-def _frm_reports(data, period, ukprn, out, pdf, workers, run_date, notes, force, executor):
+def _frm_reports(data, period, ukprn, out, pdf, workers, run_date, notes, force, executor, engine):
     from .reports.frm import build_frm_reports, frm_folder
 
     ex = _executor(executor, workers)
@@ -546,7 +548,8 @@ def _frm_reports(data, period, ukprn, out, pdf, workers, run_date, notes, force,
             task = bar.add_task("FRM reports", total=None)
             result, built = build_frm_reports(data, period.year.code, period.return_code, ukprn, out, pdf,
                                               _workers(workers), run_date or "", notes,
-                                              progress=lambda rec: bar.advance(task), force=force, executor=ex)
+                                              progress=lambda rec: bar.advance(task), force=force, executor=ex,
+                                              engine=engine)
     finally:
         if ex is not None:
             ex.close()
@@ -558,13 +561,13 @@ def _frm_reports(data, period, ukprn, out, pdf, workers, run_date, notes, force,
     return result, built
 
 
-def _frm_run(data, period, ukprn):
+def _frm_run(data, period, ukprn, engine):
     from .store.frm_runs import load_or_run
 
     if not (Path(data) / "ilr" / period.year.code / period.return_code).is_dir():
         raise InputError(f"no ILR return for {period.label} in the data directory",
                          file=f"ilr/{period.year.code}/{period.return_code}")
-    result = load_or_run(data, period.year.code, period.return_code)
+    result = load_or_run(data, period.year.code, period.return_code, engine=engine)
     unknown = sorted(set(ukprn or []) - set(result.status["UKPRN"]))
     if unknown:
         raise InputError(f"UKPRN {unknown[0]} has no learners in the {period.label} return")

@@ -147,7 +147,8 @@ def build_pack_batch(data: Path, period: Period, agencies: list[str] | None, aud
 
 # ------------------------------------------------------------------ national FRM
 
-def frm_by_parts(data: Path, period: Period, partitions: int, executor, progress=no_progress) -> dict:
+def frm_by_parts(data: Path, period: Period, partitions: int, executor, progress=no_progress,
+                 engine: str = "pandas") -> dict:
     """National scale: split by ULN (DuckDB), run FRM on every part, join, and keep the joined run.
 
     The joined run is stored as the cached FRM run of DATA's return, so the
@@ -163,7 +164,8 @@ def frm_by_parts(data: Path, period: Period, partitions: int, executor, progress
         t0 = time.perf_counter()
         partition_dataset(data, tmp, partitions)
         split = time.perf_counter() - t0
-        _, _, _, parts = run_partitioned(tmp, period.year.code, period.return_code, executor, progress=progress)
+        _, _, _, parts = run_partitioned(tmp, period.year.code, period.return_code, executor, progress=progress,
+                                         engine=engine)
     result = as_frm_result(parts, period)
     store(data, result)
     return {"result": result, "parts": parts, "split_seconds": split}

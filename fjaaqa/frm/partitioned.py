@@ -170,21 +170,36 @@ def peak_rss_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_part(folder: str, year: str, return_code: str) -> PartResult:
-    """FRM for one part (runs in a worker process or on a Dask worker)."""
+def run_part(folder: str, year: str, return_code: str, engine: str = "pandas") -> PartResult:
+    """FRM for one part (runs in a worker process or on a Dask worker), by either engine."""
     import time
 
-    from ..inputs.sources import load_dataset
-    from .run import run_frm
+    from ..inputs.views import check_engine
 
     started = time.perf_counter()
     period = make_period(year, return_code)
-    ds = load_dataset(folder, up_to=period)
-    aims = len(ds.returns[period].deliveries) if period in ds.returns else 0
-    res = run_frm(ds, period)
+    if check_engine(engine) == "pandas":
+        from ..inputs.sources import load_dataset
+        from .run import run_frm
+
+        ds = load_dataset(folder, up_to=period)
+        aims = len(ds.returns[period].deliveries) if period in ds.returns else 0
+        res, rejected = run_frm(ds, period), len(ds.rejected)
+    else:
+        from ..inputs.sql_load import open_dataset
+        from ..inputs.views import connect
+        from .sql_run import run_frm_sql
+
+        con = connect()
+        try:
+            rejected = len(open_dataset(con, folder, up_to=period).rejected)
+            res = run_frm_sql(con, period)
+            aims = con.execute("SELECT count(*) FROM frm_aims").fetchone()[0]
+        finally:
+            con.close()
     peak = peak_rss_mb()
     compared = (res.compared_with.year.code, res.compared_with.return_code) if res.compared_with else None
-    return PartResult(Path(folder).name, res.flags, res.resolved, res.status, res.unavailable, len(ds.rejected),
+    return PartResult(Path(folder).name, res.flags, res.resolved, res.status, res.unavailable, rejected,
                       aims, time.perf_counter() - started, peak, compared, res.note)
 
 
@@ -220,7 +235,8 @@ def as_frm_result(parts: list[PartResult], period: Period):
                      resolved.reindex(columns=FLAG_COLUMNS), note)
 
 
-def run_partitioned(parts_dir: str | Path, year: str, return_code: str, executor=None, progress=None):
+def run_partitioned(parts_dir: str | Path, year: str, return_code: str, executor=None, progress=None,
+                    engine: str = "pandas"):
     """FRM over every part of a partitioned dataset; returns (flags, resolved, status, part results).
 
     ``executor`` is anything with ``map(fn, *iterables, progress=None)``
@@ -233,11 +249,11 @@ def run_partitioned(parts_dir: str | Path, year: str, return_code: str, executor
     if executor is None:
         results = []
         for folder in folders:
-            results.append(run_part(folder, year, return_code))
+            results.append(run_part(folder, year, return_code, engine))
             if progress:
                 progress(results[-1])
     else:
         results = executor.map(run_part, folders, [year] * len(folders), [return_code] * len(folders),
-                               progress=progress)
+                               [engine] * len(folders), progress=progress)
     flags, resolved, status = combine(results)
     return flags, resolved, status, results

@@ -32,6 +32,8 @@ The contract, for every view:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from . import schemas
@@ -112,3 +114,34 @@ def register_dataset(con, ds: Dataset) -> None:
     given = pd.DataFrame({"name": [n for n in TOP_VIEWS if n in ("register", "commitments") or ds.given(n)]})
     con.register("_frame_dataset_given", given)
     con.execute("CREATE OR REPLACE TEMP VIEW dataset_given AS SELECT * FROM _frame_dataset_given")
+
+
+# ------------------------------------------------------------------ the engines
+
+ENGINES = ("duckdb", "pandas")  # DuckDB SQL over the files (the default), or the pandas reference path
+MEMORY_LIMIT = "1GB"  # DuckDB spills to disk beyond this, so a national run stays well under 2 GB
+
+
+def check_engine(engine: str) -> str:
+    """The engine's name, or one clear line naming the choices."""
+    from ..errors import InputError
+
+    if engine not in ENGINES:
+        raise InputError(f"engine '{engine}' is not one of {', '.join(ENGINES)}")
+    return engine
+
+
+def connect(memory_limit: str = MEMORY_LIMIT):
+    """A DuckDB connection for one run: bounded memory, spilling to the system's temporary folder.
+
+    An in-memory database would otherwise spill into ``.tmp`` under the
+    current folder, and take up to 80 % of the machine's memory before it did.
+    """
+    import tempfile
+
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute(f"SET temp_directory = '{Path(tempfile.gettempdir(), 'fjaaqa-duckdb').as_posix()}'")
+    return con

@@ -44,10 +44,10 @@ def providers_to_report(res: FrmResult, ukprns: list[str] | None) -> list[str]:
 def build_frm_reports(data_dir: Path, year: str, return_code: str, ukprns: list[str] | None, out: Path,
                       pdf: bool = True, workers: int = 1, run_date: str = "", notes: list[Path] | None = None,
                       results_dir: Path | None = None, progress=None,
-                      force: bool = False, executor=None) -> tuple[FrmResult, BuildSummary]:
+                      force: bool = False, executor=None, engine: str = "duckdb") -> tuple[FrmResult, BuildSummary]:
     """Every requested provider's report (HTML, PDF) and workbook, plus the flag files, listing and manifest."""
     period = make_period(year, return_code)
-    res = load_or_run(data_dir, year, return_code, results_dir)
+    res = load_or_run(data_dir, year, return_code, results_dir, engine=engine)
     chosen = providers_to_report(res, ukprns)
     carried = read_notes(notes or [])
     pages = {u: kind("frm").output(out, year=period.year.code, return_code=period.return_code, ukprn=u)

@@ -18,8 +18,8 @@ import pandas as pd
 from ..digests import code_hash
 from ..errors import InputError
 from ..frm.catalogue import catalogue_files
-from ..frm.run import FLAG_COLUMNS, STATUS_COLUMNS, FrmResult, load_catalogue, run_frm
-from ..inputs.sources import load_dataset
+from ..frm.engines import run_return
+from ..frm.run import FLAG_COLUMNS, STATUS_COLUMNS, FrmResult, load_catalogue
 from ..periods import Period, make_period
 from .results import default_results_dir, input_files, write_entry
 
@@ -131,7 +131,7 @@ def read_by_frm(file: str) -> bool:
 
 
 def load_or_run(data_dir: str | Path, year: str, return_code: str, results_dir: str | Path | None = None,
-                key: str = "") -> FrmResult:
+                key: str = "", engine: str = "duckdb") -> FrmResult:
     """FRM for every provider in one return (compared with the previous return), from cache or run now.
 
     With ``key`` (a run a batch has just made or found), that run is read as
@@ -148,5 +148,5 @@ def load_or_run(data_dir: str | Path, year: str, return_code: str, results_dir: 
     folder, key, files = _folder(data_dir, period, results_dir)  # inputs hashed once, not again to store
     if (folder / "meta.json").is_file():
         return _read(folder)
-    _keep(folder, key, files, run_frm(load_dataset(data_dir, up_to=period), period))
+    _keep(folder, key, files, run_return(data_dir, period, engine))
     return _read(folder)
