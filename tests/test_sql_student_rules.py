@@ -306,6 +306,10 @@ def test_frm49_band_minimum_plus_additional_hours():
                                                                          True})})
     assert flags(both(x, "FRM49", settings=counted)) == {
         ("B7_2021_1299", "planned 1299 hours; band 7 needs 1300"), ("NOHOURS", "planned 0 hours; band 7 needs 1300")}
+    # No additional hours, or a year not written as a year label ("2223"): pandas finds none, nor does SQL.
+    for extra in ({}, {"2223": 80}):
+        other = S.model_copy(update={"tlevel": S.tlevel.model_copy(update={"additional_hours_by_start_year": extra})})
+        assert flags(both(x, "FRM49", settings=other)) == flags(both(x, "FRM49", settings=counted))
 
 
 def test_frm65_minimum_hours_by_version_and_records():
@@ -395,3 +399,38 @@ def test_every_number_is_a_parameter():
         assert all(f"${name}" in sql for name in params), f"{rule_id} binds a parameter it does not use"
     assert date(2022, 9, 6) == STUDENT_RULE_SQL["FRM71"](S, CAT.rule("FRM71").at(R14, CAT.year), R14)[1][
         "continuing_ref"]
+
+
+def test_printed_figures_over_a_grid_of_hours():
+    """Every per-week figure and EEP share on a grid prints as pandas prints it (halves go to the even digit)."""
+    rows = []
+    for days in range(1, 60):                    # FRM30: study programmes of 1 to 59 days this year
+        for hours in range(0, 400, 7):
+            rows.append(("W", days, hours, None))
+    for plh in range(0, 41):                     # FRM69: every split of up to 40 + 40 hours
+        for eep in range(0, 41):
+            rows.append(("E", 300, plh, eep))
+    start = pd.Timestamp("2022-09-01")
+    students = pd.DataFrame({
+        "UKPRN": UKPRN, "LearnRefNumber": [f"{k}{i}" for i, (k, *_) in enumerate(rows)],
+        "ULN": [str(1000000000 + i) for i in range(len(rows))], "stream": "study_programme",
+        "prog_start": start, "prog_plan_end": [start + pd.Timedelta(days=d - 1) for _, d, _, _ in rows],
+        "leave": pd.NaT, "all_ended": False,
+        "PlanLearnHours_n": pd.array([h for *_, h, _ in rows], dtype="Int64"),
+        "PlanEEPHours_n": pd.array([e for *_, e in rows], dtype="Int64"),
+        "has_qualification": True, "als": False, "PartnerUKPRN": None})
+    students["prog_start"] = students["prog_start"].astype("datetime64[s]")
+    students["prog_plan_end"] = students["prog_plan_end"].astype("datetime64[s]")
+    students["leave"] = students["leave"].astype("datetime64[s]")
+    base = Students(R14).learner("T").aim("T", "60000001").inputs()
+    x = replace(base, aims=base.aims.iloc[0:0], students=students)
+    week, share = (dict(zip(r["LearnRefNumber"], r["reason"])) for r in (both(x, "FRM30"), both(x, "FRM69")))
+    ref = {row: students["LearnRefNumber"][i] for i, row in enumerate(rows)}
+    # 35 hours over 4 days: 61.25 a week, printed 61.2; 49 hours: 85.75, printed 85.8 (halves to the even digit).
+    assert week[ref["W", 4, 35, None]] == "61.2 planned hours a week"
+    assert week[ref["W", 4, 49, None]] == "85.8 planned hours a week"
+    assert ref["W", 49, 280, None] not in week                                    # 280 over 49 days: 40 exactly
+    assert week[ref["W", 49, 287, None]] == "41.0 planned hours a week"
+    assert share[ref["E", 300, 7, 9]] == "employability, enrichment and pastoral hours are 56.2 %"
+    assert ref["E", 300, 9, 7] not in share                                       # 43.75 %: below half
+    assert len(week) > 100 and len(share) > 100
