@@ -10,7 +10,9 @@ Why the queries look as they do:
 - Every number the guidance gives (six weeks, hours a week, band minimums,
   placement minimums, the EEP share) and every switch of the version in
   force (``rule.in_force.params``) is a bound parameter, never SQL text.
-  A settings dict becomes two lists (keys, values) made into a ``MAP``.
+  A settings dict becomes two lists, keys and values
+  (:func:`~fjaaqa.frm.sql_common.lookup`); the additional T Level hours
+  by start year become each year's first and last day with its hours.
 - Thresholds are compared in whole numbers as pandas does
   (``hours * 7 > limit * days``, ``100 * eep >= share * total``), so no
   rounding decides a flag.
