@@ -102,7 +102,8 @@ def test_apprentices_counted_and_periods_recorded(made, results):
     assert info["apprentices_per_copy"] == per_copy and info["apprentices"] == COPIES * per_copy
     assert len(nat_res.apprentices) == COPIES * len(base_res.apprentices)
     stamp = json.loads((data / ".national").read_text())
-    assert stamp["review_period"] == "2023-24 R14" and stamp["frm_period"] == "2022-23 R14"
+    assert stamp["review_period"] == {"year": "2324", "return": "R14", "label": "2023-24 R14"}
+    assert stamp["frm_period"] == {"year": "2223", "return": "R14", "label": "2022-23 R14"}
     assert stamp["copies"] == COPIES
     # every return the indicators read for the review period is there (history, achievement-rate pool)
     assert sorted(p.name for p in (data / "ilr").iterdir()) == ["1920", "2021", "2122", "2223", "2324"]

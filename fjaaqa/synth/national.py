@@ -219,6 +219,10 @@ def agency_apprentices(data: Path, period: Period) -> int:
     return len(linked.drop_duplicates(["agency_id", "ULN", "StdCode"]))
 
 
+def _period(p: Period) -> dict:
+    return {"year": p.year.code, "return": p.return_code, "label": p.label}
+
+
 def _write_csv(df: pd.DataFrame, target: Path) -> None:
     from ..writers import atomic_write, csv_text
 
@@ -296,7 +300,7 @@ def write_national(out: str | Path, copies: int = 1000, period: Period | None = 
 
     aims = rows.get(f"ilr/{period.year.code}/{period.return_code}/deliveries", 0)
     info = {"copies": copies, "aims": aims, "providers": groups * len(numbering.ukprn_index),
-            "frm_period": str(period), "review_period": str(review), "apprentices_per_copy": apprentices,
+            "frm_period": _period(period), "review_period": _period(review), "apprentices_per_copy": apprentices,
             "apprentices": apprentices * copies, "rows": rows}
     (out / STAMP).write_text(json.dumps({k: v for k, v in info.items() if k != "rows"}, indent=1) + "\n")
     return info
