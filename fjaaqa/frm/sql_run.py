@@ -207,8 +207,7 @@ def evaluate_sql(con, cat: Catalogue, period: Period, available: dict[str, bool]
             continue
         sql, params = RULE_SQL[rule.id](cat.settings, rule, period)
         # A table keeps the query's ORDER BY as its row order: rowid is the rule's own order of rows.
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _frm_rule AS SELECT {', '.join(RULE_COLUMNS)} FROM ({sql})",
-                    _bound(sql, params))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _frm_rule AS {sql}", _bound(sql, params))
         con.execute(f"INSERT INTO _frm_hits SELECT $rule, $level, $no, rowid, {', '.join(RULE_COLUMNS)} "
                     f"FROM _frm_rule", {"rule": rule.id, "level": rule.level, "no": no})
     flags = _flag_frame(con.execute(_SHAPE).df())
