@@ -189,12 +189,14 @@ ORDER BY g.UKPRN, g.LearnRefNumber
 """
 
 
-def _prior_sql(con, earlier: list[Period]) -> tuple[str, dict]:
+def _prior_sql(con, earlier: list[Period], previous: Period | None) -> tuple[str, dict]:
     """frm_prior: earlier years' achievements, prior_achievements, and this return's own (as build_inputs).
 
     Rows come in the pandas concatenation's order (each earlier year in
     turn, then prior_achievements, then this return), each part in its
     source's order, so ``rowid`` is the same order as the pandas frame's.
+    Last year's final return is read from ``frm_prev_year`` (already made)
+    rather than scanning the deliveries again.
     """
     dcols = columns(con, "deliveries")
     # A delivery's fields for a prior achievement (OutGrade only when the deliveries carry it).
@@ -203,11 +205,12 @@ def _prior_sql(con, earlier: list[Period]) -> tuple[str, dict]:
     parts = []
     for i, p in enumerate(earlier):
         params[f"py{i}"], params[f"pr{i}"] = p.year.code, p.return_code
+        source = ("frm_prev_year d WHERE" if p == previous
+                  else f"deliveries d WHERE year = $py{i} AND return_code = $pr{i} AND")
         parts.append(f"""
         SELECT {i} AS _part, d._n, l.ULN, {", ".join(f"d.{q(c)}" for c in PRIOR_COLUMNS if c != "ULN")}
         FROM (SELECT row_number() OVER () AS _n, UKPRN, LearnRefNumber, {fields}
-              FROM deliveries d
-              WHERE year = $py{i} AND return_code = $pr{i} AND Outcome = '1' AND AchDate IS NOT NULL) d
+              FROM {source} Outcome = '1' AND AchDate IS NOT NULL) d
         LEFT JOIN (SELECT UKPRN, LearnRefNumber, ULN FROM learners WHERE year = $py{i} AND return_code = $pr{i}) l
                ON l.UKPRN = d.UKPRN AND l.LearnRefNumber = d.LearnRefNumber""")
     n = len(earlier)
@@ -273,16 +276,14 @@ def prepare_inputs(con, period: Period, s: Settings) -> dict[str, bool]:
         "has_workplacements": here["has_workplacements"],
     }
     this_return = "year = $year AND return_code = $return_code"
+    prior_sql, prior_params = _prior_sql(con, earlier, previous if available["previous_year"] else None)
+    params.update(prior_params)
     statements = [
         _aims_sql(con),
         STUDENTS_SQL,
-    ]
-    prior_sql, prior_params = _prior_sql(con, earlier)
-    params.update(prior_params)
-    statements += [
-        prior_sql,
         _copy_sql(con, "frm_prev_year", "deliveries",
                   "year = $prev_year AND return_code = $prev_return AND $has_previous"),
+        prior_sql,
         _copy_sql(con, "frm_loans", "loans", this_return),
         _copy_sql(con, "frm_earnings", "earnings", this_return),
         _copy_sql(con, "frm_workplacements", "workplacements", f"{this_return} AND $has_workplacements"),
