@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from .digests import code_hash
-from .errors import InputError
 from .inputs.sources import load_dataset
+from .inputs.views import check_engine, connect
 from .paths import default_data, default_out
 from .periods import Period, make_period
 from .quality.results import Results, compute, indicators_csv, indicators_json
@@ -46,9 +46,6 @@ def no_progress(*_args, **_kwargs) -> None:
 
 
 # ------------------------------------------------------------------ indicators
-
-ENGINES = ("duckdb", "pandas")
-
 
 @dataclass
 class IndicatorRun:
@@ -94,20 +91,16 @@ def compute_indicators(data: Path, year: str, return_code: str, thresholds: str,
     """
     period = make_period(year, return_code)
     t = load_thresholds(thresholds)
-    if engine == "pandas":
+    if check_engine(engine) == "pandas":
         ds = load_dataset(data, up_to=period)
         return compute(ds, period, t), len(ds.rejected)
-    if engine != "duckdb":
-        raise InputError(f"engine '{engine}' is not one of {', '.join(ENGINES)}")
-    import duckdb
-
     from .quality.sql_indicators import indicator_results_sql
 
-    con = duckdb.connect()
+    con = connect()
     try:
         loaded = open_views(con, Path(data), period)
         rejected = len(loaded.rejected)
-        results = indicator_results_sql(con, period, t, absent=getattr(loaded, "absent", None), data_dir=Path(data))
+        results = indicator_results_sql(con, period, t, absent=loaded.absent, data_dir=Path(data))
     finally:
         con.close()
     return IndicatorRun(period, t, results), rejected
