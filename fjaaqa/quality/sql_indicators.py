@@ -235,7 +235,7 @@ WITH g AS (
     QUALIFY row_number() OVER (
         PARTITION BY p.prank, x.apprenticeship_id
         ORDER BY qf_true(qf_in_force(p.census, x."from", x."to")) DESC,
-                 x."from" DESC NULLS LAST) = 1
+                 x."from" DESC NULLS LAST, x.postcode) = 1
 ), placed_on AS (
     SELECT w.*, coalesce(pl.postcode, w.DelLocPostCode) AS workplace_postcode,
            coalesce(st.route, $unknown) AS route
@@ -347,10 +347,10 @@ WITH a AS (
                                           AND days_in < $qualifying_in_learning_days) AND NOT restart
                    THEN 'withdrew in qualifying period'
                WHEN withdrawn AND qf_true(list_contains($transfer_reasons, WithdrawReason)) THEN 'transfer'
-               WHEN withdrawn AND qf_true(WithdrawReason = '40') AND follow_same_provider THEN 'transfer 40'
+               WHEN withdrawn AND qf_true(WithdrawReason = '40') AND follow_same_provider THEN 'transfer to new aim'
                WHEN $exclude_reason_2 AND withdrawn AND qf_true(WithdrawReason = '2') AND follow_same_standard
-                   THEN 'transfer 2'
-               ELSE '' END AS exclusion,
+                   THEN 'transfer, continues'
+               ELSE '' END AS exclusion,  -- only whether an aim has one counts (pandas words them for case lists)
            greatest(qf_year_start(LearnPlanEndDate), qf_year_start(LearnActEndDate), qf_year_start(AchDate),
                     year_reported) AS hybrid0,
            brk AND NOT follow_same_standard AS overdue_break
@@ -557,11 +557,11 @@ def _reference_tables(con) -> None:
     # A user's postcodes.csv: by whole postcode (spaces removed, upper case) or by district.
     con.execute("""
         CREATE OR REPLACE TEMP TABLE qf_by_postcode AS
-        SELECT upper(regexp_replace(postcode, '\\s+', '', 'g')) AS pc_key, any_value(region) AS region
+        SELECT upper(regexp_replace(postcode, '\\s+', '', 'g')) AS pc_key, max(region) AS region
         FROM postcodes WHERE postcode IS NOT NULL AND postcode <> '' GROUP BY ALL""")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE qf_by_district AS
-        SELECT regexp_replace(upper(district), '^\\s+|\\s+$', '', 'g') AS district, any_value(region) AS region
+        SELECT regexp_replace(upper(district), '^\\s+|\\s+$', '', 'g') AS district, max(region) AS region
         FROM postcodes WHERE district IS NOT NULL AND district <> '' GROUP BY ALL""")
     names = [("sector", k, v) for k, v in areas._route_names().items()]
     names += [("region", k, v) for k, v in areas._region_names().items()]
