@@ -1,43 +1,54 @@
-"""Benchmark: FRM at national scale, and how time and memory grow with the data (``make bench``).
+"""Benchmark: FRM and the indicators at national scale, against a bare DuckDB scan (``make bench``).
 
-For each scale (1x = 63 copies of the synthetic FRM return, about 315,000
-aims in 2022-23 R14; 4x; 16x = 1,000 copies, 5 million aims from about 2,000
-providers):
+For each scale (1x = 63 copies of the synthetic data; 4x; 16x = 1,000
+copies: 5 million aims in 2022-23 R14 from about 2,000 providers, and
+about 2.6 million live agency apprentices in 2023-24 R14):
 
-- writes the national dataset as Parquet (``synth --scale national``; not timed against the goal),
-- a bare DuckDB scan of every column of every Parquet table (the yardstick),
-- the split by ULN with DuckDB (``partition``), one part per 63 copies,
-- every FRM rule on every part, spread over one worker per core (load,
-  validation, rules, change since R06), and the results joined,
-- the peak resident memory of the split (its own process) and of the FRM
-  run (this process plus its workers); the larger is the run's peak.
+- writes the national dataset as Parquet (``synth --scale national``; timed, not against a goal);
+- the yardstick: a bare DuckDB scan of every column of every Parquet table a
+  run reads (FRM: the returns up to 2022-23 R14; the indicators: up to the
+  review period), best of three;
+- FRM for 2022-23 R14 with the chosen engine(s):
+  pandas: the split by ULN (``partition``, one part per 63 copies) and every
+  rule on every part in one worker per core, joined;
+  duckdb: ``fjaaqa.frm.sql_run.run_frm_sql`` over the SQL loader's views
+  (``fjaaqa.inputs.sql_load.open_dataset``), in one process;
+- the five Quality Framework indicators at the review period
+  (``fjaaqa.pipeline.compute_indicators(..., engine=...)``);
+- each run's peak resident memory in a fresh process (the pandas FRM run:
+  its process plus its workers, or the split if larger).
 
-Usage: ``python bench/bench_national.py [COPIES ...]`` (default 63 250 1000). Not a test.
+Goals, at the largest scale: each run within 10x the bare scan of the files
+it reads, and under 2 GB at its peak; time growing linearly; at least a
+million apprentices. An engine whose code is not there yet is reported as
+not available.
+
+Usage: ``python bench/bench_national.py [--engine duckdb|pandas|both] [COPIES ...]``
+(default: duckdb; 63 250 1000). Not a test.
 """
 
 from __future__ import annotations
 
+import argparse
 import math
-import sys
+import shutil
 import tempfile
 import time
 from pathlib import Path
 
 COPIES_PER_PART = 63
+THRESHOLDS = "quality-framework-2023"
+GOAL_RATIO = 10          # times the bare scan of the same files
+GOAL_PEAK_MB = 2048      # peak resident memory
+GOAL_APPRENTICES = 1_000_000
+GOAL_GROWTH = 1.25       # time per row, largest scale against smallest: about linear
 
 
-def bare_scan(data: Path) -> float:
-    """Read and decode every column of every Parquet table once (DuckDB, all cores)."""
-    import duckdb
+class NotAvailable(Exception):
+    """The engine's code is not in the package yet."""
 
-    con = duckdb.connect()
-    started = time.perf_counter()
-    for f in sorted(data.rglob("*.parquet")):
-        cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{f.as_posix()}')").fetchall()]
-        agg = ", ".join(f'max(length("{c}"))' for c in cols)
-        con.execute(f"SELECT count(*), {agg} FROM read_parquet('{f.as_posix()}')").fetchall()
-    return time.perf_counter() - started
 
+# ------------------------------------------------------------------ helpers
 
 def fresh(fn, *args):
     """Run ``fn`` in a fresh Python process; (its result, its peak memory in MB)."""
@@ -55,67 +66,234 @@ def _with_peak(fn, *args):
     return out, peak_rss_mb()
 
 
-def one_scale(copies: int, tmp: Path) -> dict:
-    from fjaaqa.frm import partitioned as national
-    from fjaaqa.render.executors import LocalExecutor, default_workers
+def read_files(data: Path, year: str, return_code: str) -> list[Path]:
+    """The Parquet files a run for that return reads: every return up to it, and every top-level table."""
+    from fjaaqa.periods import make_period
+
+    up_to = make_period(year, return_code)
+    keep = []
+    for f in sorted(data.rglob("*.parquet")):
+        parts = f.relative_to(data).parts
+        if len(parts) == 4 and parts[0] in ("ilr", "slc", "funding") and make_period(parts[1], parts[2]) > up_to:
+            continue
+        keep.append(f)
+    return keep
+
+
+def bare_scan(files: list[Path]) -> float:
+    """Read and decode every column of the given Parquet tables once (DuckDB, all cores)."""
+    import duckdb
+
+    con = duckdb.connect()
+    started = time.perf_counter()
+    for f in files:
+        cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{f.as_posix()}')").fetchall()]
+        agg = ", ".join(f'max(length("{c}"))' for c in cols)
+        con.execute(f"SELECT count(*), {agg} FROM read_parquet('{f.as_posix()}')").fetchall()
+    con.close()
+    return time.perf_counter() - started
+
+
+def parquet_rows(files: list[Path]) -> int:
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+
+
+# ------------------------------------------------------------------ the runs (each in a fresh process)
+
+def write_data(data: Path, copies: int) -> tuple[dict, float]:
     from fjaaqa.synth.national import write_national
 
+    started = time.perf_counter()
+    info = write_national(data, copies)
+    return info, time.perf_counter() - started
+
+
+def frm_pandas_parts(parts_dir: Path, year: str, return_code: str, workers: int) -> dict:
+    """Every FRM rule on every part, one worker per core (the split is timed on its own)."""
+    from fjaaqa.frm import partitioned as national
+    from fjaaqa.render.executors import LocalExecutor
+
+    started = time.perf_counter()
+    flags, _, status, results = national.run_partitioned(parts_dir, year, return_code, LocalExecutor(workers))
+    return {"seconds": time.perf_counter() - started, "flags": len(flags), "providers": status["UKPRN"].nunique(),
+            "worker_peak_mb": max(r.peak_rss_mb for r in results)}
+
+
+def frm_duckdb(data: Path, year: str, return_code: str) -> dict:
+    """Every FRM rule as DuckDB SQL over the SQL loader's views of the files."""
+    try:
+        import duckdb
+
+        from fjaaqa.frm.sql_run import run_frm_sql
+        from fjaaqa.inputs.sql_load import open_dataset
+    except ImportError as exc:
+        raise NotAvailable(str(exc)) from None
+    from fjaaqa.periods import make_period
+
+    period = make_period(year, return_code)
+    started = time.perf_counter()
+    con = duckdb.connect()
+    open_dataset(con, data, up_to=period)
+    res = run_frm_sql(con, period)
+    con.close()
+    return {"seconds": time.perf_counter() - started, "flags": len(res.flags),
+            "providers": res.status["UKPRN"].nunique()}
+
+
+def indicators(data: Path, year: str, return_code: str, engine: str) -> dict:
+    """The five indicators for every agency at the review period, with the given engine."""
+    import inspect
+
+    from fjaaqa.pipeline import compute_indicators
+
+    takes_engine = "engine" in inspect.signature(compute_indicators).parameters
+    if not takes_engine and engine != "pandas":
+        raise NotAvailable("compute_indicators has no engine parameter")
+    started = time.perf_counter()
+    kwargs = {"engine": engine} if takes_engine else {}
+    res, rejected = compute_indicators(data, year, return_code, THRESHOLDS, **kwargs)
+    seconds = time.perf_counter() - started
+    r = res.results
+    live = r.loc[r["indicator"] == "withdrawals", "denominator"].sum()  # every live apprentice, once per agency
+    return {"seconds": seconds, "agencies": r["agency_id"].nunique(), "apprentices": int(live),
+            "rejected": rejected}
+
+
+def attempt(fn, *args) -> dict:
+    """``fn`` in a fresh process, with its peak; a failure or a missing engine is reported, not raised."""
+    try:
+        out, peak = fresh(fn, *args)
+    except NotAvailable as exc:
+        return {"error": f"not available yet ({exc})"}
+    except Exception as exc:  # noqa: BLE001 - a benchmark reports a failed run and goes on to the next
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        return {"error": f"failed ({exc.__class__.__name__}: {first[:120]})"}
+    out["peak_mb"] = peak
+    return out
+
+
+# ------------------------------------------------------------------ one scale
+
+def one_scale(copies: int, tmp: Path, engines: list[str]) -> dict:
+    from fjaaqa.frm import partitioned as national
+    from fjaaqa.render.executors import default_workers
+
     data, parts_dir = tmp / f"data{copies}", tmp / f"parts{copies}"
-    t0 = time.perf_counter()
-    info, _ = fresh(write_national, data, copies)
-    t_write = time.perf_counter() - t0
-    t_scan = min(bare_scan(data) for _ in range(3))
-    parts = max(1, math.ceil(copies / COPIES_PER_PART))
-    t0 = time.perf_counter()
-    _, split_peak = fresh(national.partition_dataset, data, parts_dir, parts)
-    t_split = time.perf_counter() - t0
-    workers = default_workers()
-    t0 = time.perf_counter()
-    flags, resolved, status, results = national.run_partitioned(parts_dir, "2223", "R14", LocalExecutor(workers))
-    t_frm = time.perf_counter() - t0
-    worker_peak = max(r.peak_rss_mb for r in results)
-    own_peak = national.peak_rss_mb()  # this process: the scan, the joined results
-    return {"copies": copies, "aims": info["aims"], "providers": status["UKPRN"].nunique(), "parts": parts,
-            "workers": workers, "write": t_write, "scan": t_scan, "split": t_split, "frm": t_frm,
-            "flags": len(flags), "worker_peak_mb": worker_peak, "split_peak_mb": split_peak,
-            "peak_total_mb": max(split_peak, own_peak + min(workers, parts) * worker_peak)}
+    (info, t_write), write_peak = fresh(write_data, data, copies)
+    frm_year, frm_return = info["frm_period"]["year"], info["frm_period"]["return"]
+    rev_year, rev_return = info["review_period"]["year"], info["review_period"]["return"]
+    frm_files, ind_files = read_files(data, frm_year, frm_return), read_files(data, rev_year, rev_return)
+    row = {"copies": copies, "aims": info["aims"], "write": t_write, "write_peak_mb": write_peak,
+           "apprentices_written": info["apprentices"], "review": f"{rev_year} {rev_return}",
+           "frm_rows": parquet_rows(frm_files), "ind_rows": parquet_rows(ind_files),
+           "scan_frm": min(bare_scan(frm_files) for _ in range(3)),
+           "scan_ind": min(bare_scan(ind_files) for _ in range(3)), "frm": {}, "ind": {}}
+    for engine in engines:
+        if engine == "pandas":
+            parts = max(1, math.ceil(copies / COPIES_PER_PART))
+            workers = default_workers()
+            t0 = time.perf_counter()
+            try:
+                _, split_peak = fresh(national.partition_dataset, data, parts_dir, parts)
+            except Exception as exc:  # noqa: BLE001
+                row["frm"][engine] = {"error": f"split failed ({exc.__class__.__name__})"}
+            else:
+                split = time.perf_counter() - t0
+                r = attempt(frm_pandas_parts, parts_dir, frm_year, frm_return, workers)
+                if "error" not in r:
+                    r.update(split=split, parts=parts, workers=workers, seconds=split + r["seconds"],
+                             peak_mb=max(split_peak, r["peak_mb"] + min(workers, parts) * r["worker_peak_mb"]))
+                row["frm"][engine] = r
+            shutil.rmtree(parts_dir, ignore_errors=True)
+        else:
+            row["frm"][engine] = attempt(frm_duckdb, data, frm_year, frm_return)
+        row["ind"][engine] = attempt(indicators, data, rev_year, rev_return, engine)
+    shutil.rmtree(data, ignore_errors=True)  # keep the disk small between scales
+    return row
+
+
+# ------------------------------------------------------------------ the tables
+
+def _goal(label: str, value: str, goal: str, met: bool) -> None:
+    print(f"{label:<58}{value:>12}   goal {goal:<14}{'MET' if met else 'MISSED'}")
+
+
+def show(rows: list[dict], engines: list[str]) -> None:
+    base, big = rows[0], rows[-1]
+    print()
+    print("Bare DuckDB scan of every column of the Parquet tables a run reads (best of 3), and the dataset")
+    print(f"{'scale':>6} {'copies':>6} {'aims in R14':>11} {'apprentices':>11} {'FRM rows':>11} {'scan s':>7} "
+          f"{'ind rows':>11} {'scan s':>7} {'write s':>7} {'write MB':>8}")
+    for r in rows:
+        print(f"{r['copies'] / base['copies']:>5.0f}x {r['copies']:>6} {r['aims']:>11,} "
+              f"{r['apprentices_written']:>11,} {r['frm_rows']:>11,} {r['scan_frm']:>7.2f} {r['ind_rows']:>11,} "
+              f"{r['scan_ind']:>7.2f} {r['write']:>7.0f} {r['write_peak_mb']:>8,.0f}")
+    for measure, scan, unit in (("frm", "scan_frm", "aims"), ("ind", "scan_ind", "apprentices")):
+        for engine in engines:
+            title = ("FRM 2022-23 R14, every rule" if measure == "frm" else
+                     f"Indicators ({THRESHOLDS}) at {big['review']}") + f", engine {engine}"
+            print()
+            print(title)
+            print(f"{'scale':>6} {unit:>11} {'found':>9} {'time s':>8} {'x scan':>7} {'s/M ' + unit[:4]:>9} "
+                  f"{'peak MB':>8}  note")
+            for r in rows:
+                m = r[measure][engine]
+                scale = f"{r['copies'] / base['copies']:>5.0f}x"
+                if "error" in m:
+                    print(f"{scale} {m['error']}")
+                    continue
+                n = r["aims"] if measure == "frm" else m["apprentices"]
+                found = m["flags"] if measure == "frm" else m["agencies"]
+                note = (f"split {m['split']:.1f}s, {m['parts']} parts, {m['workers']} workers, worker "
+                        f"{m['worker_peak_mb']:,.0f} MB" if "split" in m else
+                        ("flags" if measure == "frm" else "agencies"))
+                print(f"{scale} {n:>11,} {found:>9,} {m['seconds']:>8.1f} {m['seconds'] / r[scan]:>7.1f} "
+                      f"{m['seconds'] / max(n, 1) * 1e6:>9.1f} {m['peak_mb']:>8,.0f}  {note}")
+    print()
+    print(f"Goals at the largest scale ({big['copies']} copies):")
+    for measure, scan, what in (("frm", "scan_frm", "FRM"), ("ind", "scan_ind", "indicators")):
+        for engine in engines:
+            m, m0 = big[measure][engine], base[measure][engine]
+            if "error" in m:
+                print(f"{what + ' (' + engine + ')':<58}{'':>12}   {m['error']}")
+                continue
+            ratio = m["seconds"] / big[scan]
+            _goal(f"{what} ({engine}) / bare scan of the same files", f"{ratio:.1f}x", f"<= {GOAL_RATIO}x",
+                  ratio <= GOAL_RATIO)
+            _goal(f"{what} ({engine}) peak memory", f"{m['peak_mb'] / 1024:.2f} GB",
+                  f"< {GOAL_PEAK_MB / 1024:.0f} GB", m["peak_mb"] < GOAL_PEAK_MB)
+            if len(rows) > 1 and "error" not in m0:
+                per = "aims" if measure == "frm" else "ind_rows"
+                growth = (m["seconds"] / big[per]) / (m0["seconds"] / base[per])
+                _goal(f"{what} ({engine}) time per row, largest against smallest", f"{growth:.2f}x",
+                      "about 1x", growth <= GOAL_GROWTH)
+    counted = [big["ind"][e]["apprentices"] for e in engines if "error" not in big["ind"][e]]
+    live = counted[0] if counted else big["apprentices_written"]
+    _goal("apprentices (live, as the indicators count them)", f"{live:,}", f">= {GOAL_APPRENTICES:,}",
+          live >= GOAL_APPRENTICES)
+    flags = {e: big["frm"][e]["flags"] for e in engines if "error" not in big["frm"][e]}
+    if len(flags) > 1:
+        print(f"FRM flags by engine: {flags}  {'same count' if len(set(flags.values())) == 1 else 'DIFFERENT'}")
 
 
 def main() -> None:
-    scales = [int(a) for a in sys.argv[1:]] or [63, 250, 1000]
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("copies", nargs="*", type=int, help="scales in copies (default 63 250 1000)")
+    ap.add_argument("--engine", choices=["duckdb", "pandas", "both"], default="duckdb",
+                    help="which engine runs FRM and the indicators (pandas: the reference path)")
+    args = ap.parse_args()
+    engines = ["duckdb", "pandas"] if args.engine == "both" else [args.engine]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for copies in scales:
-            rows.append(one_scale(copies, Path(tmp)))
+        for copies in args.copies or [63, 250, 1000]:
+            rows.append(one_scale(copies, Path(tmp), engines))
             r = rows[-1]
-            print(f"  {copies} copies done: {r['aims']:,} aims, split {r['split']:.1f}s + FRM {r['frm']:.1f}s",
-                  flush=True)
-            for p in Path(tmp).iterdir():  # keep the disk small between scales
-                import shutil
-
-                shutil.rmtree(p, ignore_errors=True)
-    base = rows[0]
-    print("FRM at national scale: ingest (split by ULN) and every rule, against a bare DuckDB scan")
-    print(f"{'scale':>6} {'aims':>10} {'providers':>9} {'parts':>5} {'scan s':>7} {'split s':>7} {'FRM s':>7} "
-          f"{'x scan':>7} {'s/M aims':>8} {'split MB':>8} {'worker MB':>9} {'peak MB':>8}")
-    for r in rows:
-        total = r["split"] + r["frm"]
-        print(f"{r['copies'] / base['copies']:>5.0f}x {r['aims']:>10,} {r['providers']:>9,} {r['parts']:>5} "
-              f"{r['scan']:>7.2f} {r['split']:>7.1f} {r['frm']:>7.1f} {total / r['scan']:>7.0f} "
-              f"{total / r['aims'] * 1e6:>8.1f} {r['split_peak_mb']:>8,.0f} {r['worker_peak_mb']:>9,.0f} "
-              f"{r['peak_total_mb']:>8,.0f}")
-    big = rows[-1]
-    total = big["split"] + big["frm"]
-    growth = (total / big["aims"]) / ((base["split"] + base["frm"]) / base["aims"])
-    mem = big["peak_total_mb"]
-    print(f"largest: {big['aims']:,} aims at {big['providers']:,} providers, {big['flags']:,} flagged rows, "
-          f"{big['workers']} workers; writing the Parquet dataset took {big['write']:.0f}s")
-    print(f"{'ingest + every FRM rule / bare scan':<52}{total / big['scan']:>10.0f}x   goal <= 10x  "
-          f"{'MET' if total / big['scan'] <= 10 else 'MISSED'}")
-    print(f"{'peak memory (split, or FRM with its workers)':<52}{mem / 1024:>9.2f} GB   goal < 4 GB  "
-          f"{'MET' if mem < 4096 else 'MISSED'}")
-    print(f"{'time per aim, largest against smallest':<52}{growth:>10.2f}x   goal: linear (about 1x)  "
-          f"{'MET' if growth <= 1.25 else 'MISSED'}")
+            done = ", ".join(f"{m} {e} " + (f"{r[m][e]['seconds']:.1f}s" if "error" not in r[m][e] else "failed")
+                             for m in ("frm", "ind") for e in engines)
+            print(f"  {copies} copies done: {r['aims']:,} aims, written in {r['write']:.0f}s; {done}", flush=True)
+    show(rows, engines)
 
 
 if __name__ == "__main__":

@@ -156,9 +156,11 @@ def synth(
     fmt: SynthFormat = typer.Option(SynthFormat.csv, "--format",
                                     help="Table format (xml: ILR XML files per provider)."),
     layout: IlrLayout = typer.Option(IlrLayout.v2020, "--ilr-schema", help="ILR XML layout."),
-    scale: Scale = typer.Option(Scale.demo, "--scale", help="demo (the agencies above) or national (FRM, Parquet)."),
+    scale: Scale = typer.Option(Scale.demo, "--scale",
+                                help="demo (the agencies above) or national (FRM and agencies, Parquet)."),
     copies: int = typer.Option(1000, "--copies", min=1,
-                               help="With --scale national: copies of the FRM return (1,000 give 5 million aims)."),
+                               help="With --scale national: copies of the demo data (1,000 give 5 million aims in "
+                                    "2022-23 R14 and 2.6 million live agency apprentices in 2023-24 R14)."),
 ):
     """Generate the synthetic dataset in the canonical layout."""
     if scale is Scale.national:
