@@ -167,34 +167,33 @@ def sql_macros() -> tuple[str, ...]:
     four digits; a month and a day of one or two digits; year 0 allowed)
     and, when that fails, Python's strptime pattern (a four-digit year in any
     script's digits, month 1-12 with or without its leading zero, day with a
-    leading zero, none or a space; year 1 onwards); "today" and "now" are today.
+    leading zero, none or a space; year 1 onwards); "today" and "now" are
+    today. Whether a day exists is DuckDB's date cast of the day written out.
     """
     digits = [chr(i) for i in range(0x110000) if not 0xD800 <= i <= 0xDFFF and unicodedata.category(chr(i)) == "Nd"]
     ascii_digits = "".join(str(unicodedata.digit(c)) for c in digits)
     return (
-        "CREATE OR REPLACE TEMP MACRO fjaaqa_ymd(y, m, d) AS CASE WHEN m BETWEEN 1 AND 12 AND d BETWEEN 1 AND "
-        "CASE WHEN m = 2 THEN CASE WHEN abs(y) % 4 = 0 AND (abs(y) % 100 <> 0 OR abs(y) % 400 = 0) THEN 29 "
-        "ELSE 28 END WHEN m IN (4, 6, 9, 11) THEN 30 ELSE 31 END THEN y * 10000 + m * 100 + d END",
-        "CREATE OR REPLACE TEMP MACRO fjaaqa_ymd_from(a) AS CASE WHEN CAST(a[1:4] AS INTEGER) >= 1 THEN "
-        "fjaaqa_ymd(CAST(a[1:4] AS INTEGER), CAST(regexp_extract(a, '^[0-9]{4}-([0-9]+)-', 1) AS INTEGER), "
-        "CAST(trim(regexp_extract(a, '-([0-9 ]+)$', 1)) AS INTEGER)) END",
+        "CREATE OR REPLACE TEMP MACRO fjaaqa_ymd_key(p, sign, least) AS CASE WHEN CAST(p[1] AS INTEGER) >= least "
+        "AND TRY_CAST(lpad(p[1], 4, '0') || '-' || lpad(trim(p[2]), 2, '0') || '-' || lpad(trim(p[3]), 2, '0') "
+        "AS DATE) IS NOT NULL THEN sign * CAST(p[1] AS INTEGER) * 10000 + CAST(trim(p[2]) AS INTEGER) * 100 "
+        "+ CAST(trim(p[3]) AS INTEGER) END",
         "CREATE OR REPLACE TEMP MACRO fjaaqa_date_key(v) AS CASE "
-        "WHEN v IS NULL THEN NULL "
         "WHEN regexp_full_match(v, '[0-9]{4}-[0-9]{2}-[0-9]{2}') "
-        "THEN fjaaqa_ymd(CAST(v[1:4] AS INTEGER), CAST(v[6:7] AS INTEGER), CAST(v[9:10] AS INTEGER)) "
+        "THEN CASE WHEN TRY_CAST(v AS DATE) IS NOT NULL THEN CAST(replace(v, '-', '') AS INTEGER) END "
         "WHEN v IN ('today', 'now') THEN CAST(strftime(current_date, '%Y%m%d') AS INTEGER) "
-        "ELSE coalesce("
-        "CASE WHEN regexp_full_match(v, '(-[0-9]{1,4}|[0-9]{4})-[0-9]{1,2}-[0-9]{1,2}') THEN fjaaqa_ymd("
-        "CAST(regexp_extract(v, '^(-?[0-9]+)-', 1) AS INTEGER), "
-        "CAST(regexp_extract(v, '^-?[0-9]+-([0-9]+)-', 1) AS INTEGER), "
-        "CAST(regexp_extract(v, '-([0-9]+)$', 1) AS INTEGER)) END, "
-        "CASE WHEN regexp_full_match(v, '\\p{Nd}{4}-(1[0-2]|0[1-9]|[1-9])-(3[01]|[12]\\p{Nd}|0[1-9]|[1-9]| [1-9])') "
-        f"THEN fjaaqa_ymd_from(translate(v, '{''.join(digits)}', '{ascii_digits}')) END) END",
+        "WHEN regexp_full_match(v, '-[0-9]{1,4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}') "
+        "THEN fjaaqa_ymd_key(string_split(ltrim(v, '-'), '-'), CASE WHEN starts_with(v, '-') THEN -1 ELSE 1 END, 0) "
+        "WHEN regexp_full_match(v, '\\p{Nd}{4}-(1[0-2]|0[1-9]|[1-9])-(3[01]|[12]\\p{Nd}|0[1-9]|[1-9]| [1-9])') "
+        f"THEN fjaaqa_ymd_key(string_split(translate(v, '{''.join(digits)}', '{ascii_digits}'), '-'), 1, 1) END",
     )
 
 
 def sql_date(col: str) -> str:
-    """SQL for ``_dates`` of a column: the date as yyyymmdd, NULL where pandas would give NaT."""
+    """SQL for ``_dates`` of a column: the date as yyyymmdd, NULL where pandas would give NaT.
+
+    The SQL loader works each date column's out once per row and puts it in
+    place of this text.
+    """
     return f"fjaaqa_date_key({sql_name(col)})"
 
 

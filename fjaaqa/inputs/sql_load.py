@@ -35,6 +35,7 @@ How it stays equal to pandas:
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,6 +70,8 @@ INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYIN
 FLOAT_TYPES = {"FLOAT", "DOUBLE"}
 TIMESTAMP_TYPES = {"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"}
 WHOLE_LIMIT = 2 ** 53  # a whole float past this is not written as pandas writes it: pandas reads that file
+# DuckDB errors that mean "this file is not what DuckDB reads" (pandas then reads it), not a fault in our SQL.
+NOT_READABLE = (duckdb.BinderException, duckdb.ParserException, duckdb.CatalogException)
 
 
 @dataclass
@@ -94,6 +97,7 @@ class _Raw:
     columns: list[str]  # the table's own columns (names stripped), as pandas would see them
     display: str
     per_file: bool = False  # rows from several ILR XML files: counted per file
+    count: str = ""  # SQL counting the rows; for CSV it reads every column, so DuckDB checks all the text is UTF-8
 
 
 @dataclass
@@ -105,11 +109,15 @@ class _Table:
     spec: TableSpec
 
 
+@dataclass
 class _Check:
-    """One failure test: a boolean SQL expression, the field it blames, the rule's name and words."""
+    """One failure test: where the check query puts it (a bit of a flag column), the field it blames, the rule."""
 
-    def __init__(self, sql: str, field: str, rule: str, message: str):
-        self.sql, self.field, self.rule, self.message = sql, field, rule, message
+    flag: str
+    bit: int
+    field: str
+    rule: str
+    message: str
 
 
 def open_dataset(con: duckdb.DuckDBPyConnection, data_dir: str | Path, up_to: Period | None = None) -> SqlDataset:
@@ -187,12 +195,16 @@ class _Opener:
         self.ld.record_file(path)
         try:
             return self.check(spec, raw, learners)
-        except duckdb.InvalidInputError:
+        except NOT_READABLE:
+            raise
+        except duckdb.Error:
             pass
         if not parquet:  # quoted line breaks with short rows: DuckDB reads those in one thread only
             try:
                 return self.check(spec, self.csv(path, display, parallel=False), learners)
-            except duckdb.InvalidInputError:
+            except NOT_READABLE:
+                raise
+            except duckdb.Error:
                 pass
         return self.check(spec, self.frame(read_raw(path, display), display), learners)
 
@@ -256,7 +268,8 @@ class _Opener:
         self.con.execute(
             f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {', '.join(cols + [''])}{sql_text(display)} AS _file, "
             f"row_number() OVER () + 1 AS _row, row_number() OVER () - 1 AS _idx FROM {source}")
-        return _Raw(view, header, display)
+        every = ", ".join(f"count(c{i})" for i in range(len(header)))
+        return _Raw(view, header, display, count=f"SELECT count(*), {every} FROM {source}")
 
     def parquet(self, path: Path, display: str) -> _Raw:
         """A Parquet file through DuckDB, each value as ``_as_strings`` writes it; pandas reads odd files."""
@@ -351,36 +364,84 @@ class _Opener:
 
     # ------------------------------------------------------------------ checks
 
-    def checks(self, spec: TableSpec, columns: list[str]) -> list[_Check]:
-        """Every column check, required value and row rule of ``spec`` for a file with ``columns``, in pandas' order."""
-        out = []
-        present = [c for c in spec.columns if c.name in columns]
-        lo, hi = schemas.PLAUSIBLE_YEARS
-        for col in present:
-            v = sql_name(col.name)
-            rule = f"{col.kind}_format"
-            out.append(_Check(f"{v} IS NOT NULL AND NOT regexp_full_match({v}, {sql_text(schemas.PATTERNS[col.kind])})",
-                              col.name, rule, check_message(col, rule)))
-            if col.kind == "date":
-                implausible = (f"(regexp_matches({v}, '^[0-9]{{4}}-') AND "
-                               f"NOT TRY_CAST(left({v}, 4) AS INTEGER) BETWEEN {int(lo)} AND {int(hi)})")
-                out.append(_Check(f"{v} IS NOT NULL AND {schemas.sql_date(col.name)} IS NULL AND NOT {implausible}",
-                                  col.name, "real_date", check_message(col, "real_date")))
-                out.append(_Check(f"{v} IS NOT NULL AND {implausible}", col.name, "plausible_date",
-                                  check_message(col, "plausible_date")))
+    @staticmethod
+    def helper(what: str, col: str) -> str:
+        """A column worked out once per row for the checks (``strict``, ``date``, ``known`` of column ``col``)."""
+        return sql_name(f"__{what}_{col}")
+
+    def checks(self, spec: TableSpec, columns: list[str]) -> tuple[list[list[str]], list[_Check]]:
+        """Every column check, required value and row rule of ``spec`` for a file with ``columns``, in pandas' order.
+
+        Returned as the steps of SQL that work them out (each a list of
+        ``expression AS name``, each step reading the one before) and the
+        checks, each naming its flag. A column's checks share one flag
+        column, a bit each (``__mask_<col>``); first come the tests they
+        build on: whether a date column is written YYYY-MM-DD (``strict``)
+        and whether a coded column holds an allowed code (``known``), then
+        each date read as pandas reads it (``date``, yyyymmdd, which takes
+        the place of ``fjaaqa_date_key`` in the rules). A value's pattern is
+        matched only where these do not already settle it.
+        """
+        first, second, flags, out, required = [], [], [], [], []
+        lo, hi = (int(y) for y in schemas.PLAUSIBLE_YEARS)
+        for col in [c for c in spec.columns if c.name in columns]:
+            v, name = sql_name(col.name), col.name
+            pattern = schemas.PATTERNS[col.kind]
+            mask = self.helper("mask", name)
+            bits = {"format": 1, "real_date": 2, "plausible_date": 4, "allowed_code": 8, "required_value": 16}
+            empty = f" + CASE WHEN {v} = '' THEN {bits['required_value']} ELSE 0 END" if col.must_have_value else ""
+            on_null = bits["required_value"] if col.must_have_value else 0
             allowed = schemas.allowed_values(col)
+            known = self.helper("known", name)
+            not_allowed = f" + CASE WHEN {known} THEN 0 ELSE {bits['allowed_code']} END" if allowed else ""
             if allowed:
-                out.append(_Check(f"{v} IS NOT NULL AND {v} NOT IN ({', '.join(sql_text(a) for a in allowed)})",
-                                  col.name, "allowed_code", check_message(col, "allowed_code")))
-        for col in present:
+                first.append(f"{v} IN ({', '.join(sql_text(a) for a in allowed)}) AS {known}")
+            rule = f"{col.kind}_format"
+            out.append(_Check(mask, bits["format"], name, rule, check_message(col, rule)))
+            if col.kind == "date":
+                strict, date = self.helper("strict", name), self.helper("date", name)
+                first.append(f"regexp_full_match({v}, {sql_text(pattern)}) AS {strict}")
+                second.append(f"CASE WHEN {strict} THEN CASE WHEN TRY_CAST({v} AS DATE) IS NOT NULL THEN "
+                              f"CAST(replace({v}, '-', '') AS INTEGER) END ELSE fjaaqa_date_key({v}) END AS {date}")
+                year = f"TRY_CAST(left({v}, 4) AS INTEGER)"
+                dated = (f"CASE WHEN {{implausible}} THEN {bits['plausible_date']} "
+                         f"WHEN {date} IS NULL THEN {bits['real_date']} ELSE 0 END")
+                sql = (f"CASE WHEN {v} IS NULL THEN {on_null} "
+                       f"WHEN {strict} THEN {dated.format(implausible=f'NOT {year} BETWEEN {lo} AND {hi}')}"
+                       f"{not_allowed} ELSE {bits['format']} + "
+                       + dated.format(implausible=f"coalesce(regexp_matches({v}, '^[0-9]{{4}}-') "
+                                                  f"AND NOT {year} BETWEEN {lo} AND {hi}, false)")
+                       + f"{not_allowed}{empty} END")
+                out.append(_Check(mask, bits["real_date"], name, "real_date", check_message(col, "real_date")))
+                out.append(_Check(mask, bits["plausible_date"], name, "plausible_date",
+                                  check_message(col, "plausible_date")))
+            elif allowed and all(a and re.fullmatch(pattern, a) for a in allowed):  # an allowed code is well formed
+                sql = (f"CASE WHEN {v} IS NULL THEN {on_null} WHEN {known} THEN 0 ELSE CASE WHEN "
+                       f"regexp_full_match({v}, {sql_text(pattern)}) THEN 0 ELSE {bits['format']} END"
+                       f"{not_allowed}{empty} END")
+            else:
+                well_formed = (f"NOT contains({v}, chr(0))" if pattern == r"[^\x00]*"  # the same test, much faster
+                               else f"regexp_full_match({v}, {sql_text(pattern)})")
+                sql = (f"CASE WHEN {v} IS NULL THEN {on_null} ELSE CASE WHEN {well_formed} THEN 0 "
+                       f"ELSE {bits['format']} END{not_allowed}{empty} END")
+            flags.append(f"{sql} AS {mask}")
+            if allowed:
+                out.append(_Check(mask, bits["allowed_code"], name, "allowed_code",
+                                  check_message(col, "allowed_code")))
             if col.must_have_value:
-                v = sql_name(col.name)
-                out.append(_Check(f"({v} IS NULL OR {v} = '')", col.name, "required_value", f"{col.name} is empty"))
-        for rule in spec.rules:
+                required.append(_Check(mask, bits["required_value"], name, "required_value", f"{name} is empty"))
+        out += required
+        for i, rule in enumerate(spec.rules):
             sql = rule.sql_over(columns)
             if sql is not None:
-                out.append(_Check(f"({sql})", rule.field, rule.name, rule.message))
-        return out
+                for col in spec.columns:
+                    if col.kind == "date":
+                        date = self.helper("date", col.name) if col.name in columns else "CAST(NULL AS INTEGER)"
+                        sql = sql.replace(schemas.sql_date(col.name), date)
+                flag = self.helper("rule", str(i))
+                flags.append(f"coalesce(({sql}), false) AS {flag}")
+                out.append(_Check(flag, 1, rule.field, rule.name, rule.message))
+        return [first, second, flags], out
 
     def check(self, spec: TableSpec, raw: _Raw, learners: _Table | None = None) -> _Table:
         """Run every check of ``spec`` over ``raw`` in one pass; record rejections and counts; keep the rest.
@@ -394,11 +455,13 @@ class _Opener:
             raise InputError(f"required column '{missing[0]}' is missing"
                              + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""), file=display)
         absent = [c for c in spec.names if c not in raw.columns]
-        checks = self.checks(spec, raw.columns)
-        table_order = next(self.order)
+        steps, checks = self.checks(spec, raw.columns)
+        files = self.tally(raw)  # first: for CSV this reads every value, and may find the file is not UTF-8
         filled = ", ".join(["r.*"] + [f"NULL::VARCHAR AS {sql_name(c)}" for c in absent])
-        flagged = (f"SELECT r.*, {', '.join(f'coalesce({c.sql}, false) AS __f{i}' for i, c in enumerate(checks))} "
-                   f"FROM (SELECT {filled} FROM {raw.view} r) r")
+        flagged = f"SELECT {filled} FROM {raw.view} r"
+        for step in steps:
+            if step:
+                flagged = f"SELECT {', '.join(['r.*'] + step)} FROM ({flagged}) r"
         joins, more = "", []
         key = list(spec.key)
         if key and all(k in raw.columns for k in key):
@@ -409,29 +472,26 @@ class _Opener:
                         f"GROUP BY {keys} HAVING count(*) > 1")
             if con.execute(f"SELECT count(*) FROM {dup}").fetchone()[0]:
                 joins += f" LEFT JOIN {dup} d ON " + " AND ".join(f"f.{sql_name(k)} = d.{sql_name(k)}" for k in key)
-                more.append(f"coalesce(f._idx > d._first, false) AS __f{len(checks)}")
-                checks.append(_Check("", key[-1], "duplicate_key",
+                more.append("coalesce(f._idx > d._first, false) AS __duplicate")
+                checks.append(_Check("__duplicate", 1, key[-1], "duplicate_key",
                                      f"duplicate of an earlier row on ({', '.join(spec.key)})"))
         if learners is not None:
             joins += (f" LEFT JOIN (SELECT DISTINCT UKPRN, LearnRefNumber, true AS _known FROM {learners.view}) k "
                       "ON f.UKPRN = k.UKPRN AND f.LearnRefNumber = k.LearnRefNumber")
-            more.append(f"k._known IS NULL AS __f{len(checks)}")
-            checks.append(_Check("", "LearnRefNumber", "no_learner",
+            more.append("k._known IS NULL AS __orphan")
+            checks.append(_Check("__orphan", 1, "LearnRefNumber", "no_learner",
                                  "no valid learner record with this UKPRN and LearnRefNumber"))
-        flags = [f"__f{i}" for i in range(len(checks))]
+        flags = list(dict.fromkeys(c.flag for c in checks))
         fields = sorted({c.field for c in checks if c.field in raw.columns})
         if checks:
+            failing = " OR ".join(f"{f} <> 0" if f.startswith('"__mask_') else f for f in flags)
             query = (f"SELECT {', '.join(['_file', '_row', '_idx'] + [sql_name(f) for f in fields] + flags)} "
-                     f"FROM (SELECT {', '.join(['f.*'] + more)} FROM ({flagged}) f{joins}) WHERE {' OR '.join(flags)}")
+                     f"FROM (SELECT {', '.join(['f.*'] + more)} FROM ({flagged}) f{joins}) WHERE {failing}")
             bad = con.execute(query).df()
         else:
             bad = pd.DataFrame(columns=["_file", "_row", "_idx"])
-        if learners is not None and len(bad):  # an orphan is rejected only when nothing else was wrong with it
-            orphan = f"__f{len(checks) - 1}"
-            others = bad[[f"__f{i}" for i in range(len(checks) - 1)]].any(axis=1)
-            bad[orphan] = bad[orphan] & ~others
-        self.record(bad, checks, table_order)
-        self.count(spec.name, raw, bad)
+        self.record(bad, checks, next(self.order))
+        self.count(spec.name, files, bad, raw.per_file)
         self.ld.absent[display] = set(absent)
         view = self.name("ok")
         if len(bad):
@@ -446,18 +506,25 @@ class _Opener:
         return _Table(view, raw.columns, spec)
 
     def record(self, bad: pd.DataFrame, checks: list[_Check], table_order: int) -> None:
-        """The failing rows as rejected rows, one per failed check, in the order pandas records them."""
+        """The failing rows as rejected rows, one per failed check, in the order pandas records them.
+
+        A delivery without a learner is rejected as such only when nothing
+        else was wrong with it (pandas looks for learners among the rows
+        that passed).
+        """
+        hits = [(bad[c.flag.strip('"')].astype("int64").to_numpy() & c.bit) != 0 for c in checks]
+        if checks and checks[-1].rule == "no_learner" and len(checks) > 1:
+            hits[-1] = hits[-1] & ~pd.DataFrame(hits[:-1]).T.any(axis=1).to_numpy()
         parts = []
-        for i, c in enumerate(checks):
-            hit = bad[bad[f"__f{i}"].astype(bool)]
-            if hit.empty:
+        for i, (c, hit) in enumerate(zip(checks, hits)):
+            rows = bad[hit]
+            if rows.empty:
                 continue
-            value = hit[c.field].astype(object).where(hit[c.field].notna(), "") if c.field in hit else ""
+            value = rows[c.field].astype(object).where(rows[c.field].notna(), "").to_numpy() if c.field in rows else ""
             order = table_order if c.rule != "no_learner" else next(self.order)  # orphans come after the table
-            parts.append(pd.DataFrame({"file": hit["_file"].to_numpy(), "row": hit["_row"].astype("int64").to_numpy(),
-                                       "field": c.field, "value": value if isinstance(value, str) else value.to_numpy(),
-                                       "rule": c.rule, "message": c.message, "_order": order, "_check": i,
-                                       "_idx": hit["_idx"].to_numpy()}))
+            parts.append(pd.DataFrame({"file": rows["_file"].to_numpy(), "row": rows["_row"].astype("int64").to_numpy(),
+                                       "field": c.field, "value": value, "rule": c.rule, "message": c.message,
+                                       "_order": order, "_check": i, "_idx": rows["_idx"].to_numpy()}))
         if parts:
             self.rejected.append(pd.concat(parts, ignore_index=True))
 
@@ -467,22 +534,23 @@ class _Opener:
                                             "rule": "unreadable_file", "message": why, "_order": next(self.order),
                                             "_check": 0, "_idx": 0}]))
 
-    def count(self, table: str, raw: _Raw, bad: pd.DataFrame) -> None:
-        """Rows read, used and rejected per file (per XML file when the rows came from several).
+    def tally(self, raw: _Raw) -> list[tuple[str, int]]:
+        """Rows read per file (per XML file when the rows came from several)."""
+        if raw.per_file:
+            return self.con.execute(f"SELECT _file, count(*) FROM {raw.view} GROUP BY _file "
+                                    "ORDER BY min(_idx)").fetchall()
+        return [(raw.display, self.con.execute(raw.count or f"SELECT count(*) FROM {raw.view}").fetchone()[0])]
+
+    def count(self, table: str, files: list[tuple[str, int]], bad: pd.DataFrame, per_file: bool) -> None:
+        """Rows read, used and rejected per file.
 
         ``bad`` holds orphan deliveries too: pandas moves those from used to
         rejected after the fact, to the same totals.
         """
-        if raw.per_file:
-            files = self.con.execute(f"SELECT _file, count(*) FROM {raw.view} GROUP BY _file "
-                                     "ORDER BY min(_idx)").fetchall()
-        else:
-            files = [(raw.display, self.con.execute(f"SELECT count(*) FROM {raw.view}").fetchone()[0])]
         for file, n in files:
-            mine = bad[bad["_file"] == file] if raw.per_file else bad
-            rejected = len(mine)
+            rejected = int((bad["_file"] == file).sum()) if per_file else len(bad)
             self.counts.append({"table": table, "file": file, "rows_read": int(n), "rows_used": int(n - rejected),
-                                "rows_rejected": int(rejected)})
+                                "rows_rejected": rejected})
 
     def used(self, table: _Table) -> int:
         return self.con.execute(f"SELECT count(*) FROM {table.view}").fetchone()[0]
@@ -562,7 +630,7 @@ class _Opener:
         """Each aim's FAMs as ``FAM_<type>`` columns (``_fams_onto_deliveries``), as a temporary table.
 
         Codes of one type join with ``;`` in the order of their first
-        ``DateFrom`` (none first), then code.
+        ``DateFrom`` (none first: '' sorts before any date), then code.
         """
         fams = tables.get("fams")
         if fams is None:
@@ -573,13 +641,14 @@ class _Opener:
         if not types:
             return None
         keys = "UKPRN, LearnRefNumber, AimSeqNumber"
-        first = (f"SELECT {keys}, FAMType, FAMCode, CASE WHEN count(*) > count(DateFrom) THEN NULL "
-                 f"ELSE min(DateFrom) END AS first FROM ({aim}) GROUP BY ALL")
-        joined = (f"SELECT {keys}, FAMType, string_agg(FAMCode, ';' ORDER BY first NULLS FIRST, FAMCode) AS codes "
-                  f"FROM ({first}) GROUP BY ALL")
-        pivot = ", ".join(f"max(codes) FILTER (WHERE FAMType = {sql_text(t)}) AS {sql_name('FAM_' + t)}" for t in types)
+        first = (f"SELECT {keys}, FAMType, FAMCode, min(coalesce(DateFrom, '')) AS first FROM ({aim}) "
+                 f"GROUP BY {keys}, FAMType, FAMCode")
+        pivot = ", ".join(
+            f"array_to_string(list_transform(list_sort(list({{'first': first, 'code': FAMCode}}) "
+            f"FILTER (WHERE FAMType = {sql_text(t)})), lambda x: x.code), ';') AS {sql_name('FAM_' + t)}"
+            for t in types)
         wide = self.name("famwide")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {wide} AS SELECT {keys}, {pivot} FROM ({joined}) GROUP BY {keys}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {wide} AS SELECT {keys}, {pivot} FROM ({first}) GROUP BY {keys}")
         return wide, [f"FAM_{t}" for t in types]
 
     @staticmethod
