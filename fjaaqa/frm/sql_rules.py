@@ -35,7 +35,6 @@ from .sql_common import (
     lookup_params,
     passed_grade,
     prior_join,
-    query_key,
     round1_text,
     strip_upper,
     to_int,
@@ -53,9 +52,14 @@ GCSE_PASS_LEVEL = 2            # grade_level's value for a pass
 
 
 def _aims(where: str = "") -> str:
-    """The rule's aims (its funding streams), numbered in the prepared table's order as ``_aim``."""
+    """CTE ``a``: the rule's aims (its funding streams), numbered in the prepared table's order as ``_aim``.
+
+    Not materialised: each use scans only the columns it reads (a
+    materialised copy of five million aims with every column costs more than
+    scanning again).
+    """
     extra = f" AND {where}" if where else ""
-    return f"SELECT rowid AS _aim, * FROM frm_aims WHERE {in_list('stream', 'streams')}{extra}"
+    return f"a AS NOT MATERIALIZED (SELECT rowid AS _aim, * FROM frm_aims WHERE {in_list('stream', 'streams')}{extra})"
 
 
 def _aim_row(a: str, reason: str) -> str:
@@ -85,7 +89,7 @@ def frm01(s: Settings, rule: Rule, period: Period) -> tuple[str, dict]:
     """
     std = to_int("StdCode")
     sql = f"""
-    WITH a AS ({_aims()}),
+    WITH {_aims()},
     quals AS (
         SELECT * FROM a
         WHERE regulated AND NOT (stream = $apprenticeship AND coalesce(lars_subject IN ('english', 'maths'), false))),
@@ -108,8 +112,8 @@ def frm01(s: Settings, rule: Rule, period: Period) -> tuple[str, dict]:
                         ELSE '; lars.csv does not say whether the aim is regulated' END
             ELSE 'apprenticeship standard ' || {int_text('sh.std')} || ' already achieved on '
                 || {_date_text('sh.ach')} END''')}
-    FROM a LEFT JOIN qual_hit qh USING (_aim) LEFT JOIN std_hit sh USING (_aim)
-    WHERE qh._aim IS NOT NULL OR sh._aim IS NOT NULL
+    FROM (SELECT _aim FROM qual_hit UNION SELECT _aim FROM std_hit) hit JOIN a USING (_aim)
+    LEFT JOIN qual_hit qh USING (_aim) LEFT JOIN std_hit sh USING (_aim)
     ORDER BY a._aim"""
     return sql, {"streams": rule.streams, "apprenticeship": APPRENTICESHIP, "retake_streams": s.gcse_retake_streams,
                  **grade_params(s)}
@@ -125,8 +129,8 @@ def frm13(s: Settings, rule: Rule, period: Period) -> tuple[str, dict]:
     prior_held = f"CASE WHEN coalesce(p.lars_aim_type = 'gcse', false) THEN {grade_level('p.OutGrade')} " \
                  f"ELSE p.lars_level_n END"
     sql = f"""
-    WITH a AS ({_aims("LearnStartDate >= $rules_from AND lars_subject IN ('english', 'maths') "
-                      "AND lars_level_n IS NOT NULL")}),
+    WITH {_aims("LearnStartDate >= $rules_from AND lars_subject IN ('english', 'maths') "
+                "AND lars_level_n IS NOT NULL")},
     best AS (
         SELECT a._aim, max({prior_held}) AS held
         FROM a {prior_join('a', 'p', ['ULN'])}
@@ -147,8 +151,9 @@ def _further_level(s: Settings, rule: Rule, level: int, ffi: list[str]) -> tuple
     lo, hi = s.young_adult_ages
     full_two = " AND lars_full_level_2 = 'Y'" if level == 2 else ""
     sql = f"""
-    WITH a AS ({_aims(f'''age_at_start BETWEEN $lo AND $hi AND lars_level_n = $level AND {has_code('FAM_FFI', 'ffi')}
-                {full_two} AND NOT ({in_list('emp_at_start', 'unemployed')} OR {has_code('FAM_LDM', 'low_wage')})''')}),
+    WITH {_aims(f'''age_at_start BETWEEN $lo AND $hi AND lars_level_n = $level
+                AND {has_code('FAM_FFI', 'ffi')}{full_two}
+                AND NOT ({in_list('emp_at_start', 'unemployed')} OR {has_code('FAM_LDM', 'low_wage')})''')},
     held AS (
         SELECT DISTINCT a._aim FROM a {prior_join('a', 'p', ['ULN'])}
         WHERE p.lars_full_level_{level} = 'Y' OR p.lars_level_n > $level)
@@ -174,7 +179,7 @@ def frm17(s: Settings, rule: Rule, period: Period) -> tuple[str, dict]:
 def frm19(s: Settings, rule: Rule, period: Period) -> tuple[str, dict]:
     """A traineeship for someone who has completed an apprenticeship or holds level 4 or above."""
     sql = f"""
-    WITH a AS ({_aims()}),
+    WITH {_aims()},
     m AS (
         SELECT a._aim,
                bool_or(p.AimType = '1' AND p.ProgType IS NOT NULL AND p.ProgType NOT IN ('24', '31')) AS appr,
@@ -215,7 +220,7 @@ def frm20(s: Settings, rule: Rule, period: Period) -> tuple[str, dict]:
 def frm21(s: Settings, rule: Rule, period: Period) -> tuple[str, dict]:
     """Loans-funded ILR aims with no approved SLC loan past the first liability point."""
     sql = f"""
-    WITH a AS ({_aims()}), ok AS ({_LOAN_OK})
+    WITH {_aims()}, ok AS ({_LOAN_OK})
     SELECT {_aim_row('a', '$reason')}
     FROM a WHERE NOT EXISTS (SELECT 1 FROM ok WHERE {_same_loan('ok', 'a')})
     ORDER BY a._aim"""
@@ -228,15 +233,31 @@ def frm27(s: Settings, rule: Rule, period: Period) -> tuple[str, dict]:
 
     Aims match across the years on their query key; where last year's return
     has the key twice, its later row counts (as a pandas dict keeps the last).
+    Two keys are equal when both are SWSupAimIds and these are equal, or both
+    are natural keys with equal parts: the loader admits no '|' in a UKPRN,
+    learner or aim reference, so equal parts and equal texts are the same
+    thing, and joining on the parts spares building a text key for every aim
+    of last year.
     """
     reason = (f"'withdrawn ' || {_date_text('a.LearnActEndDate')} || $showed "
               "|| CASE was.was WHEN '1' THEN 'continuing' WHEN '2' THEN 'completed' ELSE '' END")
+    has_sw = "({t}.SWSupAimId IS NOT NULL AND {t}.SWSupAimId <> '')"
+    same_parts = " AND ".join([
+        "p.UKPRN = a.UKPRN", "coalesce(p.LearnRefNumber, '') = coalesce(a.LearnRefNumber, '')",
+        "coalesce(p.LearnAimRef, '') = coalesce(a.LearnAimRef, '')",
+        "p.LearnStartDate IS NOT DISTINCT FROM a.LearnStartDate"])
     sql = f"""
-    WITH a AS (SELECT *, {query_key('c')} AS _key
-               FROM ({_aims("CompStatus = '3' AND LearnActEndDate <= $last_end")}) c),
-    prev AS (SELECT rowid AS _row, CompStatus, {query_key('y')} AS _key FROM frm_prev_year y
-             WHERE CompStatus IN ('1', '2')),
-    was AS (SELECT a._aim, arg_max(prev.CompStatus, prev._row) AS was FROM a JOIN prev USING (_key) GROUP BY a._aim)
+    WITH {_aims("CompStatus = '3' AND LearnActEndDate <= $last_end")},
+    prev AS NOT MATERIALIZED (
+        SELECT rowid AS _row, CompStatus, UKPRN, LearnRefNumber, LearnAimRef, LearnStartDate, SWSupAimId
+        FROM frm_prev_year WHERE CompStatus IN ('1', '2')),
+    same AS (
+        SELECT a._aim, p._row, p.CompStatus FROM a JOIN prev p ON p.SWSupAimId = a.SWSupAimId
+        WHERE {has_sw.format(t='a')}
+        UNION ALL
+        SELECT a._aim, p._row, p.CompStatus FROM a JOIN prev p ON {same_parts}
+        WHERE NOT {has_sw.format(t='a')} AND NOT {has_sw.format(t='p')}),
+    was AS (SELECT _aim, arg_max(CompStatus, _row) AS was FROM same GROUP BY _aim)
     SELECT {_aim_row('a', reason)}
     FROM a JOIN was USING (_aim)
     ORDER BY a._aim"""
@@ -258,7 +279,7 @@ def frm29(s: Settings, rule: Rule, period: Period) -> tuple[str, dict]:
         params[f"at_least_{i}"], params[f"qualifying_{i}"] = q.planned_days_at_least, q.qualifying_days
     qualifying = f"CASE {' '.join(whens)} END" if whens else "CAST(NULL AS BIGINT)"
     sql = f"""
-    WITH a AS ({_aims("CompStatus IN ('2', '3') AND LearnActEndDate IS NOT NULL")}),
+    WITH {_aims("CompStatus IN ('2', '3') AND LearnActEndDate IS NOT NULL")},
     d AS (SELECT *, {days('LearnPlanEndDate', 'LearnStartDate')} + 1 AS _planned,
                     {days('LearnActEndDate', 'LearnStartDate')} + 1 AS _in FROM a),
     q AS (SELECT *, {qualifying} AS _q FROM d)
@@ -277,7 +298,7 @@ def frm37(s: Settings, rule: Rule, period: Period) -> tuple[str, dict]:
     """
     weekly = f"coalesce({lookup('eii_at_start', 'eii')}, $when_unknown)"
     sql = f"""
-    WITH a AS ({_aims("AimType = '1' AND LearnStartDate >= $rules_from")}),
+    WITH {_aims("AimType = '1' AND LearnStartDate >= $rules_from")},
     w AS (SELECT *, CASE WHEN LearnStartDate >= $cap_from THEN least({weekly}, $cap) ELSE {weekly} END AS _weekly,
                     {days('LearnPlanEndDate', 'LearnStartDate')} AS _days, coalesce(PHours_n, 0) AS _planned FROM a)
     SELECT {_aim_row('w', f"'planned ' || {int_text('w._planned')} || ' off-the-job hours; minimum ' || "
@@ -294,9 +315,9 @@ def emle(s: Settings, rule: Rule, period: Period) -> tuple[str, dict]:
     own = f"CASE WHEN a.lars_subject = 'english' THEN {grade_level('a.EngGrade')} " \
           f"WHEN a.lars_subject = 'maths' THEN {grade_level('a.MathGrade')} END"
     sql = f"""
-    WITH a AS ({_aims(f'''age_at_start >= $adult AND {has_code('FAM_FFI', 'ffi')}
+    WITH {_aims(f'''age_at_start >= $adult AND {has_code('FAM_FFI', 'ffi')}
                 AND lars_aim_type IN ('gcse', 'functional_skills', 'stepping_stone')
-                AND lars_subject IN ('english', 'maths') AND lars_level_n <= $max_level''')}),
+                AND lars_subject IN ('english', 'maths') AND lars_level_n <= $max_level''')},
     held AS (
         SELECT DISTINCT a._aim FROM a {prior_join('a', 'p', ['ULN'])}
         WHERE p.lars_aim_type = 'gcse' AND p.lars_subject = a.lars_subject AND {passed_grade('p.OutGrade')})
@@ -314,7 +335,7 @@ def frm42(s: Settings, rule: Rule, period: Period) -> tuple[str, dict]:
     (planned hours, else LARS guided hours).
     """
     sql = f"""
-    WITH a AS ({_aims()}),
+    WITH {_aims()},
     wex AS (SELECT * FROM a WHERE {in_list('LearnAimRef', 'wex_aims')} AND AimType IS DISTINCT FROM '5'
                               AND PHours_n > $above),
     biggest AS (
