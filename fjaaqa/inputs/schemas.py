@@ -173,14 +173,14 @@ def sql_macros() -> tuple[str, ...]:
     digits = [chr(i) for i in range(0x110000) if not 0xD800 <= i <= 0xDFFF and unicodedata.category(chr(i)) == "Nd"]
     ascii_digits = "".join(str(unicodedata.digit(c)) for c in digits)
     return (
-        "CREATE OR REPLACE TEMP MACRO fjaaqa_ymd_key(p, sign, least) AS CASE WHEN CAST(p[1] AS INTEGER) >= least "
+        "CREATE OR REPLACE TEMP MACRO fjaaqa_ymd_key(p, sign, least) AS CASE WHEN TRY_CAST(p[1] AS INTEGER) >= least "
         "AND TRY_CAST(lpad(p[1], 4, '0') || '-' || lpad(trim(p[2]), 2, '0') || '-' || lpad(trim(p[3]), 2, '0') "
-        "AS DATE) IS NOT NULL THEN sign * CAST(p[1] AS INTEGER) * 10000 + CAST(trim(p[2]) AS INTEGER) * 100 "
-        "+ CAST(trim(p[3]) AS INTEGER) END",
+        "AS DATE) IS NOT NULL THEN sign * TRY_CAST(p[1] AS INTEGER) * 10000 + TRY_CAST(trim(p[2]) AS INTEGER) * 100 "
+        "+ TRY_CAST(trim(p[3]) AS INTEGER) END",
         "CREATE OR REPLACE TEMP MACRO fjaaqa_date_key(v) AS CASE "
         "WHEN regexp_full_match(v, '[0-9]{4}-[0-9]{2}-[0-9]{2}') "
-        "THEN CASE WHEN TRY_CAST(v AS DATE) IS NOT NULL THEN CAST(replace(v, '-', '') AS INTEGER) END "
-        "WHEN v IN ('today', 'now') THEN CAST(strftime(current_date, '%Y%m%d') AS INTEGER) "
+        "THEN CASE WHEN TRY_CAST(v AS DATE) IS NOT NULL THEN TRY_CAST(replace(v, '-', '') AS INTEGER) END "
+        "WHEN v IN ('today', 'now') THEN TRY_CAST(strftime(current_date, '%Y%m%d') AS INTEGER) "
         "WHEN regexp_full_match(v, '-[0-9]{1,4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}') "
         "THEN fjaaqa_ymd_key(string_split(ltrim(v, '-'), '-'), CASE WHEN starts_with(v, '-') THEN -1 ELSE 1 END, 0) "
         "WHEN regexp_full_match(v, '\\p{Nd}{4}-(1[0-2]|0[1-9]|[1-9])-(3[01]|[12]\\p{Nd}|0[1-9]|[1-9]| [1-9])') "

@@ -311,7 +311,7 @@ class _Opener:
             c = sql_name(col)
             parts += [f"coalesce(bool_and({c} = round({c})) FILTER (WHERE NOT isnan({c})), true)",
                       f"coalesce(bool_or(NOT isnan({c}) AND (isinf({c}) OR abs({c}) >= {WHOLE_LIMIT})), false)"]
-        found = self.con.execute(f"SELECT {', '.join(parts)} FROM {source}").fetchone()
+        found = self.con.execute(f"SELECT {', '.join(parts)} FROM {source}").fetchall()[0]
         if any(found[1::2]):
             return None
         return dict(zip(floats, found[0::2]))
@@ -321,6 +321,8 @@ class _Opener:
         """SQL writing a Parquet value of DuckDB type ``kind`` as pandas' ``_as_strings`` does ('' if unknown)."""
         if kind == "VARCHAR":
             return col
+        if kind == '"NULL"':  # a column with no value at all
+            return "CAST(NULL AS VARCHAR)"
         if kind in INTEGER_TYPES or kind.startswith("DECIMAL"):
             return f"CAST({col} AS VARCHAR)"
         if kind in FLOAT_TYPES:
@@ -402,7 +404,7 @@ class _Opener:
                 strict, date = self.helper("strict", name), self.helper("date", name)
                 first.append(f"regexp_full_match({v}, {sql_text(pattern)}) AS {strict}")
                 second.append(f"CASE WHEN {strict} THEN CASE WHEN TRY_CAST({v} AS DATE) IS NOT NULL THEN "
-                              f"CAST(replace({v}, '-', '') AS INTEGER) END ELSE fjaaqa_date_key({v}) END AS {date}")
+                              f"TRY_CAST(replace({v}, '-', '') AS INTEGER) END ELSE fjaaqa_date_key({v}) END AS {date}")
                 year = f"TRY_CAST(left({v}, 4) AS INTEGER)"
                 dated = (f"CASE WHEN {{implausible}} THEN {bits['plausible_date']} "
                          f"WHEN {date} IS NULL THEN {bits['real_date']} ELSE 0 END")
@@ -470,7 +472,7 @@ class _Opener:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {dup} AS SELECT {keys}, min(_idx) AS _first FROM {raw.view} "
                         f"WHERE {' AND '.join(f'{sql_name(k)} IS NOT NULL' for k in key)} "
                         f"GROUP BY {keys} HAVING count(*) > 1")
-            if con.execute(f"SELECT count(*) FROM {dup}").fetchone()[0]:
+            if con.execute(f"SELECT count(*) FROM {dup}").fetchall()[0][0]:
                 joins += f" LEFT JOIN {dup} d ON " + " AND ".join(f"f.{sql_name(k)} = d.{sql_name(k)}" for k in key)
                 more.append("coalesce(f._idx > d._first, false) AS __duplicate")
                 checks.append(_Check("__duplicate", 1, key[-1], "duplicate_key",
@@ -539,7 +541,7 @@ class _Opener:
         if raw.per_file:
             return self.con.execute(f"SELECT _file, count(*) FROM {raw.view} GROUP BY _file "
                                     "ORDER BY min(_idx)").fetchall()
-        return [(raw.display, self.con.execute(raw.count or f"SELECT count(*) FROM {raw.view}").fetchone()[0])]
+        return [(raw.display, self.con.execute(raw.count or f"SELECT count(*) FROM {raw.view}").fetchall()[0][0])]
 
     def count(self, table: str, files: list[tuple[str, int]], bad: pd.DataFrame, per_file: bool) -> None:
         """Rows read, used and rejected per file.
@@ -553,7 +555,7 @@ class _Opener:
                                 "rows_rejected": rejected})
 
     def used(self, table: _Table) -> int:
-        return self.con.execute(f"SELECT count(*) FROM {table.view}").fetchone()[0]
+        return self.con.execute(f"SELECT count(*) FROM {table.view}").fetchall()[0][0]
 
     def rejected_frame(self) -> pd.DataFrame:
         """Every rejected row, sorted as ``Quarantine.rejected_frame`` sorts them."""
@@ -627,10 +629,12 @@ class _Opener:
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {sql_name(name)} AS " + " UNION ALL ".join(parts))
 
     def fam_wide(self, tables: dict) -> tuple[str, list[str]] | None:
-        """Each aim's FAMs as ``FAM_<type>`` columns (``_fams_onto_deliveries``), as a temporary table.
+        """Each aim's FAMs as ``FAM_<type>`` columns (``_fams_onto_deliveries``): a view, and its columns.
 
-        Codes of one type join with ``;`` in the order of their first
-        ``DateFrom`` (none first: '' sorts before any date), then code.
+        Most aims have one code of a type, found as the type's smallest code
+        being its largest; only aims with several codes of a type have them
+        joined with ``;`` (in a small table), in the order of each code's
+        first ``DateFrom`` (none first: '' sorts before any date), then code.
         """
         fams = tables.get("fams")
         if fams is None:
@@ -640,16 +644,33 @@ class _Opener:
         types = [t for (t,) in con.execute(f"SELECT DISTINCT FAMType FROM ({aim}) ORDER BY FAMType").fetchall()]
         if not types:
             return None
-        keys = "UKPRN, LearnRefNumber, AimSeqNumber"
-        first = (f"SELECT {keys}, FAMType, FAMCode, min(coalesce(DateFrom, '')) AS first FROM ({aim}) "
-                 f"GROUP BY {keys}, FAMType, FAMCode")
-        pivot = ", ".join(
+        keys = ["UKPRN", "LearnRefNumber", "AimSeqNumber"]
+        on = " AND ".join(f"w.{k} = m.{k}" for k in keys)
+        lo, hi = ({t: sql_name(f"__{end}_{t}") for t in types} for end in ("lo", "hi"))
+        extremes = ", ".join(f"{agg}(FAMCode) FILTER (WHERE FAMType = {sql_text(t)}) AS {col[t]}"
+                             for t in types for agg, col in (("min", lo), ("max", hi)))
+        wide = f"SELECT {', '.join(keys)}, {extremes} FROM ({aim}) GROUP BY {', '.join(keys)}"
+        several = " OR ".join(f"{lo[t]} <> {hi[t]}" for t in types)
+        multi = self.name("fammulti")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {multi} AS SELECT {', '.join(keys)} FROM ({wide}) WHERE {several}")
+        view = self.name("famwide")
+        if con.execute(f"SELECT count(*) FROM {multi}").fetchall()[0][0] == 0:
+            cols = ", ".join(f"{lo[t]} AS {sql_name('FAM_' + t)}" for t in types)
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {', '.join(keys)}, {cols} FROM ({wide})")
+            return view, [f"FAM_{t}" for t in types]
+        first = (f"SELECT {', '.join('w.' + k for k in keys)}, FAMType, FAMCode, min(coalesce(DateFrom, '')) AS first "
+                 f"FROM ({aim}) w JOIN {multi} m ON {on} GROUP BY ALL")
+        joined = ", ".join(
             f"array_to_string(list_transform(list_sort(list({{'first': first, 'code': FAMCode}}) "
             f"FILTER (WHERE FAMType = {sql_text(t)})), lambda x: x.code), ';') AS {sql_name('FAM_' + t)}"
             for t in types)
-        wide = self.name("famwide")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {wide} AS SELECT {keys}, {pivot} FROM ({first}) GROUP BY {keys}")
-        return wide, [f"FAM_{t}" for t in types]
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {multi} AS SELECT {', '.join(keys)}, {joined} FROM ({first}) "
+                    f"GROUP BY {', '.join(keys)}")
+        cols = ", ".join(f"CASE WHEN {lo[t]} = {hi[t]} THEN {lo[t]} ELSE m.{sql_name('FAM_' + t)} END "
+                         f"AS {sql_name('FAM_' + t)}" for t in types)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {', '.join('w.' + k for k in keys)}, {cols} "
+                    f"FROM ({wide}) w LEFT JOIN {multi} m ON {on}")
+        return view, [f"FAM_{t}" for t in types]
 
     @staticmethod
     def prefixed(table: _Table, wide: tuple[str, list[str]] | None) -> list[str]:
