@@ -275,7 +275,10 @@ def frm29(s: Settings, rule: Rule, period: Period) -> tuple[str, dict]:
     params = {"streams": rule.streams, "just_after": s.just_after_days}
     whens = []
     for i, q in enumerate(steps):
-        whens.append(f"WHEN _planned >= $at_least_{i} THEN $qualifying_{i}")
+        # pandas masks step by step and a mask replaces where its condition is missing: with no planned end
+        # date every step applies and the longest period stands (never so in loaded data: the date is required).
+        unknown = "_planned IS NULL OR " if i == 0 else ""
+        whens.append(f"WHEN {unknown}_planned >= $at_least_{i} THEN $qualifying_{i}")
         params[f"at_least_{i}"], params[f"qualifying_{i}"] = q.planned_days_at_least, q.qualifying_days
     qualifying = f"CASE {' '.join(whens)} END" if whens else "CAST(NULL AS BIGINT)"
     sql = f"""

@@ -126,14 +126,16 @@ _HITS = ", ".join(f"{c} {t}" for c, t in [
     ("SWSupAimId", "VARCHAR"), ("ULN", "VARCHAR"), ("stream", "VARCHAR"), ("PartnerUKPRN", "VARCHAR"),
     ("reason", "VARCHAR"), ("slc_amount", "DOUBLE")])
 
-# Query key, query ID and funding impact of every hit, as run._shape and run._impact make them.
+# Query key, query ID and funding impact of every hit, as run._shape and run._impact make them. A key with a
+# part missing (never in loaded data: the parts are required) is hashed as pandas prints it: 'nan' for its text
+# columns, '<NA>' for query_key's string one.
 _SHAPE = f"""
 WITH keyed AS (
     SELECT h.*, CASE
-        WHEN level = 'learner' THEN h.UKPRN || '|' || h.LearnRefNumber
-        WHEN rule = 'FRM20' THEN h.UKPRN || '|slc|' || h.ULN || '|' || coalesce(h.LearnAimRef, '') || '|'
-                                 || coalesce(CAST(h.LearnStartDate AS VARCHAR), '')
-        ELSE {query_key('h')} END AS _key
+        WHEN level = 'learner' THEN coalesce(h.UKPRN || '|' || h.LearnRefNumber, 'nan')
+        WHEN rule = 'FRM20' THEN coalesce(h.UKPRN || '|slc|' || h.ULN || '|' || h.LearnAimRef || '|'
+                                          || CAST(h.LearnStartDate AS VARCHAR), 'nan')
+        ELSE coalesce({query_key('h')}, '<NA>') END AS _key
     FROM _frm_hits h),
 e AS (
     SELECT UKPRN, LearnRefNumber, AimSeqNumber, TRY_CAST(amount AS DOUBLE) AS amount FROM frm_earnings x
