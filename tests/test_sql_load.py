@@ -39,13 +39,11 @@ def _own_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("FJAAQA_CACHE", str(tmp_path / "cache"))  # ILR XML conversions stay in the test's folder
 
 
-def _view(con, name: str) -> tuple[list[tuple[str, str]], pd.DataFrame]:
-    """A view's column names and types, and its rows sorted (missing values as None)."""
-    types = [(c, "VARCHAR" if t == '"NULL"' else t) for c, t, *_ in con.execute(f'DESCRIBE "{name}"').fetchall()]
-    df = con.execute(f'SELECT * FROM "{name}"').df()
-    df = df.astype(object).where(df.notna(), None)
-    order = sorted(range(len(df)), key=lambda i: [(v is None, str(v)) for v in df.iloc[i]])
-    return types, df.iloc[order].reset_index(drop=True)
+def _view(con, name: str) -> tuple[list[tuple[str, str]], list[tuple]]:
+    """A view's column names and types, and its rows sorted (an empty view's NULL-typed column reads as text)."""
+    result = con.execute(f'SELECT * FROM "{name}"')
+    types = [(d[0], "VARCHAR" if str(d[1]) == '"NULL"' else str(d[1])) for d in result.description]
+    return types, sorted(result.fetchall(), key=lambda row: [(v is None, str(v)) for v in row])
 
 
 def _plain(df: pd.DataFrame) -> pd.DataFrame:
@@ -65,9 +63,7 @@ def assert_same(data: Path, up_to=None) -> pd.DataFrame:
     register_dataset(want, ds)
     opened = open_dataset(got, data, up_to)
     for name in VIEWS:
-        (want_types, want_rows), (got_types, got_rows) = _view(want, name), _view(got, name)
-        assert got_types == want_types, name
-        pd.testing.assert_frame_equal(got_rows, want_rows, check_dtype=False, obj=name)
+        assert _view(got, name) == _view(want, name), name
     pd.testing.assert_frame_equal(_plain(opened.rejected), _plain(ds.rejected), check_dtype=False)
     pd.testing.assert_frame_equal(_plain(opened.reconciliation), _plain(ds.reconciliation), check_dtype=False)
     pd.testing.assert_frame_equal(_plain(opened.files), _plain(ds.files), check_dtype=False)
@@ -78,13 +74,12 @@ def assert_same(data: Path, up_to=None) -> pd.DataFrame:
 # ------------------------------------------------------------------ the shipped fixtures
 
 
-@pytest.mark.parametrize("up_to", [None, make_period("2223", "R06")])
-def test_the_frm_fixture_loads_the_same(up_to):
-    assert_same(FRM_DATA, up_to)
+def test_the_frm_fixture_loads_the_same():
+    assert_same(FRM_DATA)
 
 
 def test_the_pack_fixture_loads_the_same():
-    assert_same(PACK_DATA, make_period("2223", "R14"))
+    assert_same(PACK_DATA, make_period("2122", "R14"))  # its earlier returns: all its kinds of file, in less time
 
 
 def test_a_national_copy_loads_the_same(tmp_path):
@@ -294,9 +289,10 @@ def test_a_file_not_in_utf8_stops_the_same(tmp_path):
 
 
 def test_a_one_column_file_skips_blank_lines_as_pandas_does(tmp_path):
-    root = every_check_dataset(tmp_path / "data")
+    root = flat(tmp_path / "data", "UKPRN,LearnRefNumber,ULN\n10000001,L1,1000000018\n")
     _csv(root / "postcodes.csv", "region\nLondon\n\nAtlantis\n")
-    assert_same(root)
+    rejected = assert_same(root)
+    assert rejected[["row", "rule"]].values.tolist() == [[3, "allowed_code"]]  # pandas counts rows, not lines
 
 
 @pytest.mark.parametrize("name", ["learners_bom.csv", "learners_extra_columns.csv", "learners_duplicate.csv",

@@ -371,7 +371,7 @@ class _Opener:
         """A column worked out once per row for the checks (``strict``, ``date``, ``known`` of column ``col``)."""
         return sql_name(f"__{what}_{col}")
 
-    def checks(self, spec: TableSpec, columns: list[str]) -> tuple[list[list[str]], list[_Check]]:
+    def checks(self, spec: TableSpec, columns: list[str], slow: bool) -> tuple[list[list[str]], list[_Check]]:
         """Every column check, required value and row rule of ``spec`` for a file with ``columns``, in pandas' order.
 
         Returned as the steps of SQL that work them out (each a list of
@@ -383,6 +383,11 @@ class _Opener:
         each date read as pandas reads it (``date``, yyyymmdd, which takes
         the place of ``fjaaqa_date_key`` in the rules). A value's pattern is
         matched only where these do not already settle it.
+
+        Dates not written YYYY-MM-DD are rare, and always rejected: unless
+        ``slow``, they are read as no date at all (NULL), and the rows
+        holding one are checked again with ``slow`` (pandas' reading, a long
+        SQL expression).
         """
         first, second, flags, out, required = [], [], [], [], []
         lo, hi = (int(y) for y in schemas.PLAUSIBLE_YEARS)
@@ -404,16 +409,16 @@ class _Opener:
                 strict, date = self.helper("strict", name), self.helper("date", name)
                 first.append(f"regexp_full_match({v}, {sql_text(pattern)}) AS {strict}")
                 second.append(f"CASE WHEN {strict} THEN CASE WHEN TRY_CAST({v} AS DATE) IS NOT NULL THEN "
-                              f"TRY_CAST(replace({v}, '-', '') AS INTEGER) END ELSE fjaaqa_date_key({v}) END AS {date}")
+                              f"TRY_CAST(replace({v}, '-', '') AS INTEGER) END "
+                              + (f"ELSE fjaaqa_date_key({v}) " if slow else "") + f"END AS {date}")
                 year = f"TRY_CAST(left({v}, 4) AS INTEGER)"
                 dated = (f"CASE WHEN {{implausible}} THEN {bits['plausible_date']} "
                          f"WHEN {date} IS NULL THEN {bits['real_date']} ELSE 0 END")
+                rare = dated.format(implausible=f"coalesce(regexp_matches({v}, '^[0-9]{{4}}-') "
+                                                f"AND NOT {year} BETWEEN {lo} AND {hi}, false)") if slow else "0"
                 sql = (f"CASE WHEN {v} IS NULL THEN {on_null} "
                        f"WHEN {strict} THEN {dated.format(implausible=f'NOT {year} BETWEEN {lo} AND {hi}')}"
-                       f"{not_allowed} ELSE {bits['format']} + "
-                       + dated.format(implausible=f"coalesce(regexp_matches({v}, '^[0-9]{{4}}-') "
-                                                  f"AND NOT {year} BETWEEN {lo} AND {hi}, false)")
-                       + f"{not_allowed}{empty} END")
+                       f"{not_allowed} ELSE {bits['format']} + {rare}{not_allowed}{empty} END")
                 out.append(_Check(mask, bits["real_date"], name, "real_date", check_message(col, "real_date")))
                 out.append(_Check(mask, bits["plausible_date"], name, "plausible_date",
                                   check_message(col, "plausible_date")))
@@ -457,14 +462,9 @@ class _Opener:
             raise InputError(f"required column '{missing[0]}' is missing"
                              + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""), file=display)
         absent = [c for c in spec.names if c not in raw.columns]
-        steps, checks = self.checks(spec, raw.columns)
         files = self.tally(raw)  # first: for CSV this reads every value, and may find the file is not UTF-8
         filled = ", ".join(["r.*"] + [f"NULL::VARCHAR AS {sql_name(c)}" for c in absent])
-        flagged = f"SELECT {filled} FROM {raw.view} r"
-        for step in steps:
-            if step:
-                flagged = f"SELECT {', '.join(['r.*'] + step)} FROM ({flagged}) r"
-        joins, more = "", []
+        joins, more, extra = "", [], []
         key = list(spec.key)
         if key and all(k in raw.columns for k in key):
             dup = self.name("dup")
@@ -475,23 +475,44 @@ class _Opener:
             if con.execute(f"SELECT count(*) FROM {dup}").fetchall()[0][0]:
                 joins += f" LEFT JOIN {dup} d ON " + " AND ".join(f"f.{sql_name(k)} = d.{sql_name(k)}" for k in key)
                 more.append("coalesce(f._idx > d._first, false) AS __duplicate")
-                checks.append(_Check("__duplicate", 1, key[-1], "duplicate_key",
-                                     f"duplicate of an earlier row on ({', '.join(spec.key)})"))
+                extra.append(_Check("__duplicate", 1, key[-1], "duplicate_key",
+                                    f"duplicate of an earlier row on ({', '.join(spec.key)})"))
         if learners is not None:
             joins += (f" LEFT JOIN (SELECT DISTINCT UKPRN, LearnRefNumber, true AS _known FROM {learners.view}) k "
                       "ON f.UKPRN = k.UKPRN AND f.LearnRefNumber = k.LearnRefNumber")
             more.append("k._known IS NULL AS __orphan")
-            checks.append(_Check("__orphan", 1, "LearnRefNumber", "no_learner",
-                                 "no valid learner record with this UKPRN and LearnRefNumber"))
-        flags = list(dict.fromkeys(c.flag for c in checks))
-        fields = sorted({c.field for c in checks if c.field in raw.columns})
-        if checks:
-            failing = " OR ".join(f"{f} <> 0" if f.startswith('"__mask_') else f for f in flags)
-            query = (f"SELECT {', '.join(['_file', '_row', '_idx'] + [sql_name(f) for f in fields] + flags)} "
-                     f"FROM (SELECT {', '.join(['f.*'] + more)} FROM ({flagged}) f{joins}) WHERE {failing}")
-            bad = con.execute(query).df()
-        else:
-            bad = pd.DataFrame(columns=["_file", "_row", "_idx"])
+            extra.append(_Check("__orphan", 1, "LearnRefNumber", "no_learner",
+                                "no valid learner record with this UKPRN and LearnRefNumber"))
+
+        def failing(slow: bool, only: str = "") -> tuple[pd.DataFrame, list[_Check]]:
+            """The rows failing a check (of those in table ``only``, if named), with every flag."""
+            steps, checks = self.checks(spec, raw.columns, slow)
+            checks += extra
+            flagged = f"SELECT {filled} FROM {raw.view} r"
+            if only:
+                flagged += f" WHERE _idx IN (SELECT _idx FROM {only})"
+            for step in steps:
+                if step:
+                    flagged = f"SELECT {', '.join(['r.*'] + step)} FROM ({flagged}) r"
+            flags = list(dict.fromkeys(c.flag for c in checks))
+            fields = sorted({c.field for c in checks if c.field in raw.columns})
+            if not checks:
+                return pd.DataFrame(columns=["_file", "_row", "_idx"]), checks
+            where = " OR ".join(f"{f} <> 0" if f.startswith('"__mask_') else f for f in flags)
+            return con.execute(f"SELECT {', '.join(['_file', '_row', '_idx'] + [sql_name(f) for f in fields] + flags)} "
+                               f"FROM (SELECT {', '.join(['f.*'] + more)} FROM ({flagged}) f{joins}) "
+                               f"WHERE {where}").df(), checks
+
+        bad, checks = failing(slow=False)
+        odd = [c.flag for c in checks if c.rule == "date_format"]
+        if len(bad) and odd:  # rows with a date not written YYYY-MM-DD: checked again, reading it as pandas does
+            again = (bad[[f.strip('"') for f in odd]].astype("int64") & 1).any(axis=1)
+            if again.any():
+                slow = self.name("slow")
+                con.register(slow + "_frame", bad.loc[again, ["_idx"]].astype("int64"))
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {slow} AS SELECT _idx FROM {slow}_frame")
+                con.unregister(slow + "_frame")
+                bad = pd.concat([bad[~again], failing(slow=True, only=slow)[0]], ignore_index=True)
         self.record(bad, checks, next(self.order))
         self.count(spec.name, files, bad, raw.per_file)
         self.ld.absent[display] = set(absent)
