@@ -224,7 +224,8 @@ def show(rows: list[dict], engines: list[str]) -> None:
     base, big = rows[0], rows[-1]
     print()
     print("Bare DuckDB scan of every column of the Parquet tables a run reads (best of 3), and the dataset")
-    print(f"{'scale':>6} {'copies':>6} {'aims in R14':>11} {'apprentices':>11} {'FRM rows':>11} {'scan s':>7} "
+    print("(linked: distinct agency + ULN + standard among the review return's linked programme aims)")
+    print(f"{'scale':>6} {'copies':>6} {'aims in R14':>11} {'linked':>11} {'FRM rows':>11} {'scan s':>7} "
           f"{'ind rows':>11} {'scan s':>7} {'write s':>7} {'write MB':>8}")
     for r in rows:
         print(f"{r['copies'] / base['copies']:>5.0f}x {r['copies']:>6} {r['aims']:>11,} "
