@@ -417,7 +417,9 @@ class _Opener:
                 rare = dated.format(implausible=f"coalesce(regexp_matches({v}, '^[0-9]{{4}}-') "
                                                 f"AND NOT {year} BETWEEN {lo} AND {hi}, false)") if slow else "0"
                 sql = (f"CASE WHEN {v} IS NULL THEN {on_null} "
-                       f"WHEN {strict} THEN {dated.format(implausible=f'NOT {year} BETWEEN {lo} AND {hi}')}"
+                       f"WHEN {strict} THEN CASE WHEN {date} IS NOT NULL THEN CASE WHEN {date} // 10000 BETWEEN {lo} "
+                       f"AND {hi} THEN 0 ELSE {bits['plausible_date']} END ELSE "
+                       f"{dated.format(implausible=f'NOT {year} BETWEEN {lo} AND {hi}')} END"
                        f"{not_allowed} ELSE {bits['format']} + {rare}{not_allowed}{empty} END")
                 out.append(_Check(mask, bits["real_date"], name, "real_date", check_message(col, "real_date")))
                 out.append(_Check(mask, bits["plausible_date"], name, "plausible_date",
@@ -650,7 +652,7 @@ class _Opener:
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {sql_name(name)} AS " + " UNION ALL ".join(parts))
 
     def fam_wide(self, tables: dict) -> tuple[str, list[str]] | None:
-        """Each aim's FAMs as ``FAM_<type>`` columns (``_fams_onto_deliveries``): a view, and its columns.
+        """Each aim's FAMs as ``FAM_<type>`` columns (``_fams_onto_deliveries``): a temporary table, and its columns.
 
         Most aims have one code of a type, found as the type's smallest code
         being its largest; only aims with several codes of a type have them
@@ -661,37 +663,38 @@ class _Opener:
         if fams is None:
             return None
         con = self.con
+        keys = ["UKPRN", "LearnRefNumber", "AimSeqNumber"]
         aim = f"SELECT * FROM {fams.view} WHERE AimSeqNumber IS NOT NULL"
-        types = [t for (t,) in con.execute(f"SELECT DISTINCT FAMType FROM ({aim}) ORDER BY FAMType").fetchall()]
+        pairs, wide = self.name("fampairs"), self.name("famwide")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {pairs} AS SELECT {', '.join(keys)}, FAMType, min(FAMCode) AS lo, "
+                    f"max(FAMCode) AS hi FROM ({aim}) GROUP BY ALL")
+        types = [t for (t,) in con.execute(f"SELECT DISTINCT FAMType FROM {pairs} ORDER BY FAMType").fetchall()]
         if not types:
             return None
-        keys = ["UKPRN", "LearnRefNumber", "AimSeqNumber"]
-        on = " AND ".join(f"w.{k} = m.{k}" for k in keys)
-        lo, hi = ({t: sql_name(f"__{end}_{t}") for t in types} for end in ("lo", "hi"))
-        extremes = ", ".join(f"{agg}(FAMCode) FILTER (WHERE FAMType = {sql_text(t)}) AS {col[t]}"
-                             for t in types for agg, col in (("min", lo), ("max", hi)))
-        wide = f"SELECT {', '.join(keys)}, {extremes} FROM ({aim}) GROUP BY {', '.join(keys)}"
-        several = " OR ".join(f"{lo[t]} <> {hi[t]}" for t in types)
-        multi = self.name("fammulti")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {multi} AS SELECT {', '.join(keys)} FROM ({wide}) WHERE {several}")
-        view = self.name("famwide")
-        if con.execute(f"SELECT count(*) FROM {multi}").fetchall()[0][0] == 0:
-            cols = ", ".join(f"{lo[t]} AS {sql_name('FAM_' + t)}" for t in types)
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {', '.join(keys)}, {cols} FROM ({wide})")
-            return view, [f"FAM_{t}" for t in types]
-        first = (f"SELECT {', '.join('w.' + k for k in keys)}, FAMType, FAMCode, min(coalesce(DateFrom, '')) AS first "
-                 f"FROM ({aim}) w JOIN {multi} m ON {on} GROUP BY ALL")
-        joined = ", ".join(
-            f"array_to_string(list_transform(list_sort(list({{'first': first, 'code': FAMCode}}) "
-            f"FILTER (WHERE FAMType = {sql_text(t)})), lambda x: x.code), ';') AS {sql_name('FAM_' + t)}"
-            for t in types)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {multi} AS SELECT {', '.join(keys)}, {joined} FROM ({first}) "
-                    f"GROUP BY {', '.join(keys)}")
-        cols = ", ".join(f"CASE WHEN {lo[t]} = {hi[t]} THEN {lo[t]} ELSE m.{sql_name('FAM_' + t)} END "
-                         f"AS {sql_name('FAM_' + t)}" for t in types)
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {', '.join('w.' + k for k in keys)}, {cols} "
-                    f"FROM ({wide}) w LEFT JOIN {multi} m ON {on}")
-        return view, [f"FAM_{t}" for t in types]
+        on = " AND ".join(f"p.{k} = m.{k}" for k in keys)
+        several = self.name("fammulti")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {several} AS SELECT DISTINCT {', '.join(keys)} FROM {pairs} "
+                    "WHERE lo <> hi")
+        if con.execute(f"SELECT count(*) FROM {several}").fetchall()[0][0]:
+            first = (f"SELECT {', '.join('p.' + k for k in keys)}, FAMType, FAMCode, "
+                     f"min(coalesce(DateFrom, '')) AS first FROM ({aim}) p JOIN {several} m ON {on} GROUP BY ALL")
+            joined = ", ".join(
+                f"array_to_string(list_transform(list_sort(list({{'first': first, 'code': FAMCode}}) "
+                f"FILTER (WHERE FAMType = {sql_text(t)})), lambda x: x.code), ';') AS {sql_name('FAM_' + t)}"
+                for t in types)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {several} AS SELECT {', '.join(keys)}, {joined} "
+                        f"FROM ({first}) GROUP BY {', '.join(keys)}")
+            codes = {t: f"CASE WHEN lo = hi THEN lo ELSE m.{sql_name('FAM_' + t)} END" for t in types}
+            source = f"{pairs} p LEFT JOIN {several} m ON {on}"
+        else:
+            codes = dict.fromkeys(types, "lo")
+            source = f"{pairs} p"
+        pivot = ", ".join(f"max({codes[t]}) FILTER (WHERE FAMType = {sql_text(t)}) AS {sql_name('FAM_' + t)}"
+                          for t in types)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {wide} AS SELECT {', '.join('p.' + k for k in keys)}, {pivot} "
+                    f"FROM {source} GROUP BY {', '.join('p.' + k for k in keys)}")
+        con.execute(f"DROP TABLE {pairs}")
+        return wide, [f"FAM_{t}" for t in types]
 
     @staticmethod
     def prefixed(table: _Table, wide: tuple[str, list[str]] | None) -> list[str]:
