@@ -469,20 +469,22 @@ class _Opener:
         joins, more, extra = "", [], []
         key = list(spec.key)
         if key and all(k in raw.columns for k in key):
-            dup = self.name("dup")
             keys = ", ".join(sql_name(k) for k in key)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {dup} AS SELECT {keys}, min(_idx) AS _first FROM {raw.view} "
-                        f"WHERE {' AND '.join(f'{sql_name(k)} IS NOT NULL' for k in key)} "
-                        f"GROUP BY {keys} HAVING count(*) > 1")
-            if con.execute(f"SELECT count(*) FROM {dup}").fetchall()[0][0]:
+            first = con.execute(f"SELECT {keys}, min(_idx) AS _first FROM {raw.view} "
+                                f"WHERE {' AND '.join(f'{sql_name(k)} IS NOT NULL' for k in key)} "
+                                f"GROUP BY {keys} HAVING count(*) > 1").df()
+            if len(first):  # rare: the keys repeated, each with the first row holding it
+                dup = self.name("dup")
+                con.register(dup + "_frame", first)
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {dup} AS SELECT * FROM {dup}_frame")
+                con.unregister(dup + "_frame")
                 joins += f" LEFT JOIN {dup} d ON " + " AND ".join(f"f.{sql_name(k)} = d.{sql_name(k)}" for k in key)
                 more.append("coalesce(f._idx > d._first, false) AS __duplicate")
                 extra.append(_Check("__duplicate", 1, key[-1], "duplicate_key",
                                     f"duplicate of an earlier row on ({', '.join(spec.key)})"))
         if learners is not None:
-            joins += (f" LEFT JOIN (SELECT DISTINCT UKPRN, LearnRefNumber, true AS _known FROM {learners.view}) k "
-                      "ON f.UKPRN = k.UKPRN AND f.LearnRefNumber = k.LearnRefNumber")
-            more.append("k._known IS NULL AS __orphan")
+            more.append(f"NOT EXISTS (SELECT 1 FROM {learners.view} k WHERE k.UKPRN = f.UKPRN "
+                        "AND k.LearnRefNumber = f.LearnRefNumber) AS __orphan")
             extra.append(_Check("__orphan", 1, "LearnRefNumber", "no_learner",
                                 "no valid learner record with this UKPRN and LearnRefNumber"))
 
