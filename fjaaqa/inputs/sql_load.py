@@ -120,6 +120,11 @@ class _Check:
     message: str
 
 
+def _ints(flags: pd.Series):
+    """A flag column as integers, NULL (a check that passed on a missing value) as 0."""
+    return flags.astype("Int64").fillna(0).to_numpy("int64")
+
+
 def open_dataset(con: duckdb.DuckDBPyConnection, data_dir: str | Path, up_to: Period | None = None) -> SqlDataset:
     """Open ``data_dir`` in ``con`` as the views of :mod:`fjaaqa.inputs.views`; ILR returns after ``up_to`` unread.
 
@@ -412,27 +417,32 @@ class _Opener:
                               f"TRY_CAST(replace({v}, '-', '') AS INTEGER) END "
                               + (f"ELSE fjaaqa_date_key({v}) " if slow else "") + f"END AS {date}")
                 year = f"TRY_CAST(left({v}, 4) AS INTEGER)"
-                dated = (f"CASE WHEN {{implausible}} THEN {bits['plausible_date']} "
-                         f"WHEN {date} IS NULL THEN {bits['real_date']} ELSE 0 END")
-                rare = dated.format(implausible=f"coalesce(regexp_matches({v}, '^[0-9]{{4}}-') "
-                                                f"AND NOT {year} BETWEEN {lo} AND {hi}, false)") if slow else "0"
-                sql = (f"CASE WHEN {v} IS NULL THEN {on_null} "
-                       f"WHEN {strict} THEN CASE WHEN {date} IS NOT NULL THEN CASE WHEN {date} // 10000 BETWEEN {lo} "
-                       f"AND {hi} THEN 0 ELSE {bits['plausible_date']} END ELSE "
-                       f"{dated.format(implausible=f'NOT {year} BETWEEN {lo} AND {hi}')} END"
-                       f"{not_allowed} ELSE {bits['format']} + {rare}{not_allowed}{empty} END")
+                plausible = f"BETWEEN {lo} AND {hi}"
+                rare = (f"CASE WHEN coalesce(regexp_matches({v}, '^[0-9]{{4}}-') AND NOT {year} {plausible}, false) "
+                        f"THEN {bits['plausible_date']} WHEN {date} IS NULL THEN {bits['real_date']} ELSE 0 END"
+                        if slow else "0")
+                sql = (f"CASE WHEN {strict} THEN CASE WHEN {date} // 10000 {plausible} THEN 0 WHEN {date} IS NOT NULL "
+                       f"OR NOT {year} {plausible} THEN {bits['plausible_date']} ELSE {bits['real_date']} END"
+                       f"{not_allowed} WHEN {v} IS NULL THEN {on_null} "
+                       f"ELSE {bits['format']} + {rare}{not_allowed}{empty} END")
                 out.append(_Check(mask, bits["real_date"], name, "real_date", check_message(col, "real_date")))
                 out.append(_Check(mask, bits["plausible_date"], name, "plausible_date",
                                   check_message(col, "plausible_date")))
             elif allowed and all(a and re.fullmatch(pattern, a) for a in allowed):  # an allowed code is well formed
-                sql = (f"CASE WHEN {v} IS NULL THEN {on_null} WHEN {known} THEN 0 ELSE CASE WHEN "
+                sql = (f"CASE WHEN {known} THEN 0 WHEN {v} IS NULL THEN {on_null} ELSE CASE WHEN "
                        f"regexp_full_match({v}, {sql_text(pattern)}) THEN 0 ELSE {bits['format']} END"
                        f"{not_allowed}{empty} END")
             else:
                 well_formed = (f"NOT contains({v}, chr(0))" if pattern == r"[^\x00]*"  # the same test, much faster
                                else f"regexp_full_match({v}, {sql_text(pattern)})")
-                sql = (f"CASE WHEN {v} IS NULL THEN {on_null} ELSE CASE WHEN {well_formed} THEN 0 "
-                       f"ELSE {bits['format']} END{not_allowed}{empty} END")
+                if not allowed and not col.must_have_value:  # NULL (no value) passes, as a 0 would
+                    sql = f"CAST(NOT {well_formed} AS INTEGER)"
+                elif not allowed and not re.fullmatch(pattern, ""):  # an empty value fails the pattern too
+                    sql = (f"CASE WHEN {well_formed} THEN 0 WHEN {v} IS NULL THEN {on_null} "
+                           f"ELSE {bits['format']}{empty} END")
+                else:
+                    sql = (f"CASE WHEN {v} IS NULL THEN {on_null} ELSE CASE WHEN {well_formed} THEN 0 "
+                           f"ELSE {bits['format']} END{not_allowed}{empty} END")
             flags.append(f"{sql} AS {mask}")
             if allowed:
                 out.append(_Check(mask, bits["allowed_code"], name, "allowed_code",
@@ -448,7 +458,7 @@ class _Opener:
                         date = self.helper("date", col.name) if col.name in columns else "CAST(NULL AS INTEGER)"
                         sql = sql.replace(schemas.sql_date(col.name), date)
                 flag = self.helper("rule", str(i))
-                flags.append(f"coalesce(({sql}), false) AS {flag}")
+                flags.append(f"({sql}) AS {flag}")  # NULL passes, as pandas' NA does
                 out.append(_Check(flag, 1, rule.field, rule.name, rule.message))
         return [first, second, flags], out
 
@@ -510,7 +520,7 @@ class _Opener:
         bad, checks = failing(slow=False)
         odd = [c.flag for c in checks if c.rule == "date_format"]
         if len(bad) and odd:  # rows with a date not written YYYY-MM-DD: checked again, reading it as pandas does
-            again = (bad[[f.strip('"') for f in odd]].astype("int64") & 1).any(axis=1)
+            again = pd.Series(sum(_ints(bad[f.strip('"')]) & 1 for f in odd) > 0, index=bad.index)
             if again.any():
                 slow = self.name("slow")
                 con.register(slow + "_frame", bad.loc[again, ["_idx"]].astype("int64"))
@@ -539,7 +549,7 @@ class _Opener:
         else was wrong with it (pandas looks for learners among the rows
         that passed).
         """
-        hits = [(bad[c.flag.strip('"')].astype("int64").to_numpy() & c.bit) != 0 for c in checks]
+        hits = [(_ints(bad[c.flag.strip('"')]) & c.bit) != 0 for c in checks]
         if checks and checks[-1].rule == "no_learner" and len(checks) > 1:
             hits[-1] = hits[-1] & ~pd.DataFrame(hits[:-1]).T.any(axis=1).to_numpy()
         parts = []
