@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from builders import CENSUS_2324, World, days_before
 
+from fjaaqa.errors import InputError
 from fjaaqa.inputs.sources import load_dataset
 from fjaaqa.inputs.views import register_dataset
 from fjaaqa.periods import make_period
@@ -305,7 +306,7 @@ def test_a_period_without_data_is_one_line(tmp_path):
     ds = load_dataset(w.write(tmp_path))
     con = duckdb.connect()
     register_dataset(con, ds)
-    with pytest.raises(Exception, match="no ILR data for 2022-23 R14"):
+    with pytest.raises(InputError, match="no ILR data for 2022-23 R14"):
         indicator_results_sql(con, LAST_R14, load_thresholds(), data_dir=ds.data_dir)
 
 
