@@ -666,10 +666,11 @@ class _Opener:
     def fam_wide(self, tables: dict) -> tuple[str, list[str]] | None:
         """Each aim's FAMs as ``FAM_<type>`` columns (``_fams_onto_deliveries``): a temporary table, and its columns.
 
-        Most aims have one code of a type, found as the type's smallest code
-        being its largest; only aims with several codes of a type have them
-        joined with ``;`` (in a small table), in the order of each code's
-        first ``DateFrom`` (none first: '' sorts before any date), then code.
+        Most aims have one code of a type: the type's smallest code, found
+        with whether its largest differs, in one grouping. Only aims with
+        several codes of a type have them joined with ``;`` afterwards, in
+        the order of each code's first ``DateFrom`` (none first: '' sorts
+        before any date), then code.
         """
         fams = tables.get("fams")
         if fams is None:
@@ -677,35 +678,25 @@ class _Opener:
         con = self.con
         keys = ["UKPRN", "LearnRefNumber", "AimSeqNumber"]
         aim = f"SELECT * FROM {fams.view} WHERE AimSeqNumber IS NOT NULL"
-        pairs, wide = self.name("fampairs"), self.name("famwide")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {pairs} AS SELECT {', '.join(keys)}, FAMType, min(FAMCode) AS lo, "
-                    f"max(FAMCode) AS hi FROM ({aim}) GROUP BY ALL")
-        types = [t for (t,) in con.execute(f"SELECT DISTINCT FAMType FROM {pairs} ORDER BY FAMType").fetchall()]
+        types = [t for (t,) in con.execute(f"SELECT DISTINCT FAMType FROM ({aim}) ORDER BY FAMType").fetchall()]
         if not types:
             return None
-        on = " AND ".join(f"p.{k} = m.{k}" for k in keys)
-        several = self.name("fammulti")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {several} AS SELECT DISTINCT {', '.join(keys)} FROM {pairs} "
-                    "WHERE lo <> hi")
-        if con.execute(f"SELECT count(*) FROM {several}").fetchall()[0][0]:
-            first = (f"SELECT {', '.join('p.' + k for k in keys)}, FAMType, FAMCode, "
-                     f"min(coalesce(DateFrom, '')) AS first FROM ({aim}) p JOIN {several} m ON {on} GROUP BY ALL")
-            joined = ", ".join(
-                f"array_to_string(list_transform(list_sort(list({{'first': first, 'code': FAMCode}}) "
-                f"FILTER (WHERE FAMType = {sql_text(t)})), lambda x: x.code), ';') AS {sql_name('FAM_' + t)}"
-                for t in types)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {several} AS SELECT {', '.join(keys)}, {joined} "
-                        f"FROM ({first}) GROUP BY {', '.join(keys)}")
-            codes = {t: f"CASE WHEN lo = hi THEN lo ELSE m.{sql_name('FAM_' + t)} END" for t in types}
-            source = f"{pairs} p LEFT JOIN {several} m ON {on}"
-        else:
-            codes = dict.fromkeys(types, "lo")
-            source = f"{pairs} p"
-        pivot = ", ".join(f"max({codes[t]}) FILTER (WHERE FAMType = {sql_text(t)}) AS {sql_name('FAM_' + t)}"
-                          for t in types)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {wide} AS SELECT {', '.join('p.' + k for k in keys)}, {pivot} "
-                    f"FROM {source} GROUP BY {', '.join('p.' + k for k in keys)}")
-        con.execute(f"DROP TABLE {pairs}")
+        cols = {t: sql_name(f"FAM_{t}") for t in types}
+        of = {t: f"FILTER (WHERE FAMType = {sql_text(t)})" for t in types}
+        several = " OR ".join(f"coalesce(min(FAMCode) {of[t]} <> max(FAMCode) {of[t]}, false)" for t in types)
+        wide = self.name("famwide")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {wide} AS SELECT {', '.join(keys)}, "
+                    + ", ".join(f"min(FAMCode) {of[t]} AS {cols[t]}" for t in types)
+                    + f", {several} AS __several FROM ({aim}) GROUP BY {', '.join(keys)}")
+        if con.execute(f"SELECT count(*) FROM {wide} WHERE __several").fetchall()[0][0]:
+            on = " AND ".join(f"f.{k} = w.{k}" for k in keys)
+            first = (f"SELECT {', '.join('f.' + k for k in keys)}, FAMType, FAMCode, min(coalesce(DateFrom, '')) "
+                     f"AS first FROM ({aim}) f JOIN {wide} w ON {on} AND w.__several GROUP BY ALL")
+            joined = ", ".join(f"array_to_string(list_transform(list_sort(list({{'first': first, 'code': FAMCode}}) "
+                               f"{of[t]}), lambda x: x.code), ';') AS {cols[t]}" for t in types)
+            con.execute(f"UPDATE {wide} w SET {', '.join(f'{cols[t]} = f.{cols[t]}' for t in types)} "
+                        f"FROM (SELECT {', '.join(keys)}, {joined} FROM ({first}) GROUP BY {', '.join(keys)}) f "
+                        f"WHERE {on}")
         return wide, [f"FAM_{t}" for t in types]
 
     @staticmethod
