@@ -289,6 +289,8 @@ def prepare_inputs(con, period: Period, s: Settings) -> dict[str, bool]:
         _copy_sql(con, "frm_workplacements", "workplacements", f"{this_return} AND $has_workplacements"),
         _copy_sql(con, "frm_fams", "fams", this_return),
     ]
+    for table in TABLES:  # the last return's tables go first: at national size they are gigabytes
+        con.execute(f"DROP TABLE IF EXISTS {table}")
     typed = {"devolved_sof": "VARCHAR[]", "als_fams": "VARCHAR[][]"}
     for sql in statements:
         for name, kind in typed.items():
