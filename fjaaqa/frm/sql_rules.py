@@ -51,15 +51,25 @@ TRAINEESHIP_CEILING_LEVEL = 4  # FRM19: level 4 or above already held
 GCSE_PASS_LEVEL = 2            # grade_level's value for a pass
 
 
-def _aims(where: str = "") -> str:
+ROW_FIELDS = ["UKPRN", "LearnRefNumber", "AimSeqNumber", "LearnAimRef", "LearnStartDate", "SWSupAimId", "ULN", "stream",
+              "PartnerUKPRN"]
+
+
+def _aims(where: str = "", keep: list[str] | None = None) -> str:
     """CTE ``a``: the rule's aims (its funding streams), numbered in the prepared table's order as ``_aim``.
 
-    Not materialised: each use scans only the columns it reads (a
-    materialised copy of five million aims with every column costs more than
-    scanning again).
+    Where the filter leaves few aims, ``keep`` names the columns the rule
+    reads beyond the result row's: they are kept once (materialised) rather
+    than each use scanning five million aims again. Otherwise the CTE is not
+    materialised, so each use scans only the columns it reads (a copy of five
+    million aims with every column costs more than scanning twice).
     """
     extra = f" AND {where}" if where else ""
-    return f"a AS NOT MATERIALIZED (SELECT rowid AS _aim, * FROM frm_aims WHERE {in_list('stream', 'streams')}{extra})"
+    if keep is None:
+        return (f"a AS NOT MATERIALIZED (SELECT rowid AS _aim, * FROM frm_aims "
+                f"WHERE {in_list('stream', 'streams')}{extra})")
+    cols = ", ".join(dict.fromkeys(ROW_FIELDS + keep))
+    return f"a AS MATERIALIZED (SELECT rowid AS _aim, {cols} FROM frm_aims WHERE {in_list('stream', 'streams')}{extra})"
 
 
 def _aim_row(a: str, reason: str) -> str:
@@ -130,7 +140,7 @@ def frm13(s: Settings, rule: Rule, period: Period) -> tuple[str, dict]:
                  f"ELSE p.lars_level_n END"
     sql = f"""
     WITH {_aims("LearnStartDate >= $rules_from AND lars_subject IN ('english', 'maths') "
-                "AND lars_level_n IS NOT NULL")},
+                "AND lars_level_n IS NOT NULL", keep=["lars_subject", "lars_level_n", "EngGrade", "MathGrade"])},
     best AS (
         SELECT a._aim, max({prior_held}) AS held
         FROM a {prior_join('a', 'p', ['ULN'])}
@@ -153,7 +163,8 @@ def _further_level(s: Settings, rule: Rule, level: int, ffi: list[str]) -> tuple
     sql = f"""
     WITH {_aims(f'''age_at_start BETWEEN $lo AND $hi AND lars_level_n = $level
                 AND {has_code('FAM_FFI', 'ffi')}{full_two}
-                AND NOT ({in_list('emp_at_start', 'unemployed')} OR {has_code('FAM_LDM', 'low_wage')})''')},
+                AND NOT ({in_list('emp_at_start', 'unemployed')} OR {has_code('FAM_LDM', 'low_wage')})''',
+                keep=["PriorAttain"])},
     held AS (
         SELECT DISTINCT a._aim FROM a {prior_join('a', 'p', ['ULN'])}
         WHERE p.lars_full_level_{level} = 'Y' OR p.lars_level_n > $level)
@@ -179,7 +190,7 @@ def frm17(s: Settings, rule: Rule, period: Period) -> tuple[str, dict]:
 def frm19(s: Settings, rule: Rule, period: Period) -> tuple[str, dict]:
     """A traineeship for someone who has completed an apprenticeship or holds level 4 or above."""
     sql = f"""
-    WITH {_aims()},
+    WITH {_aims(keep=["PriorAttain"])},
     m AS (
         SELECT a._aim,
                bool_or(p.AimType = '1' AND p.ProgType IS NOT NULL AND p.ProgType NOT IN ('24', '31')) AS appr,
@@ -247,7 +258,7 @@ def frm27(s: Settings, rule: Rule, period: Period) -> tuple[str, dict]:
         "coalesce(p.LearnAimRef, '') = coalesce(a.LearnAimRef, '')",
         "p.LearnStartDate IS NOT DISTINCT FROM a.LearnStartDate"])
     sql = f"""
-    WITH {_aims("CompStatus = '3' AND LearnActEndDate <= $last_end")},
+    WITH {_aims("CompStatus = '3' AND LearnActEndDate <= $last_end", keep=["LearnActEndDate"])},
     prev AS NOT MATERIALIZED (
         SELECT rowid AS _row, CompStatus, UKPRN, LearnRefNumber, LearnAimRef, LearnStartDate, SWSupAimId
         FROM frm_prev_year WHERE CompStatus IN ('1', '2')),
@@ -320,7 +331,8 @@ def emle(s: Settings, rule: Rule, period: Period) -> tuple[str, dict]:
     sql = f"""
     WITH {_aims(f'''age_at_start >= $adult AND {has_code('FAM_FFI', 'ffi')}
                 AND lars_aim_type IN ('gcse', 'functional_skills', 'stepping_stone')
-                AND lars_subject IN ('english', 'maths') AND lars_level_n <= $max_level''')},
+                AND lars_subject IN ('english', 'maths') AND lars_level_n <= $max_level''',
+                keep=["lars_subject", "EngGrade", "MathGrade"])},
     held AS (
         SELECT DISTINCT a._aim FROM a {prior_join('a', 'p', ['ULN'])}
         WHERE p.lars_aim_type = 'gcse' AND p.lars_subject = a.lars_subject AND {passed_grade('p.OutGrade')})
