@@ -340,3 +340,28 @@ def test_an_xml_return_with_a_broken_file_loads_the_same(tmp_path):
     (folder / "ILR-10000002-2324-20240731-120000-01.xml").write_text("<Message><Learner>")  # cut short
     rejected = assert_same(root)
     assert {"unreadable_file", "uln_format", "duplicate_key", "allowed_code"} <= set(rejected["rule"])
+
+
+def test_parquet_values_read_as_pandas_writes_them(tmp_path):
+    """Numbers, dates, booleans, decimals and empty text in a Parquet file become the text pandas makes of them."""
+    from decimal import Decimal
+
+    root = flat(tmp_path / "data", "UKPRN,LearnRefNumber,ULN\n10000001,L1,1000000018\n")
+    folder = root / "ilr" / "2324" / "R14"
+    (folder / "learners.csv").unlink()
+    pq.write_table(pa.table({
+        "UKPRN": pa.array([10000001, 10000001, 1234, None], pa.int64()),
+        "LearnRefNumber": ["L1", " L2 ", "", "L4"],
+        "ULN": pa.array([1000000018, 1000000018, 2 ** 40, 1000000018], pa.uint64()),
+        "DateOfBirth": pa.array([pd.Timestamp("2000-01-31 13:00"), None, pd.Timestamp("1899-12-31"), None],
+                                pa.timestamp("ms")),
+        "Ethnicity": pa.array([31, 32, 99, None], pa.int8()),
+        "Sex": pa.array(["F", "M", "X", None]).dictionary_encode(),
+        "LLDDHealthProb": pa.array([True, False, None, True]),
+        "PlanLearnHours": pa.array([1.0, 2.0, None, 3.0], pa.float32()),
+        "PlanEEPHours": pa.array([0.1, 2.0, None, float("nan")], pa.float64()),
+        "PriorAttain": pa.array([Decimal("1.50"), None, Decimal("2"), None], pa.decimal128(5, 2)),
+        "MathGrade": pa.array([None] * 4, pa.null()),
+    }), folder / "learners.parquet")
+    rejected = assert_same(root)
+    assert {"ukprn_format", "allowed_code", "int_format", "required_value", "plausible_date"} <= set(rejected["rule"])

@@ -70,8 +70,8 @@ INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYIN
 FLOAT_TYPES = {"FLOAT", "DOUBLE"}
 TIMESTAMP_TYPES = {"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"}
 WHOLE_LIMIT = 2 ** 53  # a whole float past this is not written as pandas writes it: pandas reads that file
-# DuckDB errors that mean "this file is not what DuckDB reads" (pandas then reads it), not a fault in our SQL.
-NOT_READABLE = (duckdb.BinderException, duckdb.ParserException, duckdb.CatalogException)
+# DuckDB errors that are a fault in this module's SQL, never in a file: raised, not read around with pandas.
+OUR_FAULT = (duckdb.BinderException, duckdb.ParserException, duckdb.CatalogException)
 
 
 @dataclass
@@ -200,14 +200,14 @@ class _Opener:
         self.ld.record_file(path)
         try:
             return self.check(spec, raw, learners)
-        except NOT_READABLE:
+        except OUR_FAULT:
             raise
         except duckdb.Error:
             pass
         if not parquet:  # quoted line breaks with short rows: DuckDB reads those in one thread only
             try:
                 return self.check(spec, self.csv(path, display, parallel=False), learners)
-            except NOT_READABLE:
+            except OUR_FAULT:
                 raise
             except duckdb.Error:
                 pass
