@@ -30,8 +30,7 @@ from ..periods import Period, make_period
 
 # Where each table of a dataset lives, and how its rows find their learner's ULN.
 ILR_TABLES = ["learners", "deliveries", "fams", "employment", "workplacements"]
-BY_ULN = ["prior_achievements"]                      # top-level tables carrying ULN
-SHARED = ["register", "commitments", "lars"]          # top-level tables a national copy carries whole
+BY_ULN = ["prior_achievements", "commitments", "collection_form"]  # top-level tables carrying ULN
 PER_RETURN = ("ilr", "slc", "funding")                # trees split by learner; other tables go whole to every part
 EXTRA = {"slc": "loans", "funding": "earnings"}       # per-return trees keyed by UKPRN and learner
 
@@ -131,6 +130,12 @@ def partition_dataset(src: str | Path, dst: str | Path, parts: int, threads: int
             else:
                 con.execute(f"COPY (SELECT * FROM read_parquet({[p.as_posix() for p in pieces]})) "
                             f"TO '{target.as_posix()}' (FORMAT parquet)")
+        for i in range(parts):  # a part none of its rows fell into still gets the table, empty (some are required)
+            target = dst / part_name(i) / f"{name}.parquet"
+            if name in BY_ULN and not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                con.execute(f"COPY (SELECT * EXCLUDE (_uln) FROM ({sql}) LIMIT 0) TO '{target.as_posix()}' "
+                            f"(FORMAT parquet)")
         counts[name] = sum(pq.ParquetFile(dst / part_name(i) / f"{name}.parquet").metadata.num_rows
                            for i in range(parts) if (dst / part_name(i) / f"{name}.parquet").exists())
     con.close()
