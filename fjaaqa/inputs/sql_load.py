@@ -144,6 +144,9 @@ class _Opener:
         self.rejected: list[pd.DataFrame] = []
         self.counts: list[dict] = []
         self.order = itertools.count()  # the order pandas records rejections in (ties in its stable sort)
+        # A CSV row's number is its place in DuckDB's reading, which keeps file order only with this setting on.
+        if not con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]:
+            con.execute("SET preserve_insertion_order = true")
         for macro in schemas.sql_macros():
             con.execute(macro)
 
