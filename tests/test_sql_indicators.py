@@ -31,6 +31,7 @@ WITHDRAWN = dict(start="2023-01-01", plan_end="2025-06-01", comp="3", end="2024-
 ACHIEVER = dict(start="2022-09-01", plan_end="2024-03-01", comp="2", end="2024-03-01", outcome="1", ach="2024-05-01")
 NON_ACHIEVER = dict(start="2022-09-01", plan_end="2024-03-01", comp="3", end="2024-01-15", outcome="3", reason="44")
 R14, R06, LAST_R14 = make_period("2324", "R14"), make_period("2324", "R06"), make_period("2223", "R14")
+LAST_R06 = make_period("2223", "R06")
 
 # Readings the shipped sets leave at their defaults, switched the other way.
 OTHER_READINGS = """base: quality-framework-2023
@@ -87,7 +88,12 @@ def past_end(days: int) -> dict:
 
 
 def known_world(root):
-    """test_indicators_known.py's cases, one agency each, in one dataset (2022-23 R14, 2023-24 R06 and R14)."""
+    """test_indicators_known.py's cases, one agency each, in one dataset (2022-23 R06 and R14, 2023-24 R06 and R14).
+
+    Besides them, a case at each boundary or reading the SQL could get wrong
+    while the known answers stayed the same (found by changing the SQL and
+    seeing which change no test caught).
+    """
     w = World()
     # withdrawals at and around the boundaries: 35 % exactly, 40 %, 15 % exactly, 20 %
     for name, n in (("W35", 7), ("W40", 8), ("W15", 3), ("W20", 4)):
@@ -118,12 +124,20 @@ def known_world(root):
         dict(start="2021-06-01", plan_end=days_before(CENSUS_2324, 400), comp="2", end="2023-06-30", outcome="8"),
         dict(start="2022-01-01", plan_end="2024-01-01", comp="3", end="2023-05-01", outcome="3", reason="44"),
         ACHIEVER,
+        # a restart (OrigLearnStartDate, no RES FAM) withdrawn within 42 days is a leaver, not "qualifying"
+        dict(start="2023-09-01", plan_end="2024-07-01", comp="3", end="2023-10-01", outcome="3", reason="97",
+             orig_start="2022-09-01"),
+        # planned for exactly 168 days (inclusive) and left within 42: qualifying; 167 days: a leaver
+        dict(start="2023-09-01", plan_end="2024-02-15", comp="3", end="2023-09-20", outcome="3", reason="97"),
+        dict(start="2023-09-01", plan_end="2024-02-14", comp="3", end="2023-09-20", outcome="3", reason="97"),
+        # a break begun in 2020-21, first reported now: overdue since 2022-23, a leaver in the year reported
+        dict(start="2019-09-01", plan_end="2021-06-01", comp="6", end="2020-10-01"),
     ):
         w.apprentice("QX", **aim)
     # one apprenticeship over several aims: transfers (inside and outside the window), a break and its
     # restart, a withdrawal and a new start, reason 40 and reason 2 followed by a new aim
     w.agency("T")
-    for gap, reason in ((90, "47"), (91, "47"), (5, "40"), (5, "2")):
+    for gap, reason in ((90, "47"), (91, "47"), (5, "40"), (5, "2"), (0, "7")):
         uln = w.uln()
         w.commitment(uln, "T", "10000001", "2")
         w.commitment(uln, "T", "10000002", "2")
@@ -140,13 +154,34 @@ def known_world(root):
     w.commitment(uln, "T", "10000001", "2")
     ref = w.aim(uln, start="2023-01-01", plan_end="2025-01-01", comp="3", end="2023-09-10", outcome="3", reason="42")
     w.aim(uln, start="2024-05-01", plan_end="2025-09-01", seq=3, learnref=ref)
-    # leaving the agency: while the apprenticeship goes on, with it, and after completing (not a withdrawal)
+    # the achievement rate's reason 2 (another provider, then an achievement) and reason 40 (a new aim the same day)
+    w.agency("R2")
+    uln = w.uln()
+    w.commitment(uln, "R2", "10000001", "2")
+    w.commitment(uln, "R2", "10000002", "2")
+    w.aim(uln, start="2022-09-01", plan_end="2024-03-01", comp="3", end="2023-11-01", outcome="3", reason="2",
+          ukprn="10000001")
+    w.aim(uln, start="2023-11-10", plan_end="2024-06-01", comp="2", end="2024-06-01", outcome="1", ach="2024-07-01",
+          ukprn="10000002", res=True)
+    uln = w.uln()
+    w.commitment(uln, "R2", "10000001", "2")
+    ref = w.aim(uln, start="2022-09-01", plan_end="2024-03-01", comp="3", end="2023-11-01", outcome="3", reason="40")
+    w.aim(uln, start="2023-11-01", plan_end="2024-06-01", seq=2, learnref=ref)
+    # leaving the agency: while the apprenticeship goes on (also on the census day), with it, after completing
+    # (not a withdrawal), before the year began (not live)
     w.agency("S")
     for stop, aim in (("2024-02-01", CONT), ("2024-01-15", WITHDRAWN), ("2024-03-05", ACHIEVER),
-                      ("2023-03-01", CONT)):
+                      ("2023-03-01", CONT), ("2024-07-31", CONT)):
         uln = w.uln()
         w.commitment(uln, "S", "10000001", "2", status="Stopped", stop_date=stop)
         w.aim(uln, **aim)
+    # two commitments for one apprenticeship: the later one (live) says where it stands
+    uln = w.uln()
+    w.commitment(uln, "S", "10000001", "2", status="Stopped", stop_date="2023-10-01")
+    w.commitments[-1]["start_date"] = "2022-01-01"
+    w.commitment(uln, "S", "10000001", "2")
+    w.commitments[-1]["start_date"] = "2023-10-05"
+    w.aim(uln, **CONT)
     # a withdrawal reported late (2022-23 R14 showed it continuing), and a leaver only the earlier R14 has
     w.agency("L")
     uln = w.uln()
@@ -158,13 +193,28 @@ def known_world(root):
     w.commitment(uln, "L", "10000001", "2")
     w.aim(uln, start="2022-09-01", plan_end="2024-03-01", comp="3", end="2023-02-01", outcome="3", reason="44",
           year="2223", rcode="R14")
+    # ... and one whose earlier R14 census was its very end date: shown open on that day, not after it, so not late
+    uln = w.uln()
+    w.commitment(uln, "L", "10000001", "2")
+    w.aim(uln, start="2022-01-01", plan_end="2024-06-01", year="2223", rcode="R14", learnref="LATE2")
+    w.aim(uln, start="2022-01-01", plan_end="2024-06-01", comp="3", end="2023-07-31", outcome="3", reason="98",
+          learnref="LATE2")
+    # ... and one first reported withdrawn in 2022-23 R14, after 2022-23 R06 showed it open: a 2022-23 withdrawal
+    uln = w.uln()
+    w.commitment(uln, "L", "10000001", "2")
+    for year, rcode, aim in (("2223", "R06", {}), ("2223", "R14", dict(comp="3", end="2022-12-01", outcome="3",
+                                                                          reason="98")),
+                             ("2324", "R14", dict(comp="3", end="2022-12-01", outcome="3", reason="98"))):
+        w.aim(uln, start="2022-01-01", plan_end="2024-06-01", year=year, rcode=rcode, learnref="LATE3", **aim)
     w.apprentice("L", **CONT)
     w.apprentice("L", **CONT, rcode="R06")
     # scope: a component aim, an aim of no agency, an agency with nobody, one linked by employer reference
     w.agency("EMPTY")
     w.agency("E", ern="123456789")
-    uln = w.uln()
-    w.aim(uln, **CONT, learnref="ERN01")
+    for ref in ("ERN01", "ERN02", "ERN03"):
+        uln = w.uln()
+        w.aim(uln, **CONT, learnref=ref)
+    w.commitment(uln, None, "10000001", "2", model="Regular")  # ERN03 has a record: no fallback
     other = w.uln()
     w.commitment(other, None, "10000001", "2", model="Regular")
     w.aim(other, **WITHDRAWN)
@@ -175,28 +225,47 @@ def known_world(root):
         for rcode in ("R06", "R14"):
             w.apprentice(agency, std=earlier_std if rcode == "R06" else "3", postcode="E1 6AN", rcode=rcode, **CONT)
             w.apprentice(agency, std="2", postcode="E1 6AN", rcode=rcode, **CONT)
-    w.agency("O3", routes="Digital", regions="London")
+    w.agency("O3", routes="Engineering and manufacturing;Digital", regions="London")  # approvals.csv replaces routes
     for std, postcode in (("2", "E1 6AN"), ("3", "E1 6AN"), ("2", "LS1 4AP"), ("2", "ZZ99 9ZZ"), ("2", "CH5 2AB"),
                           ("999", "E1 6AN")):
         w.apprentice("O3", std=std, postcode=postcode, **CONT)
     w.apprentice("O3", std="3", postcode="E1 6AN", start="2023-07-01", plan_end="2025-06-01")
+    w.apprentice("O3", std="3", postcode="E1 6AN", start="2023-07-01", plan_end="2025-06-01", orig_start="2023-01-01")
+    for placement in ("PLACED2",):
+        uln = w.uln()
+        w.commitment(uln, "O3", "10000001", "2")
+        w.commitments[-1]["apprenticeship_id"] = placement
+        w.aim(uln, std="2", postcode="LS1 4AP", **CONT)
     placed = w.uln()
     w.commitment(placed, "O3", "10000001", "2")
     w.commitments[-1]["apprenticeship_id"] = "PLACED1"
     w.aim(placed, std="2", postcode="E1 6AN", **CONT)
+    # postcodes.csv moves CH5 to Wales and M1 1AA to London: inside for an agency approved there
+    w.agency("O4", routes="*", regions="Wales;London")
+    w.apprentice("O4", postcode="CH5 2AB", **CONT)
+    w.apprentice("O4", postcode="m1 1aa", **CONT)
+    w.apprentice("O4", postcode="M2 1AA", **CONT)
     w.agency("ALL", routes="*", regions="*")
     w.apprentice("ALL", std="3", postcode="LS1 4AP", **CONT)
     w.write(root)
-    pd.DataFrame([{"UKPRN": "10000001", "LearnRefNumber": "ERN01", "EmpStat": "10", "DateEmpStatApp": "2022-12-31",
-                   "EmpId": "123456789"}]).to_csv(root / "ilr" / "2324" / "R14" / "employment.csv", index=False)
+    pd.DataFrame([("ERN01", "2022-12-31", "123456789"), ("ERN02", "2022-01-01", "999999999"),
+                  ("ERN02", "2023-01-01", "123456789"), ("ERN03", "2022-12-31", "123456789")],
+                 columns=["LearnRefNumber", "DateEmpStatApp", "EmpId"]).assign(UKPRN="10000001", EmpStat="10").to_csv(
+        root / "ilr" / "2324" / "R14" / "employment.csv", index=False)
     pd.DataFrame([{"agency_id": "O3", "kind": "sector", "value": "digital", "from": "", "to": ""},
                   {"agency_id": "O3", "kind": "sector", "value": "Engineering and manufacturing",
                    "from": "2023-06-01", "to": ""}]).to_csv(root / "approvals.csv", index=False)
     pd.DataFrame([{"apprenticeship_id": "PLACED1", "host_employer": "Leeds Co", "postcode": "LS1 4AP",
                    "from": "2023-01-01", "to": ""},
                   {"apprenticeship_id": "PLACED1", "host_employer": "Old Co", "postcode": "E1 6AN",
-                   "from": "2022-01-01", "to": "2022-12-31"}]).to_csv(root / "placements.csv", index=False)
-    pd.DataFrame([{"district": "CH5", "region": "Wales"}]).to_csv(root / "postcodes.csv", index=False)
+                   "from": "2022-01-01", "to": "2022-12-31"},
+                  {"apprenticeship_id": "PLACED2", "host_employer": "New Co", "postcode": "E1 6AN",
+                   "from": "2023-03-01", "to": ""},  # both in force: the later one is where the work is
+                  {"apprenticeship_id": "PLACED2", "host_employer": "Leeds Co", "postcode": "LS1 4AP",
+                   "from": "2022-06-01", "to": ""}]).to_csv(root / "placements.csv", index=False)
+    pd.DataFrame([{"postcode": "", "district": "CH5", "region": "Wales"},
+                  {"postcode": "M1 1AA", "district": "", "region": "London"}]).to_csv(root / "postcodes.csv",
+                                                                                       index=False)
     return root
 
 
@@ -210,7 +279,7 @@ def known(known_root):
     return load_dataset(known_root)
 
 
-@pytest.mark.parametrize("period", [R14, R06, LAST_R14])
+@pytest.mark.parametrize("period", [R14, R06, LAST_R14, LAST_R06])
 def test_known_cases_equal_at_each_period(known, period):
     assert_same(known, period, load_thresholds())
 
@@ -242,30 +311,41 @@ def test_sql_results_match_the_hand_worked_answers(known):
     assert row(got, "B20", "breaks_in_learning")["status"] == "at_risk"
     assert row(got, "Q50", "achievement_rate")["status"] == "needs_improvement"  # exactly 50 %: not below
     assert row(got, "Q60", "achievement_rate")["status"] == "on_track"  # exactly 60 %
-    # a move to another provider within 90 days (reason 47 or 2) is no withdrawal; 91 days is, and so is reason
-    # 40 (not a transfer reason for withdrawals); the withdrawal before a new start counts: 3 of 6
+    # QX leavers: 42 days in, reason 2, the overdue breaks (two), completed late, withdrawn before the year,
+    # the restart within 42 days, 167 planned days, the achiever; achievers: completed late, the achiever
+    qx = row(got, "QX", "achievement_rate")
+    assert (qx["numerator"], qx["denominator"]) == (2, 9)
+    r2 = row(got, "R2", "achievement_rate")  # reason 2 is a non-achiever; reason 40 with a new aim the same day is not
+    assert (r2["numerator"], r2["denominator"]) == (1, 2)
+    # a move to another provider within 90 days (reason 47, 2, or 7 the same day) is no withdrawal; 91 days is,
+    # and so is reason 40 (not a transfer reason for withdrawals); the withdrawal before a new start counts: 3 of 7
     t = row(got, "T", "withdrawals")
-    assert (t["numerator"], t["denominator"]) == (3, 6)
-    # left the agency in the year (twice: once with the apprenticeship), completed then stopped (no), stopped
-    # before the year began (not live)
+    assert (t["numerator"], t["denominator"]) == (3, 7)
+    # left the agency in the year (three times: once with the apprenticeship, once on the census day), completed
+    # then stopped (no), stopped before the year began (not live), stopped then a later live commitment (no)
     s = row(got, "S", "withdrawals")
-    assert (s["numerator"], s["denominator"]) == (2, 3)
-    # the late-reported withdrawal counts in this year, and is a leaver of this year (first reported ended in
-    # 2023-24); so is the withdrawal only the earlier R14 has (planned to end in 2023-24)
+    assert (s["numerator"], s["denominator"]) == (3, 5)
+    # the late-reported withdrawal counts in this year; the one that ended on the earlier census day does not
+    # (not live: ended before the year), nor the one first reported in 2022-23. All four withdrawals are leavers
+    # of this year (planned to end in it; two first reported ended in it)
     assert (row(got, "L", "withdrawals")["numerator"], row(got, "L", "withdrawals")["denominator"]) == (1, 2)
-    assert row(got, "L", "achievement_rate")["denominator"] == 2
-    assert row(got, "E", "withdrawals")["denominator"] == 1  # linked by employer reference
+    assert row(got, "L", "achievement_rate")["denominator"] == 4
+    # linked by employer reference: the employer recorded on the start day counts; not with any commitment
+    assert row(got, "E", "withdrawals")["denominator"] == 2
     empty = got[got["agency_id"] == "EMPTY"]
     assert len(empty) == 5 and set(empty["status"]) == {"no_data"} and (empty["denominator"] == 0).all()
     # 1 of 2 outside at R06 and at R14: routinely, for discussion; outside at R14 only: a one-off to watch
     assert row(got, "O1", "outside_approved_areas")["status"] == "for_discussion"
     o2 = row(got, "O2", "outside_approved_areas")
     assert o2["status"] == "on_track" and o2["note"].startswith("a one-off to watch")
-    # O3: Engineering before its approval, Leeds, Wales (district override), the placement in Leeds: 4 of 8;
+    # O3: Engineering before its approval (twice: once by the original start of a restart), Leeds, Wales (district
+    # override), the placement in Leeds; not the later of two placements in force (London): 5 of 10;
     # one region unknown, one standard not in the reference
     o3 = row(got, "O3", "outside_approved_areas")
-    assert (o3["numerator"], o3["denominator"]) == (4, 8)
+    assert (o3["numerator"], o3["denominator"]) == (5, 10)
     assert o3["note"].endswith("1 with workplace region unknown; 1 with standard not in the reference table")
+    o4 = row(got, "O4", "outside_approved_areas")  # only M2 (Manchester, North West) is outside
+    assert (o4["numerator"], o4["denominator"]) == (1, 3)
 
 
 def test_aims_without_standard_or_end_date_columns(tmp_path):
