@@ -279,6 +279,10 @@ def flat(root: Path, learners: str | bytes, deliveries: str | None = None) -> Pa
     "UKPRN,LearnRefNumber,ULN\n10000001,L1,1000000018,x\n",  # the first row has a field too many
     "",  # empty
     "UKPRN,LearnRefNumber,ULN\n",  # a header alone
+    "UKPRN,LearnRefNumber,ULN\n10000001,L1,1000000018\n  \t \n10000001,L2,1000000018\n",  # pandas skips the line
+    'UKPRN,LearnRefNumber,ULN\n10000001, "L1" ,1000000018\n10000001,"L2" ,1000000018\n',  # quotes after spaces
+    "UKPRN,LearnRefNumber,ULN\r10000001,L1,1000000018\r10000001,L2,1000000018\r",  # old Mac line ends
+    "\ufeff\ufeffUKPRN,LearnRefNumber,ULN,\n10000001,L\x001,1000000018,\n,,,\n",  # two BOMs, NUL, no name, commas
 ])
 def test_odd_csv_files_load_or_stop_the_same(tmp_path, text):
     assert_same(flat(tmp_path / "data", text))

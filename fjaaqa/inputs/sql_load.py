@@ -120,6 +120,20 @@ class _Check:
     message: str
 
 
+# Where DuckDB and pandas read the same CSV bytes differently, without an error: a line of spaces or tabs only
+# (pandas skips it, DuckDB reads an empty row) and spaces before a quote that opens a field (pandas keeps both
+# as text, DuckDB takes the value inside the quotes).
+READ_APART = re.compile(rb'(?:^|[\r\n])[ \t]+(?:[\r\n]|\Z)|(?:^|[,\r\n])[ \t]+"')
+
+
+def _read_apart(path: Path) -> bool:
+    """Whether a CSV file holds a line DuckDB reads otherwise than pandas (a scan of its bytes, not a parse)."""
+    import mmap
+
+    with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return READ_APART.search(data) is not None
+
+
 def _ints(flags: pd.Series):
     """A flag column as integers, NULL (a check that passed on a missing value) as 0."""
     return flags.astype("Int64").fillna(0).to_numpy("int64")
@@ -258,11 +272,11 @@ class _Opener:
         """A CSV file through DuckDB, every value as pandas reads it (trimmed, empty as NULL).
 
         pandas reads the header and first row first (its file-level faults,
-        in its words); a one-column file is left to pandas (it skips blank
-        lines, DuckDB would read them as empty rows).
+        in its words). A one-column file, and a file :func:`_read_apart`
+        finds lines in that DuckDB reads differently, are left to pandas.
         """
         header = list(read_raw(path, display, nrows=1).columns)
-        if len(header) == 1:
+        if len(header) == 1 or _read_apart(path):
             return self.frame(read_raw(path, display), display)
         typed = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header)))
         source = (f"read_csv({sql_text(path.as_posix())}, header = true, all_varchar = true, auto_detect = false, "
