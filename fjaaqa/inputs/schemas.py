@@ -191,8 +191,8 @@ def sql_macros() -> tuple[str, ...]:
 def sql_date(col: str) -> str:
     """SQL for ``_dates`` of a column: the date as yyyymmdd, NULL where pandas would give NaT.
 
-    The SQL loader works each date column's out once per row and puts it in
-    place of this text.
+    The SQL loader works this out once per row for each date column and puts
+    that column in place of this text.
     """
     return f"fjaaqa_date_key({sql_name(col)})"
 
