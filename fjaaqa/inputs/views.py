@@ -51,9 +51,7 @@ def typed_select(columns: list[str], source: str) -> str:
     """SQL selecting ``columns`` from ``source`` in the contract's types: dates as DATE, the rest as text."""
     parts = []
     for c in columns:
-        if c in PERIOD_COLUMNS:
-            parts.append(f'"{c}"')
-        elif c in DATE_COLUMNS:
+        if c in DATE_COLUMNS:
             parts.append(f'CAST("{c}" AS DATE) AS "{c}"')
         else:
             parts.append(f'CAST("{c}" AS VARCHAR) AS "{c}"')
