@@ -114,6 +114,31 @@ def test_fixture_returns_equal_pandas(fixture_ds, settings):
     check_returns(fixture_ds, [("2223", "R06"), ("2223", "R14"), ("2122", "R14"), ("2223", "R06")], settings)
 
 
+def scrambled(con, views: list[str]) -> None:
+    """Each view's rows numbered in their order (``_idx``), then given out in another order.
+
+    As a loader's view may give them (one holding a join): prepare_inputs must take the order from ``_idx``.
+    """
+    for name in views:
+        con.execute(f"ALTER VIEW {name} RENAME TO _plain_{name}")
+        con.execute(f"CREATE TEMP VIEW {name} AS SELECT * FROM (SELECT *, row_number() OVER () AS _idx "
+                    f"FROM _plain_{name}) ORDER BY hash(_idx)")
+
+
+def test_views_numbering_rows_in_file_order(fixture_ds, settings):
+    con = duckdb.connect()
+    register_dataset(con, fixture_ds)
+    scrambled(con, ["learners", "deliveries", "employment", "fams", "workplacements", "loans", "earnings",
+                    "prior_achievements"])
+    assert con.execute("SELECT list(_idx) FROM (SELECT _idx FROM deliveries LIMIT 3)").fetchone()[0] != [1, 2, 3]
+    for year, code in [("2223", "R06"), ("2223", "R14")]:
+        period = make_period(year, code)
+        prepare_inputs(con, period, settings)
+        x = build_inputs(fixture_ds, period, settings)
+        for table in TABLES:
+            assert_same(con, table, getattr(x, FRAMES[table]))
+
+
 def test_returns_without_prior_lars_or_loans(tmp_path, settings):
     # No prior_achievements.csv and no lars.csv: the first year has no prior input at all, no previous year,
     # no loans; later years have LARS fields all empty and `regulated` from the Z prefix alone.

@@ -16,10 +16,14 @@ function it mirrors. Three things make the two agree exactly:
   order: pandas ``first`` in a groupby is the first non-missing value in
   row order (``frm_students`` reads it from ``frm_aims``' rowid), and the
   SQL rules take their own "first" and their row order from rowid too.
-  ``frm_aims`` follows the deliveries view's order (numbered by
-  ``row_number() OVER ()``, which DuckDB keeps in scan order), so the view
-  must give its rows in file order: a scan, filter or UNION ALL keeps it,
-  a join does not;
+  The row order is the files' order: a view's ``_idx`` column when it has
+  one (the row's place in its file, within its return), else the order the
+  view gives its rows in. Each table is built from rows taken from the view
+  into a table in that order (its rowid then keeps it), never numbered with
+  ``row_number() OVER ()`` over the view: DuckDB numbers a view holding a
+  join in whatever order its threads finish. A view without ``_idx`` must
+  therefore give its rows in file order, which a scan, filter or UNION ALL
+  does and a join does not promise (a filter can turn the join round);
 - every setting (devolved SOF codes, the T Level programme type, the
   learner FAMs meaning additional support) is a bound parameter, never text;
 - which returns count as earlier years, the previous year's R14 and what
@@ -41,6 +45,10 @@ from .catalogue import Settings
 TABLES = ["frm_aims", "frm_students", "frm_prior", "frm_prev_year", "frm_loans", "frm_earnings",
           "frm_workplacements", "frm_fams"]
 PERIOD_COLUMNS = ("year", "return_code")
+# A view may number its rows in file order (within each return): then that, not the view's scan order, is the
+# row order. Neither it nor the period columns are columns of the pandas frames.
+ORDER_COLUMN = "_idx"
+NOT_DATA = (*PERIOD_COLUMNS, ORDER_COLUMN)
 # The learner fields put on each aim (prepare_aims' ``keep`` less the join keys).
 LEARNER_FIELDS = ["ULN", "DateOfBirth", "PriorAttain", "PlanLearnHours", "PlanEEPHours", "LLDDHealthProb",
                   "MathGrade", "EngGrade"]
@@ -97,6 +105,12 @@ def _earlier_last_returns(returns, period: Period) -> list[Period]:
     return sorted(by_year.values())
 
 
+# This return's deliveries as the view gives them, kept in a table so that its rowid is the view's order. Numbering
+# the view's rows with row_number() OVER () would do only while DuckDB streams the view: over a view holding a join
+# (FAM columns put on the deliveries) it numbers them in whatever order its threads finish.
+ORDERED_DELIVERIES = "_frm_deliveries"
+
+
 def _aims_sql(con) -> str:
     """frm_aims in one statement: deliveries with learner fields, age, stream, hours, LARS and employment at start.
 
@@ -109,7 +123,7 @@ def _aims_sql(con) -> str:
     aims. Joins do not keep row order, so the rows are put back in the
     deliveries' order at the end (the rules read pandas' order from rowid).
     """
-    dcols = [c for c in columns(con, "deliveries") if c not in PERIOD_COLUMNS]
+    dcols = [c for c in columns(con, "deliveries") if c not in NOT_DATA]
     ecols = columns(con, "employment")
     fm, prog = "coalesce(d.FundModel, '')", "coalesce(d.ProgType, '')"
     sof = f"string_split(coalesce({_or_null(dcols, 'FAM_SOF', 'd')}, ''), ';')"
@@ -131,9 +145,8 @@ def _aims_sql(con) -> str:
            f"AND day({s}) < day({b})) THEN 1 ELSE 0 END")
     return f"""
     CREATE OR REPLACE TEMP TABLE frm_aims AS
-    WITH d AS (
-        SELECT *, row_number() OVER () AS _row FROM deliveries WHERE year = $year AND return_code = $return_code
-    ), l AS (
+    WITH d AS (SELECT rowid AS _row, * FROM {ORDERED_DELIVERIES}),
+    l AS (
         SELECT UKPRN, LearnRefNumber, {", ".join(q(c) for c in LEARNER_FIELDS)}
         FROM learners WHERE year = $year AND return_code = $return_code
     ), e AS (
@@ -198,53 +211,68 @@ ORDER BY g.UKPRN, g.LearnRefNumber
 """
 
 
-def _prior_sql(con, earlier: list[Period], previous: Period | None) -> tuple[str, dict]:
+PRIOR_RAW = "_frm_prior_parts"
+
+
+def _prior_sql(con, earlier: list[Period], previous: Period | None) -> tuple[list[str], dict]:
     """frm_prior: earlier years' achievements, prior_achievements, and this return's own (as build_inputs).
 
     Rows come in the pandas concatenation's order (each earlier year in
     turn, then prior_achievements, then this return), each part in its
-    source's order, so ``rowid`` is the same order as the pandas frame's.
-    Last year's final return is read from ``frm_prev_year`` (already made)
-    rather than scanning the deliveries again.
+    source's order: the parts are appended one by one to a table whose rowid
+    then gives the order, and the learners' ULN and LARS fields are joined
+    on at the end. Last year's final return is read from ``frm_prev_year``
+    (already made) rather than scanning the deliveries again.
     """
     dcols = columns(con, "deliveries")
     # A delivery's fields for a prior achievement (OutGrade only when the deliveries carry it).
     fields = ", ".join(f"{_or_null(dcols, c, 'd')} AS {q(c)}" for c in PRIOR_COLUMNS if c != "ULN")
+    achieved = "d.Outcome = '1' AND d.AchDate IS NOT NULL"
+    types = ", ".join(f"{q(c)} {'DATE' if c == 'AchDate' else 'VARCHAR'}" for c in PRIOR_COLUMNS)
+    statements = [f"CREATE OR REPLACE TEMP TABLE {PRIOR_RAW} (year VARCHAR, return_code VARCHAR, UKPRN VARCHAR, "
+                  f"LearnRefNumber VARCHAR, {types})"]
+    insert = f"INSERT INTO {PRIOR_RAW} BY NAME"
     params: dict = {}
-    parts = []
     for i, p in enumerate(earlier):
         params[f"py{i}"], params[f"pr{i}"] = p.year.code, p.return_code
         source = ("frm_prev_year d WHERE" if p == previous
-                  else f"deliveries d WHERE year = $py{i} AND return_code = $pr{i} AND")
-        parts.append(f"""
-        SELECT {i} AS _part, d._n, l.ULN, {", ".join(f"d.{q(c)}" for c in PRIOR_COLUMNS if c != "ULN")}
-        FROM (SELECT row_number() OVER () AS _n, UKPRN, LearnRefNumber, {fields}
-              FROM {source} Outcome = '1' AND AchDate IS NOT NULL) d
-        LEFT JOIN (SELECT UKPRN, LearnRefNumber, ULN FROM learners WHERE year = $py{i} AND return_code = $pr{i}) l
-               ON l.UKPRN = d.UKPRN AND l.LearnRefNumber = d.LearnRefNumber""")
-    n = len(earlier)
-    parts.append(f"SELECT {n} AS _part, row_number() OVER () AS _n, {', '.join(q(c) for c in PRIOR_COLUMNS)} "
-                 f"FROM prior_achievements WHERE $prior_table")
-    parts.append(f"""
-        SELECT {n + 1} AS _part, rowid AS _n, ULN, {fields}
-        FROM frm_aims d WHERE Outcome = '1' AND AchDate IS NOT NULL""")
-    union = "\n UNION ALL ".join(parts)
-    sql = f"""
+                  else f"deliveries d WHERE d.year = $py{i} AND d.return_code = $pr{i} AND")
+        order = "" if p == previous else in_file_order(con, "deliveries", "d.")
+        statements.append(f"""{insert} SELECT $py{i} AS year, $pr{i} AS return_code, d.UKPRN, d.LearnRefNumber,
+            {fields} FROM {source} {achieved}{order}""")
+    statements.append(f"{insert} SELECT {', '.join(q(c) for c in PRIOR_COLUMNS)} FROM prior_achievements "
+                      f"WHERE $prior_table{in_file_order(con, 'prior_achievements')}")
+    statements.append(f"{insert} SELECT d.ULN, {fields} FROM frm_aims d WHERE {achieved}")
+    # The ULN of an earlier year's achievement is its learner's in that return (prior_from_returns).
+    returns = " OR ".join(f"(year = $py{i} AND return_code = $pr{i})" for i in range(len(earlier))) or "false"
+    statements.append(f"""
     CREATE OR REPLACE TEMP TABLE frm_prior AS
-    WITH p AS ({union})
-    SELECT {", ".join(f"p.{q(c)}" for c in PRIOR_COLUMNS)}, {_lars_select("x")}, {_regulated("p")} AS regulated
-    FROM p LEFT JOIN lars x ON x.LearnAimRef = p.LearnAimRef
+    WITH p AS (SELECT rowid AS _n, * FROM {PRIOR_RAW}),
+    l AS (SELECT year, return_code, UKPRN, LearnRefNumber, ULN FROM learners WHERE {returns})
+    SELECT CASE WHEN p.year IS NULL THEN p.ULN ELSE l.ULN END AS ULN,
+           {", ".join(f"p.{q(c)}" for c in PRIOR_COLUMNS if c != "ULN")},
+           {_lars_select("x")}, {_regulated("p")} AS regulated
+    FROM p
+    LEFT JOIN l ON l.year = p.year AND l.return_code = p.return_code AND l.UKPRN = p.UKPRN
+               AND l.LearnRefNumber = p.LearnRefNumber
+    LEFT JOIN lars x ON x.LearnAimRef = p.LearnAimRef
     WHERE $prior_available
-    ORDER BY p._part, p._n
-    """
-    return sql, params
+    ORDER BY p._n
+    """)
+    statements.append(f"DROP TABLE {PRIOR_RAW}")
+    return statements, params
+
+
+def in_file_order(con, view: str, alias: str = "") -> str:
+    """``ORDER BY`` the view's file-order column when it has one, else nothing (the view's own order)."""
+    return f" ORDER BY {alias}{ORDER_COLUMN}" if ORDER_COLUMN in columns(con, view) else ""
 
 
 def _copy_sql(con, table: str, view: str, condition: str) -> str:
-    """A table of one return's rows of ``view`` (its columns less the period ones), in the view's order."""
-    cols = [c for c in columns(con, view) if c not in PERIOD_COLUMNS]
+    """A table of one return's rows of ``view`` (its data columns), in file order: its rowid is that order."""
+    cols = [c for c in columns(con, view) if c not in NOT_DATA]
     return (f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {', '.join(q(c) for c in cols)} FROM {q(view)} "
-            f"WHERE {condition}")
+            f"WHERE {condition}{in_file_order(con, view)}")
 
 
 def _bind(sql: str, params: dict) -> dict:
@@ -288,11 +316,13 @@ def prepare_inputs(con, period: Period, s: Settings) -> dict[str, bool]:
     prior_sql, prior_params = _prior_sql(con, earlier, previous if available["previous_year"] else None)
     params.update(prior_params)
     statements = [
+        _copy_sql(con, ORDERED_DELIVERIES, "deliveries", this_return),
         _aims_sql(con),
+        f"DROP TABLE {ORDERED_DELIVERIES}",
         STUDENTS_SQL,
         _copy_sql(con, "frm_prev_year", "deliveries",
                   "year = $prev_year AND return_code = $prev_return AND $has_previous"),
-        prior_sql,
+        *prior_sql,
         _copy_sql(con, "frm_loans", "loans", this_return),
         _copy_sql(con, "frm_earnings", "earnings", this_return),
         _copy_sql(con, "frm_workplacements", "workplacements", f"{this_return} AND $has_workplacements"),
