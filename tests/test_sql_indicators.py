@@ -132,6 +132,8 @@ def known_world(root):
         dict(start="2023-09-01", plan_end="2024-02-14", comp="3", end="2023-09-20", outcome="3", reason="97"),
         # a break begun in 2020-21, first reported now: overdue since 2022-23, a leaver in the year reported
         dict(start="2019-09-01", plan_end="2021-06-01", comp="6", end="2020-10-01"),
+        # completed without achieving (Outcome 3): a completer, not an achiever
+        dict(start="2022-09-01", plan_end="2024-03-01", comp="2", end="2024-03-01", outcome="3"),
     ):
         w.apprentice("QX", **aim)
     # one apprenticeship over several aims: transfers (inside and outside the window), a break and its
@@ -175,6 +177,10 @@ def known_world(root):
         uln = w.uln()
         w.commitment(uln, "S", "10000001", "2", status="Stopped", stop_date=stop)
         w.aim(uln, **aim)
+    # left the agency before the census, still past the planned end: not in the past-planned-end band (left)
+    uln = w.uln()
+    w.commitment(uln, "S", "10000001", "2", status="Stopped", stop_date="2024-02-01")
+    w.aim(uln, **past_end(400))
     # two commitments for one apprenticeship: the later one (live) says where it stands
     uln = w.uln()
     w.commitment(uln, "S", "10000001", "2", status="Stopped", stop_date="2023-10-01")
@@ -206,8 +212,17 @@ def known_world(root):
                                                                           reason="98")),
                              ("2324", "R14", dict(comp="3", end="2022-12-01", outcome="3", reason="98"))):
         w.aim(uln, start="2022-01-01", plan_end="2024-06-01", year=year, rcode=rcode, learnref="LATE3", **aim)
+    # ... a completion reported late is not live (only withdrawals move to the year first reported)
+    uln = w.uln()
+    w.commitment(uln, "L", "10000001", "2")
+    w.aim(uln, start="2022-01-01", plan_end="2024-06-01", year="2223", rcode="R14", learnref="LATE4")
+    w.aim(uln, start="2022-01-01", plan_end="2024-06-01", comp="2", end="2023-03-01", outcome="1", ach="2023-04-01",
+          learnref="LATE4")
     w.apprentice("L", **CONT)
+    # at 2023-24 R06: one not started by the census; a withdrawal the R14 return no longer has (not pooled)
     w.apprentice("L", **CONT, rcode="R06")
+    w.apprentice("L", start="2024-03-01", plan_end="2025-06-01", rcode="R06")
+    w.apprentice("L", rcode="R06", **NON_ACHIEVER)
     # scope: a component aim, an aim of no agency, an agency with nobody, one linked by employer reference
     w.agency("EMPTY")
     w.agency("E", ern="123456789")
@@ -312,24 +327,31 @@ def test_sql_results_match_the_hand_worked_answers(known):
     assert row(got, "Q50", "achievement_rate")["status"] == "needs_improvement"  # exactly 50 %: not below
     assert row(got, "Q60", "achievement_rate")["status"] == "on_track"  # exactly 60 %
     # QX leavers: 42 days in, reason 2, the overdue breaks (two), completed late, withdrawn before the year,
-    # the restart within 42 days, 167 planned days, the achiever; achievers: completed late, the achiever
+    # the restart within 42 days, 167 planned days, completed without achieving, the achiever; achievers:
+    # completed late, the achiever
     qx = row(got, "QX", "achievement_rate")
-    assert (qx["numerator"], qx["denominator"]) == (2, 9)
+    assert (qx["numerator"], qx["denominator"], qx["retention_rate"]) == (2, 10, 30.0)
     r2 = row(got, "R2", "achievement_rate")  # reason 2 is a non-achiever; reason 40 with a new aim the same day is not
     assert (r2["numerator"], r2["denominator"]) == (1, 2)
     # a move to another provider within 90 days (reason 47, 2, or 7 the same day) is no withdrawal; 91 days is,
     # and so is reason 40 (not a transfer reason for withdrawals); the withdrawal before a new start counts: 3 of 7
     t = row(got, "T", "withdrawals")
     assert (t["numerator"], t["denominator"]) == (3, 7)
-    # left the agency in the year (three times: once with the apprenticeship, once on the census day), completed
-    # then stopped (no), stopped before the year began (not live), stopped then a later live commitment (no)
+    # left the agency in the year (four times: once with the apprenticeship, once on the census day, once past
+    # the planned end), completed then stopped (no), stopped before the year began (not live), stopped then a
+    # later live commitment (no)
     s = row(got, "S", "withdrawals")
-    assert (s["numerator"], s["denominator"]) == (3, 5)
+    assert (s["numerator"], s["denominator"]) == (4, 6)
+    assert row(got, "S", "past_planned_end_date")["n_at_risk_band"] == 0
     # the late-reported withdrawal counts in this year; the one that ended on the earlier census day does not
     # (not live: ended before the year), nor the one first reported in 2022-23. All four withdrawals are leavers
     # of this year (planned to end in it; two first reported ended in it)
     assert (row(got, "L", "withdrawals")["numerator"], row(got, "L", "withdrawals")["denominator"]) == (1, 2)
-    assert row(got, "L", "achievement_rate")["denominator"] == 4
+    _, at_r06 = both(known, R06, load_thresholds())
+    # at R06 the one not started by the census is not live: 1 of 2
+    assert (row(at_r06, "L", "withdrawals")["numerator"], row(at_r06, "L", "withdrawals")["denominator"]) == (1, 2)
+    # the late-reported completion planned to end in 2023-24 is a leaver and achiever of this year
+    assert (row(got, "L", "achievement_rate")["numerator"], row(got, "L", "achievement_rate")["denominator"]) == (1, 5)
     # linked by employer reference: the employer recorded on the start day counts; not with any commitment
     assert row(got, "E", "withdrawals")["denominator"] == 2
     empty = got[got["agency_id"] == "EMPTY"]
@@ -346,6 +368,27 @@ def test_sql_results_match_the_hand_worked_answers(known):
     assert o3["note"].endswith("1 with workplace region unknown; 1 with standard not in the reference table")
     o4 = row(got, "O4", "outside_approved_areas")  # only M2 (Manchester, North West) is outside
     assert (o4["numerator"], o4["denominator"]) == (1, 3)
+
+
+def test_late_report_needs_an_open_return_before_the_first_withdrawn_one(tmp_path):
+    """Shown open after the first return that showed it withdrawn does not make a withdrawal late; before it does.
+
+    2023-24 at R06, R10 and R14. X: withdrawn at R06 (ending 1 June 2023), open at R10, withdrawn at R14: ended
+    before the year, not live. Y: open at R06 (after the same end date), withdrawn at R10 and R14: reported
+    late, so it counts from 1 August 2023 (live, withdrawn in the year).
+    """
+    w = World()
+    w.agency("A1")
+    wd = dict(comp="3", end="2023-06-01", outcome="3", reason="98")
+    for ref, states in (("X", (wd, {}, wd)), ("Y", ({}, wd, wd))):
+        uln = w.uln()
+        w.commitment(uln, "A1", "10000001", "2")
+        for rcode, aim in zip(("R06", "R10", "R14"), states):
+            w.aim(uln, start="2022-01-01", plan_end="2024-06-01", rcode=rcode, learnref=ref, **aim)
+    w.apprentice("A1", **CONT)
+    got = assert_same(load_dataset(w.write(tmp_path)), R14, load_thresholds())
+    r = row(got, "A1", "withdrawals")
+    assert (r["numerator"], r["denominator"]) == (1, 2)
 
 
 def test_aims_without_standard_or_end_date_columns(tmp_path):
