@@ -463,15 +463,13 @@ def test_cli_engines_print_the_same(known_root):
     from fjaaqa.cli import app
 
     outputs = {}
-    for engine in ("duckdb", "pandas"):
-        for fmt in ("csv", "table"):
-            r = CliRunner().invoke(app, ["indicators", "--data", str(known_root), "--year", "2324", "--return", "R14",
-                                         "--format", fmt, "--engine", engine])
-            assert r.exit_code == 0, r.output
-            outputs[engine, fmt] = (r.stdout, r.stderr)
-    for fmt in ("csv", "table"):
-        assert outputs["duckdb", fmt] == outputs["pandas", fmt]
-    recs = list(csv.DictReader(outputs["duckdb", "csv"][0].splitlines()))
+    for engine in ("duckdb", "pandas"):  # CSV: every field the JSON and the table print, and more
+        r = CliRunner().invoke(app, ["indicators", "--data", str(known_root), "--year", "2324", "--return", "R14",
+                                     "--format", "csv", "--engine", engine])
+        assert r.exit_code == 0, r.output
+        outputs[engine] = (r.stdout, r.stderr)
+    assert outputs["duckdb"] == outputs["pandas"]
+    recs = list(csv.DictReader(outputs["duckdb"][0].splitlines()))
     assert len(recs) == 5 * len({r["agency_id"] for r in recs})
     w35 = next(r for r in recs if r["agency_id"] == "W35" and r["indicator"] == "withdrawals")
     assert (w35["numerator"], w35["denominator"], w35["status"]) == ("7", "20", "needs_improvement")
