@@ -72,6 +72,13 @@ TIMESTAMP_TYPES = {"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"}
 WHOLE_LIMIT = 2 ** 53  # a whole float past this is not written as pandas writes it: pandas reads that file
 # DuckDB errors that are a fault in this module's SQL, never in a file: raised, not read around with pandas.
 OUR_FAULT = (duckdb.BinderException, duckdb.ParserException, duckdb.CatalogException)
+# A column's checks are settled once per distinct value (see ``_Opener.settle``) when, in the first SAMPLE_ROWS
+# rows, it holds at most this share of distinct values; past FEW_FAILING failing values it is checked per row.
+SAMPLE_ROWS = 20_000
+FEW_DISTINCT = 0.25
+FEW_FAILING = 1_000
+GROWTH = 1.25
+FEW_SHARE = 0.02
 
 
 @dataclass
@@ -393,7 +400,8 @@ class _Opener:
         """A column worked out once per row for the checks (``strict``, ``date``, ``known`` of column ``col``)."""
         return sql_name(f"__{what}_{col}")
 
-    def checks(self, spec: TableSpec, columns: list[str], slow: bool) -> tuple[list[list[str]], list[_Check]]:
+    def checks(self, spec: TableSpec, columns: list[str], slow: bool, settled: dict[str, str] | None = None,
+               rules: bool = True) -> tuple[list[list[str]], list[_Check]]:
         """Every column check, required value and row rule of ``spec`` for a file with ``columns``, in pandas' order.
 
         Returned as the steps of SQL that work them out (each a list of
@@ -410,7 +418,13 @@ class _Opener:
         ``slow``, they are read as no date at all (NULL), and the rows
         holding one are checked again with ``slow`` (pandas' reading, a long
         SQL expression).
+
+        ``settled`` (from :meth:`settle`) names columns whose failing values
+        are known already, each with the SQL condition picking them out: the
+        tests run only on the rows that meet it; other rows pass, their dates
+        read straight. ``rules`` False leaves the row rules out.
         """
+        settled = settled or {}
         first, second, flags, out, required = [], [], [], [], []
         lo, hi = (int(y) for y in schemas.PLAUSIBLE_YEARS)
         for col in [c for c in spec.columns if c.name in columns]:
@@ -460,6 +474,9 @@ class _Opener:
                 else:
                     sql = (f"CASE WHEN {v} IS NULL THEN {on_null} ELSE CASE WHEN {well_formed} THEN 0 "
                            f"ELSE {bits['format']} END{not_allowed}{empty} END")
+            if name in settled:
+                self.settled(name, settled[name], first, second, col.kind == "date")
+                sql = "0" if settled[name] == "false" else f"CASE WHEN {settled[name]} THEN {sql} ELSE 0 END"
             flags.append(f"{sql} AS {mask}")
             if allowed:
                 out.append(_Check(mask, bits["allowed_code"], name, "allowed_code",
@@ -467,7 +484,7 @@ class _Opener:
             if col.must_have_value:
                 required.append(_Check(mask, bits["required_value"], name, "required_value", f"{name} is empty"))
         out += required
-        for i, rule in enumerate(spec.rules):
+        for i, rule in enumerate(spec.rules if rules else []):
             sql = rule.sql_over(columns)
             if sql is not None:
                 for col in spec.columns:
@@ -478,6 +495,83 @@ class _Opener:
                 flags.append(f"({sql}) AS {flag}")  # NULL passes, as pandas' NA does
                 out.append(_Check(flag, 1, rule.field, rule.name, rule.message))
         return [first, second, flags], out
+
+    def settled(self, name: str, cond: str, first: list[str], second: list[str], date: bool) -> None:
+        """Rewrite column ``name``'s helpers (the last ones added) to work only where ``cond`` holds.
+
+        Elsewhere every check passed on the value, so a date there is
+        written YYYY-MM-DD and real: read straight as yyyymmdd.
+        """
+        v = sql_name(name)
+        ours = [self.helper(w, name) for w in ("known", "strict")]
+        for step in (first,):
+            for i, expr in enumerate(step):
+                for h in ours:
+                    if expr.endswith(f" AS {h}"):
+                        step[i] = (f"CAST(NULL AS BOOLEAN) AS {h}" if cond == "false"
+                                   else f"CASE WHEN {cond} THEN {expr[:-len(f' AS {h}')]} END AS {h}")
+        if date:
+            h = self.helper("date", name)
+            straight = f"TRY_CAST(replace({v}, '-', '') AS INTEGER)"
+            assert second[-1].endswith(f" AS {h}")
+            orig = second[-1][:-len(f" AS {h}")]
+            second[-1] = (f"{straight} AS {h}" if cond == "false"
+                          else f"CASE WHEN {cond} THEN {orig} ELSE {straight} END AS {h}")
+
+    def settle(self, spec: TableSpec, raw: _Raw) -> dict[str, str]:
+        """The columns with few distinct values, each with SQL picking out the rows whose value fails a check.
+
+        A column's checks (pattern, real and plausible date, allowed code,
+        required value) read its value only, so they are run once per
+        distinct value, over a small table of those values, with the very
+        SQL the row pass uses. The row pass then tests only the rows whose
+        value failed ("false" when none did). Which columns have few values
+        is guessed from the first rows; a column with many (learner
+        references, ULNs) is cheaper to test row by row.
+        """
+        con = self.con
+        cols = [c.name for c in spec.columns if c.name in raw.columns]
+        if not cols:
+            return {}
+        names = ", ".join(sql_name(c) for c in cols)
+        half = SAMPLE_ROWS // 2
+        sample = ", ".join(f"approx_count_distinct({sql_name(c)}), approx_count_distinct({sql_name(c)}) "
+                           f"FILTER (WHERE _n <= {half})" for c in cols)
+        n, *found = con.execute(f"SELECT count(*), {sample} FROM (SELECT {names}, row_number() OVER () AS _n "
+                                f"FROM (SELECT {names} FROM {raw.view} LIMIT {SAMPLE_ROWS}))").fetchall()[0]
+        # few: a very small share of the rows, or a small share hardly more in all the sample than in its first
+        # half (a code list, not a reference that keeps growing with the rows)
+        few = [c for c, d, d_half in zip(cols, found[0::2], found[1::2])
+               if d <= FEW_SHARE * n or (d <= FEW_DISTINCT * n and (n <= half or d <= GROWTH * d_half))]
+        if not few:
+            return {}
+        lists = ", ".join(f"list(DISTINCT {sql_name(c)}) AS {sql_name(c)}" for c in few)
+        values = self.name("values")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {values} AS SELECT {lists} FROM {raw.view}")
+        rows = " UNION ALL BY NAME ".join([f"SELECT {i} AS _src, unnest({sql_name(c)}) AS {sql_name(c)} FROM {values}"
+                                           for i, c in enumerate(few)] + ["SELECT -1 AS _src"])
+        flagged = f"SELECT * FROM ({rows}) r"
+        steps, _ = self.checks(spec, few, slow=False, rules=False)
+        for step in steps:
+            if step:
+                flagged = f"SELECT {', '.join(['r.*'] + step)} FROM ({flagged}) r"
+        parts = []
+        for i, c in enumerate(few):
+            mask = self.helper("mask", c)
+            parts += [f"list({sql_name(c)}) FILTER (WHERE _src = {i} AND {sql_name(c)} IS NOT NULL AND {mask} <> 0)",
+                      f"coalesce(bool_or({mask} <> 0) FILTER (WHERE _src = -1), false)"]
+        found = con.execute(f"SELECT {', '.join(parts)} FROM ({flagged})").fetchall()[0]
+        con.execute(f"DROP TABLE {values}")
+        out = {}
+        for i, c in enumerate(few):
+            failing, null_fails = found[2 * i] or [], found[2 * i + 1]
+            if len(failing) > FEW_FAILING:
+                continue
+            v = sql_name(c)
+            conds = ([f"{v} IN ({', '.join(sql_text(x) for x in failing)})"] if failing else []) + \
+                    ([f"{v} IS NULL"] if null_fails else [])
+            out[c] = f"({' OR '.join(conds)})" if conds else "false"
+        return out
 
     def check(self, spec: TableSpec, raw: _Raw, learners: _Table | None = None) -> _Table:
         """Run every check of ``spec`` over ``raw`` in one pass; record rejections and counts; keep the rest.
@@ -497,9 +591,12 @@ class _Opener:
         key = list(spec.key)
         if key and all(k in raw.columns for k in key):
             keys = ", ".join(sql_name(k) for k in key)
-            first = con.execute(f"SELECT {keys}, min(_idx) AS _first FROM {raw.view} "
-                                f"WHERE {' AND '.join(f'{sql_name(k)} IS NOT NULL' for k in key)} "
-                                f"GROUP BY {keys} HAVING count(*) > 1").df()
+            whole = " AND ".join(f"{sql_name(k)} IS NOT NULL" for k in key)
+            # Grouping on one hash of the key is cheaper than on its texts; keys whose hashes all differ differ.
+            repeated = con.execute(f"SELECT 1 FROM (SELECT hash({keys}) AS h FROM {raw.view} WHERE {whole}) "
+                                   "GROUP BY h HAVING count(*) > 1 LIMIT 1").fetchall()
+            first = con.execute(f"SELECT {keys}, min(_idx) AS _first FROM {raw.view} WHERE {whole} "
+                                f"GROUP BY {keys} HAVING count(*) > 1").df() if repeated else []
             if len(first):  # rare: the keys repeated, each with the first row holding it
                 dup = self.name("dup")
                 con.register(dup + "_frame", first)
@@ -515,9 +612,11 @@ class _Opener:
             extra.append(_Check("__orphan", 1, "LearnRefNumber", "no_learner",
                                 "no valid learner record with this UKPRN and LearnRefNumber"))
 
+        settled = self.settle(spec, raw)
+
         def failing(slow: bool, only: str = "") -> tuple[pd.DataFrame, list[_Check]]:
             """The rows failing a check (of those in table ``only``, if named), with every flag."""
-            steps, checks = self.checks(spec, raw.columns, slow)
+            steps, checks = self.checks(spec, raw.columns, slow, None if slow else settled)
             checks += extra
             flagged = f"SELECT {filled} FROM {raw.view} r"
             if only:
