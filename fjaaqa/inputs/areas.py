@@ -18,14 +18,14 @@ from . import reference
 ALL = "*"
 
 
-def _route_names() -> dict[str, str]:
+def route_names() -> dict[str, str]:
     r = reference.routes()
     names = {n.lower(): n for n in r["route"]}
     names.update({i.lower(): n for i, n in zip(r["route_id"], r["route"])})
     return names
 
 
-def _region_names() -> dict[str, str]:
+def region_names() -> dict[str, str]:
     regions = reference.ENGLISH_REGIONS + reference.OTHER_REGIONS
     return {n.lower(): n for n in regions}
 
@@ -35,7 +35,7 @@ def normalise(kind: str, value: str) -> str:
     v = str(value).strip()
     if v == ALL:
         return ALL
-    names = _route_names() if kind == "sector" else _region_names()
+    names = route_names() if kind == "sector" else region_names()
     return names.get(v.lower(), v)
 
 

@@ -32,8 +32,8 @@ ENGLISH_REGIONS = [
 
 OTHER_REGIONS = ["Wales", "Scotland", "Northern Ireland", "Outside UK"]
 
-_POSTCODE = re.compile(r"^([A-Z]{1,2})([0-9][0-9A-Z]?)\s*([0-9][A-Z]{2})$")
-_UNKNOWN_POSTCODES = {"ZZ999ZZ"}
+POSTCODE = re.compile(r"^([A-Z]{1,2})([0-9][0-9A-Z]?)\s*([0-9][A-Z]{2})$")
+UNKNOWN_POSTCODES = {"ZZ999ZZ"}
 
 
 @lru_cache(maxsize=1)
@@ -84,9 +84,9 @@ def parse_postcode(value) -> tuple[str, str] | None:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return None
     s = re.sub(r"\s+", "", str(value).upper())
-    if s in _UNKNOWN_POSTCODES:
+    if s in UNKNOWN_POSTCODES:
         return None
-    m = _POSTCODE.match(s)
+    m = POSTCODE.match(s)
     if not m:
         return None
     return m.group(1), m.group(1) + m.group(2)

@@ -210,7 +210,7 @@ def compute(ds: Dataset, period: Period, t: ThresholdSet) -> Results:
                 b.insert(2, "dimension", dim)
                 breakdowns.append(b)
 
-    res = _mark_not_available(pd.concat(results, ignore_index=True), ds, period)
+    res = mark_not_available(pd.concat(results, ignore_index=True), ds.absent, period)
     res = res.merge(agencies[["agency_id", "agency_name"]], on="agency_id", how="left")
     res.insert(1, "year", period.year.label)
     res.insert(2, "return", period.return_code)
@@ -232,13 +232,15 @@ NEEDS_COLUMNS = {
 }
 
 
-def _mark_not_available(res: pd.DataFrame, ds: Dataset, period: Period) -> pd.DataFrame:
+def mark_not_available(res: pd.DataFrame, absent_columns: dict[str, set[str]], period: Period) -> pd.DataFrame:
     """Set ``no_data`` with a note where the period's ILR lacks a column the indicator needs.
 
-    Counts are kept (they are still true); value and distance are emptied.
+    ``absent_columns`` is the loader's record of the optional columns each
+    file lacked (``Dataset.absent``). Counts are kept (they are still true);
+    value and distance are emptied.
     """
     folder = f"ilr/{period.year.code}/{period.return_code}/deliveries."
-    absent = set().union(*[cols for f, cols in ds.absent.items() if f.startswith(folder)] or [set()])
+    absent = set().union(*[cols for f, cols in absent_columns.items() if f.startswith(folder)] or [set()])
     for ind, cols in NEEDS_COLUMNS.items():
         missing = [c for c in cols if c in absent]
         if missing:

@@ -30,7 +30,6 @@ only ILR code values that the pandas code also writes literally.
 from __future__ import annotations
 
 import re
-from types import SimpleNamespace
 
 import pandas as pd
 
@@ -39,7 +38,7 @@ from ..inputs import areas, reference
 from ..periods import Period, make_period
 from .apprentices import STATE_AWAITING, STATE_BREAK, STATE_COMPLETED, STATE_CONTINUING, STATE_WITHDRAWN
 from .indicators import INDICATORS, classify_counts, share_above
-from .results import _mark_not_available, agencies_in_period
+from .results import agencies_in_period, mark_not_available
 from .thresholds import ThresholdSet
 
 # As qar.classify_aims: "a later aim starts, however long after" is a window this wide.
@@ -461,7 +460,7 @@ def indicator_results_sql(con, period: Period, t: ThresholdSet, absent: dict | N
     _drop(con)
 
     # As results.compute does with the classified rows.
-    res = _mark_not_available(pd.concat(results, ignore_index=True), SimpleNamespace(absent=absent or {}), period)
+    res = mark_not_available(pd.concat(results, ignore_index=True), absent or {}, period)
     res = res.merge(agencies[["agency_id", "agency_name"]], on="agency_id", how="left")
     res.insert(1, "year", period.year.label)
     res.insert(2, "return", period.return_code)
@@ -529,8 +528,8 @@ def _params(period: Period, t: ThresholdSet, current: int) -> dict:
         "approvals_at_start": ind.outside_approved_areas.approvals_as_at == "start",
         "unknown": reference.UNKNOWN,
         "all": areas.ALL,
-        "unknown_postcodes": sorted(reference._UNKNOWN_POSTCODES),
-        "postcode_pattern": reference._POSTCODE.pattern,
+        "unknown_postcodes": sorted(reference.UNKNOWN_POSTCODES),
+        "postcode_pattern": reference.POSTCODE.pattern,
     }
 
 
@@ -563,8 +562,8 @@ def _reference_tables(con) -> None:
         CREATE OR REPLACE TEMP TABLE qf_by_district AS
         SELECT regexp_replace(upper(district), '^\\s+|\\s+$', '', 'g') AS district, max(region) AS region
         FROM postcodes WHERE district IS NOT NULL AND district <> '' GROUP BY ALL""")
-    names = [("sector", k, v) for k, v in areas._route_names().items()]
-    names += [("region", k, v) for k, v in areas._region_names().items()]
+    names = [("sector", k, v) for k, v in areas.route_names().items()]
+    names += [("region", k, v) for k, v in areas.region_names().items()]
     _put(con, "qf_names", pd.DataFrame(names, columns=["kind", "key", "name"]))
     # approvals_table: the register's lists (unless approvals.csv dates that kind for the agency) and approvals.csv.
     con.execute("""
