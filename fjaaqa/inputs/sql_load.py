@@ -504,12 +504,11 @@ class _Opener:
         """
         v = sql_name(name)
         ours = [self.helper(w, name) for w in ("known", "strict")]
-        for step in (first,):
-            for i, expr in enumerate(step):
-                for h in ours:
-                    if expr.endswith(f" AS {h}"):
-                        step[i] = (f"CAST(NULL AS BOOLEAN) AS {h}" if cond == "false"
-                                   else f"CASE WHEN {cond} THEN {expr[:-len(f' AS {h}')]} END AS {h}")
+        for i, expr in enumerate(first):
+            for h in ours:
+                if expr.endswith(f" AS {h}"):
+                    first[i] = (f"CAST(NULL AS BOOLEAN) AS {h}" if cond == "false"
+                                else f"CASE WHEN {cond} THEN {expr[:-len(f' AS {h}')]} END AS {h}")
         if date:
             h = self.helper("date", name)
             straight = f"TRY_CAST(replace({v}, '-', '') AS INTEGER)"
@@ -550,7 +549,9 @@ class _Opener:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {values} AS SELECT {lists} FROM {raw.view}")
         rows = " UNION ALL BY NAME ".join([f"SELECT {i} AS _src, unnest({sql_name(c)}) AS {sql_name(c)} FROM {values}"
                                            for i, c in enumerate(few)] + ["SELECT -1 AS _src"])
-        flagged = f"SELECT * FROM ({rows}) r"
+        flat = self.name("distinct")  # one value a row; a table, as the checks over the union itself are slow
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {flat} AS {rows}")
+        flagged = f"SELECT * FROM {flat} r"
         steps, _ = self.checks(spec, few, slow=False, rules=False)
         for step in steps:
             if step:
@@ -562,6 +563,7 @@ class _Opener:
                       f"coalesce(bool_or({mask} <> 0) FILTER (WHERE _src = -1), false)"]
         found = con.execute(f"SELECT {', '.join(parts)} FROM ({flagged})").fetchall()[0]
         con.execute(f"DROP TABLE {values}")
+        con.execute(f"DROP TABLE {flat}")
         out = {}
         for i, c in enumerate(few):
             failing, null_fails = found[2 * i] or [], found[2 * i + 1]
@@ -607,8 +609,18 @@ class _Opener:
                 extra.append(_Check("__duplicate", 1, key[-1], "duplicate_key",
                                     f"duplicate of an earlier row on ({', '.join(spec.key)})"))
         if learners is not None:
-            more.append(f"NOT EXISTS (SELECT 1 FROM {learners.view} k WHERE k.UKPRN = f.UKPRN "
-                        "AND k.LearnRefNumber = f.LearnRefNumber) AS __orphan")
+            # Found apart, over the key alone (cheaper than carrying every column through the join); usually none.
+            orphans = con.execute(f"SELECT _idx FROM (SELECT {filled} FROM {raw.view} r) f WHERE NOT EXISTS "
+                                  f"(SELECT 1 FROM {learners.view} k WHERE k.UKPRN = f.UKPRN "
+                                  "AND k.LearnRefNumber = f.LearnRefNumber)").df()
+            if len(orphans):
+                orphan = self.name("orphan")
+                con.register(orphan + "_frame", orphans.astype("int64"))
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {orphan} AS SELECT _idx FROM {orphan}_frame")
+                con.unregister(orphan + "_frame")
+                more.append(f"f._idx IN (SELECT _idx FROM {orphan}) AS __orphan")
+            else:
+                more.append("false AS __orphan")
             extra.append(_Check("__orphan", 1, "LearnRefNumber", "no_learner",
                                 "no valid learner record with this UKPRN and LearnRefNumber"))
 
