@@ -7,7 +7,6 @@ Progress goes to a callback (the CLI's bar on stderr); nothing here prints.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import time
 from dataclasses import dataclass, field
@@ -61,25 +60,6 @@ class IndicatorRun:
     results: pd.DataFrame
 
 
-def open_views(con, data: Path, period: Period):
-    """Put DATA (returns up to ``period``) into ``con`` as the SQL engine's views; returns what was loaded.
-
-    The one place that chooses the loader: the SQL loader over the files
-    when the package has it, else the pandas loader registered as views.
-    Either result has ``rejected`` (and ``absent``, the optional columns
-    each file lacked).
-    """
-    if importlib.util.find_spec("fjaaqa.inputs.sql_load") is not None:
-        from .inputs.sql_load import open_dataset
-
-        return open_dataset(con, data, up_to=period)
-    from .inputs.views import register_dataset
-
-    ds = load_dataset(data, up_to=period)
-    register_dataset(con, ds)
-    return ds
-
-
 def compute_indicators(data: Path, year: str, return_code: str, thresholds: str,
                        engine: str = "duckdb") -> tuple[Results | IndicatorRun, int]:
     """Every agency's indicators for one period, straight from the data (no cache); and how many rows were rejected.
@@ -94,11 +74,12 @@ def compute_indicators(data: Path, year: str, return_code: str, thresholds: str,
     if check_engine(engine) == "pandas":
         ds = load_dataset(data, up_to=period)
         return compute(ds, period, t), len(ds.rejected)
+    from .inputs.sql_load import open_dataset
     from .quality.sql_indicators import indicator_results_sql
 
     con = connect()
     try:
-        loaded = open_views(con, Path(data), period)
+        loaded = open_dataset(con, Path(data), up_to=period)
         rejected = len(loaded.rejected)
         results = indicator_results_sql(con, period, t, absent=loaded.absent, data_dir=Path(data))
     finally:
