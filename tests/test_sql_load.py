@@ -22,7 +22,7 @@ import pytest
 from builders import repo_path
 
 from fjaaqa.errors import InputError
-from fjaaqa.inputs import schemas
+from fjaaqa.inputs import schemas, sql_load
 from fjaaqa.inputs.sources import load_dataset
 from fjaaqa.inputs.sql_load import open_dataset
 from fjaaqa.inputs.views import ILR_VIEWS, RETURN_VIEWS, SPECS, TOP_VIEWS, register_dataset
@@ -218,6 +218,15 @@ def test_a_dataset_failing_every_check_once_loads_the_same(tmp_path):
                                                                                      "ees_rate_format"}
     others = {"real_date", "plausible_date", "allowed_code", "required_value", "duplicate_key", "no_learner"}
     assert declared | kinds | others <= rules, sorted(declared | kinds | others - rules)
+
+
+@pytest.mark.parametrize("share", [0.0, 1.0], ids=["every_column_row_by_row", "every_column_by_distinct_value"])
+def test_every_check_is_the_same_row_by_row_or_by_distinct_value(tmp_path, monkeypatch, share):
+    """Whichever columns the loader checks once per distinct value (a guess from the first rows), results agree."""
+    monkeypatch.setattr(sql_load, "FEW_SHARE", share)
+    monkeypatch.setattr(sql_load, "FEW_DISTINCT", share)
+    rejected = assert_same(every_check_dataset(tmp_path / "data"))
+    assert {"real_date", "plausible_date", "allowed_code", "required_value", "date_format"} <= set(rejected["rule"])
 
 
 def test_an_earlier_return_alone_loads_the_same(tmp_path):
