@@ -109,21 +109,23 @@ def _earlier_last_returns(returns, period: Period) -> list[Period]:
 # the view's rows with row_number() OVER () would do only while DuckDB streams the view: over a view holding a join
 # (FAM columns put on the deliveries) it numbers them in whatever order its threads finish.
 ORDERED_DELIVERIES = "_frm_deliveries"
-AIM_FIELDS = "_frm_aim_fields"  # what prepare_aims adds to each delivery, one row per delivery in the same order
 
 
-def _aim_fields_sql(con) -> str:
-    """What prepare_aims adds to each delivery: learner fields, age, stream, hours, LARS, employment at start.
+def _aims_sql(con) -> str:
+    """frm_aims in one statement: deliveries with learner fields, age, stream, hours, LARS and employment at start.
 
-    The employment status in force at an aim's start is the latest one
-    applying on or before that day, as the pandas merge_asof takes it: each
-    status holds from its date until the next one's (dates are unique per
-    learner, a checked key), so a plain hash join on the learner with the
-    start inside that span finds it. DuckDB's ASOF join gives the same rows
-    but was five times slower at a million aims. Joins do not keep row
-    order, so the rows are put back in the deliveries' order at the end:
-    only these added columns are sorted (sorting whole aims was 60% of the
-    time at five million).
+    Mirrors prepare_aims. The employment status in force at an aim's start
+    is the latest one applying on or before that day, as the pandas
+    merge_asof takes it: each status holds from its date until the next
+    one's (dates are unique per learner, a checked key), so a plain hash
+    join on the learner with the start inside that span finds it. DuckDB's
+    ASOF join gives the same rows but was five times slower at a million
+    aims. Joins do not keep row order, so the rows are put back in the
+    deliveries' order at the end (the rules read pandas' order from rowid).
+    That sort is most of the statement's time; sorting only the added fields
+    and pairing them with the deliveries by position (POSITIONAL JOIN) was
+    no faster over Parquet views at five million aims, so it stays one
+    statement.
     """
     dcols = [c for c in columns(con, "deliveries") if c not in NOT_DATA]
     ecols = columns(con, "employment")
@@ -146,7 +148,7 @@ def _aim_fields_sql(con) -> str:
     age = (f"year({s}) - year({b}) - CASE WHEN month({s}) < month({b}) OR (month({s}) = month({b}) "
            f"AND day({s}) < day({b})) THEN 1 ELSE 0 END")
     return f"""
-    CREATE OR REPLACE TEMP TABLE {AIM_FIELDS} AS
+    CREATE OR REPLACE TEMP TABLE frm_aims AS
     WITH d AS (SELECT rowid AS _row, * FROM {ORDERED_DELIVERIES}),
     l AS (
         SELECT UKPRN, LearnRefNumber, {", ".join(q(c) for c in LEARNER_FIELDS)}
@@ -157,7 +159,8 @@ def _aim_fields_sql(con) -> str:
         FROM employment
         WHERE year = $year AND return_code = $return_code AND DateEmpStatApp IS NOT NULL
     )
-    SELECT {", ".join(f"l.{q(c)}" for c in LEARNER_FIELDS)},
+    SELECT {", ".join(f"d.{q(c)}" for c in dcols)},
+           {", ".join(f"l.{q(c)}" for c in LEARNER_FIELDS)},
            CAST({age} AS BIGINT) AS age_at_start,
            {stream} AS stream,
            TRY_CAST(d.PHours AS BIGINT) AS PHours_n,
@@ -172,14 +175,6 @@ def _aim_fields_sql(con) -> str:
                AND d.LearnStartDate >= e.DateEmpStatApp AND (e._until IS NULL OR d.LearnStartDate < e._until)
     ORDER BY d._row
     """
-
-
-# frm_aims (prepare_aims): each delivery with its added fields beside it. Both tables hold one row per delivery in
-# the deliveries' order, so the rows pair by position (DuckDB's POSITIONAL JOIN of two tables), with no join key.
-AIMS_SQL = f"""
-CREATE OR REPLACE TEMP TABLE frm_aims AS
-SELECT d.*, f.* FROM {ORDERED_DELIVERIES} d POSITIONAL JOIN {AIM_FIELDS} f
-"""
 
 
 # prepare_students: one row per learner with 16 to 19 funded aims. Learner fields are the same on every aim
@@ -326,10 +321,8 @@ def prepare_inputs(con, period: Period, s: Settings) -> dict[str, bool]:
     params.update(prior_params)
     statements = [
         _copy_sql(con, ORDERED_DELIVERIES, "deliveries", this_return),
-        _aim_fields_sql(con),
-        AIMS_SQL,
+        _aims_sql(con),
         f"DROP TABLE {ORDERED_DELIVERIES}",
-        f"DROP TABLE {AIM_FIELDS}",
         STUDENTS_SQL,
         _copy_sql(con, "frm_prev_year", "deliveries",
                   "year = $prev_year AND return_code = $prev_return AND $has_previous"),
