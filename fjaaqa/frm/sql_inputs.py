@@ -111,6 +111,13 @@ def _earlier_last_returns(returns, period: Period) -> list[Period]:
 ORDERED_DELIVERIES = "_frm_deliveries"
 
 
+def _numbered_deliveries(con) -> str:
+    """This return's deliveries with ``_row``, their file order: the view's ``_idx``, else the kept copy's rowid."""
+    if ORDER_COLUMN in columns(con, "deliveries"):
+        return f"SELECT {ORDER_COLUMN} AS _row, * FROM deliveries WHERE year = $year AND return_code = $return_code"
+    return f"SELECT rowid AS _row, * FROM {ORDERED_DELIVERIES}"
+
+
 def _aims_sql(con) -> str:
     """frm_aims in one statement: deliveries with learner fields, age, stream, hours, LARS and employment at start.
 
@@ -149,7 +156,7 @@ def _aims_sql(con) -> str:
            f"AND day({s}) < day({b})) THEN 1 ELSE 0 END")
     return f"""
     CREATE OR REPLACE TEMP TABLE frm_aims AS
-    WITH d AS (SELECT rowid AS _row, * FROM {ORDERED_DELIVERIES}),
+    WITH d AS ({_numbered_deliveries(con)}),
     l AS (
         SELECT UKPRN, LearnRefNumber, {", ".join(q(c) for c in LEARNER_FIELDS)}
         FROM learners WHERE year = $year AND return_code = $return_code
@@ -315,12 +322,13 @@ def prepare_inputs(con, period: Period, s: Settings) -> dict[str, bool]:
         "prior_available": available["prior_achievements"],
         "has_previous": available["previous_year"],
         "has_workplacements": here["has_workplacements"],
+        "copy_deliveries": ORDER_COLUMN not in columns(con, "deliveries"),  # a view with _idx needs no copy
     }
     this_return = "year = $year AND return_code = $return_code"
     prior_sql, prior_params = _prior_sql(con, earlier, previous if available["previous_year"] else None)
     params.update(prior_params)
     statements = [
-        _copy_sql(con, ORDERED_DELIVERIES, "deliveries", this_return),
+        _copy_sql(con, ORDERED_DELIVERIES, "deliveries", f"{this_return} AND $copy_deliveries"),
         _aims_sql(con),
         f"DROP TABLE {ORDERED_DELIVERIES}",
         STUDENTS_SQL,
