@@ -122,22 +122,15 @@ def frm_pandas_parts(parts_dir: Path, year: str, return_code: str, workers: int)
 
 
 def frm_duckdb(data: Path, year: str, return_code: str) -> dict:
-    """Every FRM rule as DuckDB SQL over the SQL loader's views of the files."""
+    """Every FRM rule as DuckDB SQL over the SQL loader's views of the files, as ``fjaaqa frm`` runs it."""
     try:
-        import duckdb
-
-        from fjaaqa.frm.sql_run import run_frm_sql
-        from fjaaqa.inputs.sql_load import open_dataset
+        from fjaaqa.frm.engines import run_return
     except ImportError as exc:
         raise NotAvailable(str(exc)) from None
     from fjaaqa.periods import make_period
 
-    period = make_period(year, return_code)
     started = time.perf_counter()
-    con = duckdb.connect()
-    open_dataset(con, data, up_to=period)
-    res = run_frm_sql(con, period)
-    con.close()
+    res = run_return(data, make_period(year, return_code), "duckdb")
     return {"seconds": time.perf_counter() - started, "flags": len(res.flags),
             "providers": res.status["UKPRN"].nunique()}
 

@@ -166,9 +166,21 @@ def run_frm(ds, period: Period, ukprns: list[str] | None = None, compare: bool =
     x = build_inputs(ds, period, cat.settings)
     flags, unavailable = evaluate(x, cat)
     prev_period = previous_return(ds, period) if compare else None
+    prev_flags = evaluate(build_inputs(ds, prev_period, cat.settings), cat)[0] if prev_period is not None else None
+    flags, resolved = compare_returns(flags, prev_flags, cat, prev_period, period, ukprns)
+    providers = sorted(set(ukprns) if ukprns else set(x.aims["UKPRN"].astype(str)) | set(flags["UKPRN"]))
+    status = rule_status(cat, flags, resolved, unavailable, providers)
+    return FrmResult(period, cat, flags, status, unavailable, prev_period, resolved.reset_index(drop=True), note)
+
+
+def compare_returns(flags: pd.DataFrame, prev_flags: pd.DataFrame | None, cat: Catalogue, prev_period: Period | None,
+                    period: Period, ukprns: list[str] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Flags marked new or persisting against the previous return's, the rows gone as resolved; both engines use it.
+
+    Only ``ukprns``' rows are kept when given.
+    """
     resolved = pd.DataFrame(columns=FLAG_COLUMNS)
-    if prev_period is not None:
-        prev_flags, _ = evaluate(build_inputs(ds, prev_period, cat.settings), cat)
+    if prev_flags is not None:
         before = set(prev_flags["query_id"])
         flags["change"] = flags["query_id"].map(lambda q: "persisting" if q in before else "new")
         resolved = prev_flags[~prev_flags["query_id"].isin(set(flags["query_id"]))].assign(change="resolved")
@@ -177,9 +189,7 @@ def run_frm(ds, period: Period, ukprns: list[str] | None = None, compare: bool =
         keep = {str(u) for u in ukprns}
         flags = flags[flags["UKPRN"].isin(keep)].reset_index(drop=True)
         resolved = resolved[resolved["UKPRN"].isin(keep)].reset_index(drop=True)
-    providers = sorted(set(ukprns) if ukprns else set(x.aims["UKPRN"].astype(str)) | set(flags["UKPRN"]))
-    status = rule_status(cat, flags, resolved, unavailable, providers)
-    return FrmResult(period, cat, flags, status, unavailable, prev_period, resolved.reset_index(drop=True), note)
+    return flags, resolved
 
 
 def say_report_changed(resolved: pd.DataFrame, cat: Catalogue, before: Period, now: Period) -> pd.DataFrame:

@@ -32,7 +32,7 @@ from ..inputs.sources import DATE_COLUMNS
 from ..periods import Period, make_period
 from .catalogue import INPUT_WORDS, Catalogue
 from .inputs import PRIOR_COLUMNS, FrmInputs, with_lars
-from .run import FLAG_COLUMNS, FrmResult, load_catalogue, previous_return, rule_status, say_report_changed
+from .run import FLAG_COLUMNS, FrmResult, compare_returns, load_catalogue, previous_return, rule_status
 from .sql_common import AIM_OPTIONAL_COLUMNS, query_key
 from .sql_rules import RULE_SQL
 
@@ -246,16 +246,7 @@ def run_frm_sql(con, period: Period, ukprns: list[str] | None = None, compare: b
     if prev_period is not None:
         prev_flags, _ = evaluate_sql(con, cat, prev_period, prepare(con, prev_period, cat.settings))
     flags, unavailable = evaluate_sql(con, cat, period, prepare(con, period, cat.settings))
-    resolved = pd.DataFrame(columns=FLAG_COLUMNS)
-    if prev_flags is not None:
-        before = set(prev_flags["query_id"])
-        flags["change"] = flags["query_id"].map(lambda q: "persisting" if q in before else "new")
-        resolved = prev_flags[~prev_flags["query_id"].isin(set(flags["query_id"]))].assign(change="resolved")
-        resolved = say_report_changed(resolved, cat, prev_period, period)
-    if ukprns:
-        keep = {str(u) for u in ukprns}
-        flags = flags[flags["UKPRN"].isin(keep)].reset_index(drop=True)
-        resolved = resolved[resolved["UKPRN"].isin(keep)].reset_index(drop=True)
+    flags, resolved = compare_returns(flags, prev_flags, cat, prev_period, period, ukprns)
     if ukprns:
         providers = sorted(set(ukprns))
     else:

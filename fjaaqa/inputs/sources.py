@@ -398,16 +398,8 @@ def _xml_files(folder: Path) -> list[Path]:
 
 def _load_return(ld: Loader, period: Period, folder: Path) -> IlrReturn:
     """The four ILR tables of one return, from flat tables or from ILR XML files."""
-    xml = [ld.inside(f) for f in _xml_files(folder)]
-    if xml:
-        if _find_table(folder, "learners") or _find_table(folder, "deliveries"):
-            raise InputError("holds both ILR XML files and learners/deliveries tables: keep one kind",
-                             file=ld.display(folder))
-        frames, failed = converted_xml(xml, ld.data_dir)
-        for f in xml:
-            ld.record_file(f)
-        for shown, why in failed.items():
-            ld.q.reject_file(shown, why)
+    frames = xml_return(ld, folder, ld.q.reject_file)
+    if frames is not None:
         shown = {name: f"{ld.display(folder)}/*.xml ({name})" for name in schemas.ILR_TABLES}
         learners = ld.check_frame(schemas.LEARNERS, frames["learners"], shown["learners"])
         deliveries = ld.check_frame(schemas.DELIVERIES, frames["deliveries"], shown["deliveries"])
@@ -442,6 +434,26 @@ def _load_return(ld: Loader, period: Period, folder: Path) -> IlrReturn:
         if _find_table(sub, name) is not None:
             extra[name] = _typed(ld.optional_table(sub, name, spec))
     return IlrReturn(period, *tables, extra=extra, has_workplacements=has_wp)
+
+
+def xml_return(ld: Loader, folder: Path, reject) -> dict[str, pd.DataFrame] | None:
+    """A return's ILR XML files as canonical tables, or None when the folder has none; both loaders start here.
+
+    A folder holds XML files or flat tables, never both. Each file is
+    recorded; one that could not be read at all goes to ``reject(shown, why)``.
+    """
+    xml = [ld.inside(f) for f in _xml_files(folder)]
+    if not xml:
+        return None
+    if _find_table(folder, "learners") or _find_table(folder, "deliveries"):
+        raise InputError("holds both ILR XML files and learners/deliveries tables: keep one kind",
+                         file=ld.display(folder))
+    frames, failed = converted_xml(xml, ld.data_dir)
+    for f in xml:
+        ld.record_file(f)
+    for shown, why in failed.items():
+        reject(shown, why)
+    return frames
 
 
 def converted_xml(files: list[Path], data_dir: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:

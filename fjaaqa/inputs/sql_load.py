@@ -54,9 +54,9 @@ from .sources import (
     SOURCE,
     TOP_TABLES,
     Loader,
-    converted_xml,
     ilr_folders,
     read_raw,
+    xml_return,
 )
 from .views import ILR_VIEWS, PERIOD_COLUMNS, RETURN_VIEWS, SPECS, TOP_VIEWS
 
@@ -242,16 +242,8 @@ class _Opener:
     def ilr_return(self, period: Period, folder: Path) -> dict:
         """The tables of one return, checked, orphan deliveries rejected (``_load_return``)."""
         ld = self.ld
-        xml = [ld.inside(f) for f in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".xml")]
-        if xml:
-            if self.ld.find(folder, "learners") or self.ld.find(folder, "deliveries"):
-                raise InputError("holds both ILR XML files and learners/deliveries tables: keep one kind",
-                                 file=ld.display(folder))
-            frames, failed = converted_xml(xml, ld.data_dir)
-            for f in xml:
-                ld.record_file(f)
-            for shown, why in failed.items():
-                self.reject_file(shown, why)
+        frames = xml_return(ld, folder, self.reject_file)
+        if frames is not None:
             tables = {}
             for name, spec in schemas.ILR_TABLES.items():
                 shown = f"{ld.display(folder)}/*.xml ({name})"

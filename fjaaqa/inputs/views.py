@@ -140,6 +140,7 @@ def connect(memory_limit: str = MEMORY_LIMIT):
     import duckdb
 
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")  # it would write into the command's own output
     con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute(f"SET temp_directory = '{Path(tempfile.gettempdir(), 'fjaaqa-duckdb').as_posix()}'")
     return con
