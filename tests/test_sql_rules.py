@@ -486,3 +486,29 @@ def test_no_catalogue_number_in_the_sql_text():
         bare = re.sub(r"\$\w+|[A-Za-z_][A-Za-z_0-9]*", "", bare)      # parameters and names
         numbers = set(re.findall(r"\d+(?:\.\d+)?", bare))
         assert numbers <= {"0", "0.5", "1", "2", "10", "700"}, (rule_id, numbers)
+
+
+def test_cli_engines_print_the_same_flags(tmp_path, monkeypatch):
+    """``fjaaqa frm --engine duckdb`` and ``--engine pandas`` print the same flags, byte for byte (each run afresh).
+
+    The fixture's R14 return, compared with R06: 33 flagged rows, some new, some persisting.
+    """
+    import json
+
+    from typer.testing import CliRunner
+
+    from fjaaqa.cli import app
+
+    outputs = {}
+    for engine in ("duckdb", "pandas"):
+        monkeypatch.setenv("FJAAQA_CACHE", str(tmp_path / engine))  # no run kept from the other engine
+        r = CliRunner().invoke(app, ["frm", "--data", str(BASE), "--year", "2223", "--return", "R14",
+                                     "--format", "json", "--engine", engine])
+        assert r.exit_code == 0, r.output
+        outputs[engine] = r.stdout
+    assert outputs["duckdb"] == outputs["pandas"]
+    flags = json.loads(outputs["duckdb"])
+    assert len(flags) == 33
+    assert {f["change"] for f in flags} == {"new", "persisting"}
+    r = CliRunner().invoke(app, ["frm", "--data", str(BASE), "--year", "2223", "--return", "R14", "--engine", "spark"])
+    assert r.exit_code == 2
