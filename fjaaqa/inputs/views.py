@@ -142,12 +142,16 @@ def connect(memory_limit: str = MEMORY_LIMIT):
     An in-memory database would otherwise spill into ``.tmp`` under the
     current folder, and take up to 80 % of the machine's memory before it did.
     """
+    import contextlib
     import tempfile
 
     import duckdb
 
     con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")  # it would write into the command's own output
+    # The bar would write into the command's own output; in a notebook kernel DuckDB refuses the setting (it
+    # wants ipywidgets to change it) and prints no bar there anyway.
+    with contextlib.suppress(duckdb.Error):
+        con.execute("SET enable_progress_bar = false")
     con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute(f"SET temp_directory = '{Path(tempfile.gettempdir(), 'fjaaqa-duckdb').as_posix()}'")
     return con
