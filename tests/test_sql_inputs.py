@@ -120,11 +120,9 @@ def scrambled(con, views: list[str]) -> None:
     As a loader's view may give them (one holding a join): prepare_inputs must take the order from ``_idx``.
     """
     for name in views:
-        numbered = "_idx" in [r[0] for r in con.execute(f"DESCRIBE {name}").fetchall()]  # deliveries carry it
         con.execute(f"ALTER VIEW {name} RENAME TO _plain_{name}")
-        number = "" if numbered else ", row_number() OVER () AS _idx"
-        con.execute(f"CREATE TEMP VIEW {name} AS SELECT * FROM (SELECT *{number} "
-                    f"FROM _plain_{name}) ORDER BY hash(_idx{', year' if numbered else ''})")
+        con.execute(f"CREATE TEMP VIEW {name} AS SELECT * FROM (SELECT *, row_number() OVER () AS _idx "
+                    f"FROM _plain_{name}) ORDER BY hash(_idx)")
 
 
 def test_views_numbering_rows_in_file_order(fixture_ds, settings):
