@@ -370,6 +370,22 @@ FROM h
 
 # ---------------------------------------------------------------- per-agency sums
 
+def _banded(days: str, prefix: str) -> str:
+    """Per agency: live apprentices, those in the at-risk band and in the needs-improvement band (``_band_counts``).
+
+    ``days`` is the day count's SQL; the thresholds and the banding are the
+    ``<prefix>_at_risk_days``, ``<prefix>_needs_improvement_days`` and
+    ``<prefix>_cumulative`` parameters.
+    """
+    return f"""
+        WITH d AS (SELECT agency_id, live, {days} AS days FROM qf_current)
+        SELECT agency_id, count_if(live) AS denominator,
+               count_if(live AND days >= ${prefix}_at_risk_days) AS n_at_risk_band,
+               count_if(live AND days >= ${prefix}_needs_improvement_days
+                        AND (${prefix}_cumulative OR days < ${prefix}_at_risk_days)) AS n_needs_improvement_band
+        FROM d GROUP BY agency_id"""
+
+
 AGENCY_SUMS = {
     "withdrawals": """
         SELECT agency_id, count_if(live) AS denominator, count_if(live AND withdrawn_in_year) AS numerator
@@ -378,23 +394,9 @@ AGENCY_SUMS = {
         SELECT agency_id, count_if(leaver) AS denominator, count_if(leaver AND completed AND achieved) AS numerator,
                count_if(leaver AND completed) AS completers
         FROM qf_qar WHERE agency_id IN (SELECT agency_id FROM qf_agencies) GROUP BY agency_id""",
-    "breaks_in_learning": """
-        SELECT agency_id, count_if(live) AS denominator,
-               count_if(live AND days_on_break >= $brk_at_risk_days) AS n_at_risk_band,
-               count_if(live AND days_on_break >= $brk_needs_improvement_days
-                        AND ($brk_cumulative OR days_on_break < $brk_at_risk_days)) AS n_needs_improvement_band
-        FROM qf_current GROUP BY agency_id""",
-    "past_planned_end_date": """
-        WITH d AS (
-            SELECT agency_id, live,
-                   CASE WHEN $include_completed_late THEN coalesce(days_past_planned_end, completed_late_days)
-                        ELSE days_past_planned_end END AS days
-            FROM qf_current)
-        SELECT agency_id, count_if(live) AS denominator,
-               count_if(live AND days >= $ppe_at_risk_days) AS n_at_risk_band,
-               count_if(live AND days >= $ppe_needs_improvement_days
-                        AND ($ppe_cumulative OR days < $ppe_at_risk_days)) AS n_needs_improvement_band
-        FROM d GROUP BY agency_id""",
+    "breaks_in_learning": _banded("days_on_break", "brk"),
+    "past_planned_end_date": _banded("CASE WHEN $include_completed_late THEN coalesce(days_past_planned_end, "
+                                     "completed_late_days) ELSE days_past_planned_end END", "ppe"),
     "outside_approved_areas": """
         SELECT agency_id, count_if(live) AS denominator, count_if(live AND outside) AS numerator,
                count_if(live AND approvals_known) AS approvals_known,
