@@ -39,6 +39,7 @@ column as empty.
 from __future__ import annotations
 
 from ..errors import InputError
+from ..inputs.views import bound
 from ..periods import Period, make_period
 from .catalogue import Settings
 
@@ -286,11 +287,6 @@ def _copy_sql(con, table: str, view: str, condition: str) -> str:
             f"WHERE {condition}{in_file_order(con, view)}")
 
 
-def _bind(sql: str, params: dict) -> dict:
-    """Only the parameters ``sql`` names (DuckDB refuses unused named parameters)."""
-    return {k: v for k, v in params.items() if f"${k}" in sql}
-
-
 def prepare_inputs(con, period: Period, s: Settings) -> dict[str, bool]:
     """Build the FRM prepared-input tables for ``period`` in ``con``; returns which optional inputs were supplied.
 
@@ -346,5 +342,5 @@ def prepare_inputs(con, period: Period, s: Settings) -> dict[str, bool]:
     for sql in statements:
         for name, kind in typed.items():
             sql = sql.replace(f"${name}", f"CAST(${name} AS {kind})")
-        con.execute(sql, _bind(sql, params))
+        con.execute(sql, bound(sql, params))
     return available

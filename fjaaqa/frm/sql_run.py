@@ -21,7 +21,6 @@ builds them in SQL from the dataset's views.
 
 from __future__ import annotations
 
-import re
 from types import SimpleNamespace
 
 import pandas as pd
@@ -29,6 +28,7 @@ import pandas as pd
 from ..errors import InputError
 from ..inputs import schemas
 from ..inputs.sources import DATE_COLUMNS
+from ..inputs.views import bound
 from ..periods import Period, make_period
 from .catalogue import INPUT_WORDS, Catalogue
 from .inputs import PRIOR_COLUMNS, FrmInputs, with_lars
@@ -113,12 +113,6 @@ def ensure_columns(con) -> None:
 
 
 # ------------------------------------------------------------------ running the rules
-
-def _bound(sql: str, params: dict) -> dict:
-    """Only the parameters the SQL names (DuckDB refuses named parameters a statement does not use)."""
-    used = set(re.findall(r"\$(\w+)", sql))
-    return {k: v for k, v in params.items() if k in used}
-
 
 _HITS = ", ".join(f"{c} {t}" for c, t in [
     ("rule", "VARCHAR"), ("level", "VARCHAR"), ("_rule_no", "INTEGER"), ("_n", "BIGINT"), ("UKPRN", "VARCHAR"),
@@ -209,7 +203,7 @@ def evaluate_sql(con, cat: Catalogue, period: Period, available: dict[str, bool]
             continue
         sql, params = RULE_SQL[rule.id](cat.settings, rule, period)
         # A table keeps the query's ORDER BY as its row order: rowid is the rule's own order of rows.
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _frm_rule AS {sql}", _bound(sql, params))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _frm_rule AS {sql}", bound(sql, params))
         con.execute(f"INSERT INTO _frm_hits SELECT $rule, $level, $no, rowid, {', '.join(RULE_COLUMNS)} "
                     f"FROM _frm_rule", {"rule": rule.id, "level": rule.level, "no": no})
     flags = _flag_frame(con.execute(_SHAPE).df())

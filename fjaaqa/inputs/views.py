@@ -148,3 +148,14 @@ def connect(memory_limit: str = MEMORY_LIMIT):
     con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute(f"SET temp_directory = '{Path(tempfile.gettempdir(), 'fjaaqa-duckdb').as_posix()}'")
     return con
+
+
+def bound(sql: str, params: dict) -> dict:
+    """Only the parameters ``sql`` names as ``$name`` (DuckDB refuses named parameters a statement does not use).
+
+    Whole names are matched, so ``$year`` never binds ``year_start`` too.
+    """
+    import re
+
+    used = set(re.findall(r"\$(\w+)", sql))
+    return {k: v for k, v in params.items() if k in used}

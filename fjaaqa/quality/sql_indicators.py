@@ -29,12 +29,11 @@ only ILR code values that the pandas code also writes literally.
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 
 from ..errors import InputError
 from ..inputs import areas, reference
+from ..inputs.views import bound
 from ..periods import Period, make_period
 from .apprentices import STATE_AWAITING, STATE_BREAK, STATE_COMPLETED, STATE_CONTINUING, STATE_WITHDRAWN
 from .indicators import INDICATORS, classify_counts, share_above
@@ -611,8 +610,7 @@ def _earlier_outside_runs(con, periods: list[Period], t: ThresholdSet, params: d
 
 def _run(con, sql: str, params: dict):
     """Execute ``sql`` with the parameters it names (DuckDB refuses unused ones)."""
-    names = set(re.findall(r"\$([a-z_0-9]+)", sql))
-    return con.execute(sql, {k: v for k, v in params.items() if k in names})
+    return con.execute(sql, bound(sql, params))
 
 
 def _put(con, name: str, frame: pd.DataFrame, dates: tuple[str, ...] | list[str] = ()) -> None:
