@@ -39,6 +39,7 @@ column as empty.
 from __future__ import annotations
 
 from ..errors import InputError
+from ..inputs.schemas import sql_name
 from ..inputs.views import bound
 from ..periods import Period, make_period
 from .catalogue import Settings
@@ -60,24 +61,19 @@ PRIOR_COLUMNS = ["ULN", "LearnAimRef", "AchDate", "OutGrade", "ProgType", "AimTy
 FINAL_RETURN = "R14"  # the previous year's deliveries come from its final return, as build_inputs takes them
 
 
-def q(name: str) -> str:
-    """A column name quoted for SQL."""
-    return '"' + name.replace('"', '""') + '"'
-
-
 def columns(con, view: str) -> list[str]:
     """The columns of a view or table, in order."""
-    return [r[0] for r in con.execute(f"DESCRIBE {q(view)}").fetchall()]
+    return [r[0] for r in con.execute(f"DESCRIBE {sql_name(view)}").fetchall()]
 
 
 def _or_null(cols: list[str], name: str, alias: str) -> str:
     """``alias.name`` when the view has that column, else a typed NULL: an absent column reads as empty."""
-    return f"{alias}.{q(name)}" if name in cols else "CAST(NULL AS VARCHAR)"
+    return f"{alias}.{sql_name(name)}" if name in cols else "CAST(NULL AS VARCHAR)"
 
 
 def _lars_select(alias: str) -> str:
     """The LARS fields as ``lars_<field>``, the level as a number, and ``regulated`` (as with_lars makes them)."""
-    fields = [f"{alias}.{q(c)} AS {q('lars_' + c)}" for c in LARS_FIELDS]
+    fields = [f"{alias}.{sql_name(c)} AS {sql_name('lars_' + c)}" for c in LARS_FIELDS]
     # Entry level is 0 and level X unknown, as _level_number reads them.
     level_n = (f"TRY_CAST(CASE {alias}.level WHEN 'E' THEN '0' WHEN 'X' THEN NULL ELSE {alias}.level END "
                f"AS BIGINT) AS lars_level_n")
@@ -159,7 +155,7 @@ def _aims_sql(con) -> str:
     CREATE OR REPLACE TEMP TABLE frm_aims AS
     WITH d AS ({_numbered_deliveries(con)}),
     l AS (
-        SELECT UKPRN, LearnRefNumber, {", ".join(q(c) for c in LEARNER_FIELDS)}
+        SELECT UKPRN, LearnRefNumber, {", ".join(sql_name(c) for c in LEARNER_FIELDS)}
         FROM learners WHERE year = $year AND return_code = $return_code
     ), e AS (
         SELECT UKPRN, LearnRefNumber, DateEmpStatApp, EmpStat, {_or_null(ecols, "ESM_EII", "employment")} AS eii,
@@ -167,8 +163,8 @@ def _aims_sql(con) -> str:
         FROM employment
         WHERE year = $year AND return_code = $return_code AND DateEmpStatApp IS NOT NULL
     )
-    SELECT {", ".join(f"d.{q(c)}" for c in dcols)},
-           {", ".join(f"l.{q(c)}" for c in LEARNER_FIELDS)},
+    SELECT {", ".join(f"d.{sql_name(c)}" for c in dcols)},
+           {", ".join(f"l.{sql_name(c)}" for c in LEARNER_FIELDS)},
            CAST({age} AS BIGINT) AS age_at_start,
            {stream} AS stream,
            TRY_CAST(d.PHours AS BIGINT) AS PHours_n,
@@ -238,9 +234,9 @@ def _prior_sql(con, earlier: list[Period], previous: Period | None) -> tuple[lis
     """
     dcols = columns(con, "deliveries")
     # A delivery's fields for a prior achievement (OutGrade only when the deliveries carry it).
-    fields = ", ".join(f"{_or_null(dcols, c, 'd')} AS {q(c)}" for c in PRIOR_COLUMNS if c != "ULN")
+    fields = ", ".join(f"{_or_null(dcols, c, 'd')} AS {sql_name(c)}" for c in PRIOR_COLUMNS if c != "ULN")
     achieved = "d.Outcome = '1' AND d.AchDate IS NOT NULL"
-    types = ", ".join(f"{q(c)} {'DATE' if c == 'AchDate' else 'VARCHAR'}" for c in PRIOR_COLUMNS)
+    types = ", ".join(f"{sql_name(c)} {'DATE' if c == 'AchDate' else 'VARCHAR'}" for c in PRIOR_COLUMNS)
     statements = [f"CREATE OR REPLACE TEMP TABLE {PRIOR_RAW} (year VARCHAR, return_code VARCHAR, UKPRN VARCHAR, "
                   f"LearnRefNumber VARCHAR, {types})"]
     insert = f"INSERT INTO {PRIOR_RAW} BY NAME"
@@ -252,7 +248,7 @@ def _prior_sql(con, earlier: list[Period], previous: Period | None) -> tuple[lis
         order = "" if p == previous else in_file_order(con, "deliveries", "d.")
         statements.append(f"""{insert} SELECT $py{i} AS year, $pr{i} AS return_code, d.UKPRN, d.LearnRefNumber,
             {fields} FROM {source} {achieved}{order}""")
-    statements.append(f"{insert} SELECT {', '.join(q(c) for c in PRIOR_COLUMNS)} FROM prior_achievements "
+    statements.append(f"{insert} SELECT {', '.join(sql_name(c) for c in PRIOR_COLUMNS)} FROM prior_achievements "
                       f"WHERE $prior_table{in_file_order(con, 'prior_achievements')}")
     statements.append(f"{insert} SELECT d.ULN, {fields} FROM frm_aims d WHERE {achieved}")
     # The ULN of an earlier year's achievement is its learner's in that return (prior_from_returns).
@@ -262,7 +258,7 @@ def _prior_sql(con, earlier: list[Period], previous: Period | None) -> tuple[lis
     WITH p AS (SELECT rowid AS _n, * FROM {PRIOR_RAW}),
     l AS (SELECT year, return_code, UKPRN, LearnRefNumber, ULN FROM learners WHERE {returns})
     SELECT CASE WHEN p.year IS NULL THEN p.ULN ELSE l.ULN END AS ULN,
-           {", ".join(f"p.{q(c)}" for c in PRIOR_COLUMNS if c != "ULN")},
+           {", ".join(f"p.{sql_name(c)}" for c in PRIOR_COLUMNS if c != "ULN")},
            {_lars_select("x")}, {_regulated("p")} AS regulated
     FROM p
     LEFT JOIN l ON l.year = p.year AND l.return_code = p.return_code AND l.UKPRN = p.UKPRN
@@ -283,7 +279,8 @@ def in_file_order(con, view: str, alias: str = "") -> str:
 def _copy_sql(con, table: str, view: str, condition: str) -> str:
     """A table of one return's rows of ``view`` (its data columns), in file order: its rowid is that order."""
     cols = [c for c in columns(con, view) if c not in NOT_DATA]
-    return (f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {', '.join(q(c) for c in cols)} FROM {q(view)} "
+    picked = ", ".join(sql_name(c) for c in cols)
+    return (f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {picked} FROM {sql_name(view)} "
             f"WHERE {condition}{in_file_order(con, view)}")
 
 
