@@ -12,18 +12,19 @@ the current one).
 The pandas code stays the reference; each step below names the pandas
 function it mirrors. Three things make the two agree exactly:
 
-- every table's rows are in the pandas frame's order, so ``rowid`` is that
-  order: pandas ``first`` in a groupby is the first non-missing value in
-  row order (``frm_students`` reads it from ``frm_aims``' rowid), and the
-  SQL rules take their own "first" and their row order from rowid too.
-  The row order is the files' order: a view's ``_idx`` column when it has
-  one (the row's place in its file, within its return), else the order the
-  view gives its rows in. Each table is built from rows taken from the view
-  into a table in that order (its rowid then keeps it), never numbered with
-  ``row_number() OVER ()`` over the view: DuckDB numbers a view holding a
-  join in whatever order its threads finish. A view without ``_idx`` must
-  therefore give its rows in file order, which a scan, filter or UNION ALL
-  does and a join does not promise (a filter can turn the join round);
+- every table's rows have the pandas frame's order: ``frm_aims`` and
+  ``frm_prev_year`` carry it as a column, ``_row`` (the deliveries view's
+  ``_idx``, each row's place in its return's file), and are written in
+  whatever order DuckDB's threads finish, as sorting five million wide rows
+  into file order was half of the statement's time; the other tables are
+  narrow and are kept in that order, so their ``rowid`` is it (taken from a
+  view's ``_idx`` when it has one, else the order the view gives its rows
+  in, which a scan, filter or UNION ALL keeps). pandas ``first`` in a
+  groupby is the first non-missing value in row order, so ``frm_students``
+  takes it by ``_row``, and the SQL rules take their own "first" and their
+  row order from ``_row`` or rowid. Rows are never numbered with
+  ``row_number() OVER ()`` over a view: DuckDB numbers a view holding a join
+  in whatever order its threads finish;
 - every setting (devolved SOF codes, the T Level programme type, the
   learner FAMs meaning additional support) is a bound parameter, never text;
 - which returns count as earlier years, the previous year's R14 and what
@@ -48,9 +49,12 @@ TABLES = ["frm_aims", "frm_students", "frm_prior", "frm_prev_year", "frm_loans",
           "frm_workplacements", "frm_fams"]
 PERIOD_COLUMNS = ("year", "return_code")
 # A view may number its rows in file order (within each return): then that, not the view's scan order, is the
-# row order. Neither it nor the period columns are columns of the pandas frames.
+# row order. Neither it nor the period columns are columns of the pandas frames. The deliveries view always does.
 ORDER_COLUMN = "_idx"
 NOT_DATA = (*PERIOD_COLUMNS, ORDER_COLUMN)
+# The column of frm_aims and frm_prev_year holding each row's place in the pandas frame (its file order).
+ROW = "_row"
+ROW_TABLES = ("frm_aims", "frm_prev_year")
 # The learner fields put on each aim (prepare_aims' ``keep`` less the join keys).
 LEARNER_FIELDS = ["ULN", "DateOfBirth", "PriorAttain", "PlanLearnHours", "PlanEEPHours", "LLDDHealthProb",
                   "MathGrade", "EngGrade"]
@@ -102,17 +106,16 @@ def _earlier_last_returns(returns, period: Period) -> list[Period]:
     return sorted(by_year.values())
 
 
-# This return's deliveries as the view gives them, kept in a table so that its rowid is the view's order. Numbering
-# the view's rows with row_number() OVER () would do only while DuckDB streams the view: over a view holding a join
-# (FAM columns put on the deliveries) it numbers them in whatever order its threads finish.
-ORDERED_DELIVERIES = "_frm_deliveries"
+# This return's deliveries, copied once with their file order (``_idx``) as a column: the aims statement joins
+# the copy faster than the view itself (6.4 s against 8.6 s at five million aims, the view holding a join).
+RETURN_DELIVERIES = "_frm_deliveries"
 
 
-def _numbered_deliveries(con) -> str:
-    """This return's deliveries with ``_row``, their file order: the view's ``_idx``, else the kept copy's rowid."""
-    if ORDER_COLUMN in columns(con, "deliveries"):
-        return f"SELECT {ORDER_COLUMN} AS _row, * FROM deliveries WHERE year = $year AND return_code = $return_code"
-    return f"SELECT rowid AS _row, * FROM {ORDERED_DELIVERIES}"
+def _deliveries_sql(con, table: str, condition: str) -> str:
+    """A table of one return's deliveries (data columns and ``_row``, their file order), in no particular order."""
+    cols = [c for c in columns(con, "deliveries") if c not in NOT_DATA]
+    return (f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {ORDER_COLUMN} AS {ROW}, "
+            f"{', '.join(sql_name(c) for c in cols)} FROM deliveries WHERE {condition}")
 
 
 def _aims_sql(con) -> str:
@@ -124,12 +127,9 @@ def _aims_sql(con) -> str:
     one's (dates are unique per learner, a checked key), so a plain hash
     join on the learner with the start inside that span finds it. DuckDB's
     ASOF join gives the same rows but was five times slower at a million
-    aims. Joins do not keep row order, so the rows are put back in the
-    deliveries' order at the end (the rules read pandas' order from rowid).
-    That sort is most of the statement's time; sorting only the added fields
-    and pairing them with the deliveries by position (POSITIONAL JOIN) was
-    no faster over Parquet views at five million aims, so it stays one
-    statement.
+    aims. Joins do not keep row order; the rows keep their file order as
+    ``_row`` instead, unsorted (sorting them back took 10.2 s of 15.2 s at
+    five million aims).
     """
     dcols = [c for c in columns(con, "deliveries") if c not in NOT_DATA]
     ecols = columns(con, "employment")
@@ -153,7 +153,7 @@ def _aims_sql(con) -> str:
            f"AND day({s}) < day({b})) THEN 1 ELSE 0 END")
     return f"""
     CREATE OR REPLACE TEMP TABLE frm_aims AS
-    WITH d AS ({_numbered_deliveries(con)}),
+    WITH d AS (SELECT * FROM {RETURN_DELIVERIES}),
     l AS (
         SELECT UKPRN, LearnRefNumber, {", ".join(sql_name(c) for c in LEARNER_FIELDS)}
         FROM learners WHERE year = $year AND return_code = $return_code
@@ -163,7 +163,7 @@ def _aims_sql(con) -> str:
         FROM employment
         WHERE year = $year AND return_code = $return_code AND DateEmpStatApp IS NOT NULL
     )
-    SELECT {", ".join(f"d.{sql_name(c)}" for c in dcols)},
+    SELECT d.{ROW}, {", ".join(f"d.{sql_name(c)}" for c in dcols)},
            {", ".join(f"l.{sql_name(c)}" for c in LEARNER_FIELDS)},
            CAST({age} AS BIGINT) AS age_at_start,
            {stream} AS stream,
@@ -177,15 +177,14 @@ def _aims_sql(con) -> str:
     LEFT JOIN lars x ON x.LearnAimRef = d.LearnAimRef
     LEFT JOIN e ON e.UKPRN = d.UKPRN AND e.LearnRefNumber = d.LearnRefNumber
                AND d.LearnStartDate >= e.DateEmpStatApp AND (e._until IS NULL OR d.LearnStartDate < e._until)
-    ORDER BY d._row
     """
 
 
 # prepare_students: one row per learner with 16 to 19 funded aims. Learner fields are the same on every aim
-# of a learner; PartnerUKPRN is the first subcontracted aim's, in the aims' order (rowid, see the docstring).
+# of a learner; PartnerUKPRN is the first subcontracted aim's, in the aims' order (_row, see the docstring).
 STUDENTS_SQL = """
 CREATE OR REPLACE TEMP TABLE frm_students AS
-WITH a AS (SELECT rowid AS _row, * FROM frm_aims WHERE FundModel = '25'),
+WITH a AS (SELECT * FROM frm_aims WHERE FundModel = '25'),
 g AS (
     SELECT UKPRN, LearnRefNumber,
         arg_min(ULN, _row) FILTER (WHERE ULN IS NOT NULL) AS ULN,
@@ -245,12 +244,12 @@ def _prior_sql(con, earlier: list[Period], previous: Period | None) -> tuple[lis
         params[f"py{i}"], params[f"pr{i}"] = p.year.code, p.return_code
         source = ("frm_prev_year d WHERE" if p == previous
                   else f"deliveries d WHERE d.year = $py{i} AND d.return_code = $pr{i} AND")
-        order = "" if p == previous else in_file_order(con, "deliveries", "d.")
+        order = f" ORDER BY d.{ROW}" if p == previous else in_file_order(con, "deliveries", "d.")
         statements.append(f"""{insert} SELECT $py{i} AS year, $pr{i} AS return_code, d.UKPRN, d.LearnRefNumber,
             {fields} FROM {source} {achieved}{order}""")
     statements.append(f"{insert} SELECT {', '.join(sql_name(c) for c in PRIOR_COLUMNS)} FROM prior_achievements "
                       f"WHERE $prior_table{in_file_order(con, 'prior_achievements')}")
-    statements.append(f"{insert} SELECT d.ULN, {fields} FROM frm_aims d WHERE {achieved}")
+    statements.append(f"{insert} SELECT d.ULN, {fields} FROM frm_aims d WHERE {achieved} ORDER BY d.{ROW}")
     # The ULN of an earlier year's achievement is its learner's in that return (prior_from_returns).
     returns = " OR ".join(f"(year = $py{i} AND return_code = $pr{i})" for i in range(len(earlier))) or "false"
     statements.append(f"""
@@ -315,18 +314,16 @@ def prepare_inputs(con, period: Period, s: Settings) -> dict[str, bool]:
         "prior_available": available["prior_achievements"],
         "has_previous": available["previous_year"],
         "has_workplacements": here["has_workplacements"],
-        "copy_deliveries": ORDER_COLUMN not in columns(con, "deliveries"),  # a view with _idx needs no copy
     }
     this_return = "year = $year AND return_code = $return_code"
     prior_sql, prior_params = _prior_sql(con, earlier, previous if available["previous_year"] else None)
     params.update(prior_params)
     statements = [
-        _copy_sql(con, ORDERED_DELIVERIES, "deliveries", f"{this_return} AND $copy_deliveries"),
+        _deliveries_sql(con, RETURN_DELIVERIES, this_return),
         _aims_sql(con),
-        f"DROP TABLE {ORDERED_DELIVERIES}",
+        f"DROP TABLE {RETURN_DELIVERIES}",
         STUDENTS_SQL,
-        _copy_sql(con, "frm_prev_year", "deliveries",
-                  "year = $prev_year AND return_code = $prev_return AND $has_previous"),
+        _deliveries_sql(con, "frm_prev_year", "year = $prev_year AND return_code = $prev_return AND $has_previous"),
         *prior_sql,
         _copy_sql(con, "frm_loans", "loans", this_return),
         _copy_sql(con, "frm_earnings", "earnings", this_return),

@@ -66,10 +66,10 @@ def _aims(where: str = "", keep: list[str] | None = None) -> str:
     """
     extra = f" AND {where}" if where else ""
     if keep is None:
-        return (f"a AS NOT MATERIALIZED (SELECT rowid AS _aim, * FROM frm_aims "
+        return (f"a AS NOT MATERIALIZED (SELECT _row AS _aim, * FROM frm_aims "
                 f"WHERE {in_list('stream', 'streams')}{extra})")
     cols = ", ".join(dict.fromkeys(ROW_FIELDS + keep))
-    return f"a AS MATERIALIZED (SELECT rowid AS _aim, {cols} FROM frm_aims WHERE {in_list('stream', 'streams')}{extra})"
+    return f"a AS MATERIALIZED (SELECT _row AS _aim, {cols} FROM frm_aims WHERE {in_list('stream', 'streams')}{extra})"
 
 
 def _aim_row(a: str, reason: str) -> str:
@@ -260,7 +260,7 @@ def frm27(s: Settings, rule: Rule, period: Period) -> tuple[str, dict]:
     sql = f"""
     WITH {_aims("CompStatus = '3' AND LearnActEndDate <= $last_end", keep=["LearnActEndDate"])},
     prev AS NOT MATERIALIZED (
-        SELECT rowid AS _row, CompStatus, UKPRN, LearnRefNumber, LearnAimRef, LearnStartDate, SWSupAimId
+        SELECT _row, CompStatus, UKPRN, LearnRefNumber, LearnAimRef, LearnStartDate, SWSupAimId
         FROM frm_prev_year WHERE CompStatus IN ('1', '2')),
     same AS (
         SELECT a._aim, p._row, p.CompStatus FROM a JOIN prev p ON p.SWSupAimId = a.SWSupAimId

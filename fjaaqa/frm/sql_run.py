@@ -34,6 +34,7 @@ from .catalogue import INPUT_WORDS, Catalogue
 from .inputs import PRIOR_COLUMNS, FrmInputs, with_lars
 from .run import FLAG_COLUMNS, FrmResult, compare_returns, load_catalogue, previous_return, rule_status
 from .sql_common import AIM_OPTIONAL_COLUMNS, query_key
+from .sql_inputs import ROW, ROW_TABLES
 from .sql_rules import RULE_SQL
 
 # Prepared-input table -> FrmInputs attribute.
@@ -81,9 +82,15 @@ def _plain(s: pd.Series, kind: str) -> pd.Series:
 
 
 def put_table(con, name: str, df: pd.DataFrame) -> None:
-    """``df`` as temp table ``name`` in the prepared inputs' types, in its row order."""
+    """``df`` as temp table ``name`` in the prepared inputs' types, in its row order.
+
+    The wide tables (frm_aims, frm_prev_year) carry that order as ``_row`` too, as prepare_inputs makes them.
+    """
     kinds = {c: _column_type(c, df[c]) for c in df.columns}
     frame = pd.DataFrame({c: _plain(df[c], k) for c, k in kinds.items()}, index=df.index).reset_index(drop=True)
+    if name in ROW_TABLES:
+        frame.insert(0, ROW, range(len(frame)))
+        kinds = {ROW: "BIGINT", **kinds}
     con.register("_frm_frame", frame)
     cols = ", ".join(f'CAST("{c}" AS {k}) AS "{c}"' for c, k in kinds.items())
     con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT {cols} FROM _frm_frame')

@@ -19,7 +19,7 @@ Why the queries look as they do:
 - A figure printed in a reason is the pandas Float64 rounded to one place
   (:func:`~fjaaqa.frm.sql_common.round1_text`: numpy's half to even on
   ``x * 10``, printed as Python prints a float, ``35.0``, ``41.3``).
-- Rows come in the prepared table's order (``rowid``), as pandas returns
+- Rows come in the prepared table's order (``_row`` or ``rowid``), as pandas returns
   them, so rows with the same query ID keep their order in the runner's
   stable sort; "the first core aim" is the first in that order too.
 - pandas fills a missing comparison with False after Kleene logic; here
@@ -48,7 +48,7 @@ AIM_ROW = """UKPRN, LearnRefNumber, AimSeqNumber, LearnAimRef, LearnStartDate, S
 STUDENTS = f"""st AS (
     SELECT rowid AS _row, *, COALESCE(PlanLearnHours_n, 0) + COALESCE(PlanEEPHours_n, 0) AS hours
     FROM frm_students WHERE {in_list('stream', 'streams')})"""
-AIMS = f"""aims AS (SELECT rowid AS _aim, * FROM frm_aims WHERE {in_list('stream', 'streams')})"""
+AIMS = f"""aims AS (SELECT _row AS _aim, * FROM frm_aims WHERE {in_list('stream', 'streams')})"""
 
 # Continuing students (started before this year) who left within six weeks of the reference date, with hours:
 # every aim ended on or after the year's start and before the reference date or by its day six_weeks_days.

@@ -58,7 +58,7 @@ from .sources import (
     read_raw,
     xml_return,
 )
-from .views import ILR_VIEWS, PERIOD_COLUMNS, RETURN_VIEWS, SPECS, TOP_VIEWS
+from .views import ILR_VIEWS, ORDERED, PERIOD_COLUMNS, RETURN_VIEWS, SPECS, TOP_VIEWS
 
 # Columns an ILR table may carry beyond its declared ones, which its view carries too: an aim's FAMs as flat
 # columns, employment monitoring (the esm_code rule reads them as well).
@@ -734,9 +734,10 @@ class _Opener:
                 extra = sorted({c for p, r in ordered if r["tables"][name] is not None
                                 for c in self.prefixed(r["tables"][name], fams[p] if name == "deliveries" else None)})
                 cols = cols + [c for c in extra if c not in cols]
-            parts = [self.select(r["tables"][name], cols, p, fams[p] if name == "deliveries" else None)
+            parts = [self.select(r["tables"][name], cols + ORDERED.get(name, []), p,
+                                 fams[p] if name == "deliveries" else None)
                      for p, r in ordered if r["tables"][name] is not None]
-            self.union(name, parts, cols + PERIOD_COLUMNS)
+            self.union(name, parts, cols + PERIOD_COLUMNS + ORDERED.get(name, []))
         for name in RETURN_VIEWS:
             cols = SPECS[name].names
             parts = [self.select(r["extra"][name], cols, p) for p, r in ordered if name in r["extra"]]
@@ -753,7 +754,7 @@ class _Opener:
 
     @staticmethod
     def typed(col: str, expr: str) -> str:
-        kind = "DATE" if col in DATE_COLUMNS else "VARCHAR"
+        kind = "DATE" if col in DATE_COLUMNS else "BIGINT" if col == "_idx" else "VARCHAR"
         return f"CAST({expr} AS {kind}) AS {sql_name(col)}"
 
     def select(self, table: _Table | None, cols: list[str], period: Period | None = None,
@@ -763,7 +764,7 @@ class _Opener:
         wide, wide_cols = fams if fams else (None, [])
         parts = []
         for c in cols:
-            if c == "year" or c == "return_code":
+            if c in ("year", "return_code", "_idx"):
                 continue
             mine = f"t.{sql_name(c)}" if c in have else "NULL"
             if c in wide_cols:
@@ -771,6 +772,8 @@ class _Opener:
             parts.append(self.typed(c, mine))
         if period is not None:
             parts += [f"{sql_text(period.year.code)} AS year", f"{sql_text(period.return_code)} AS return_code"]
+        if "_idx" in cols:
+            parts.append("CAST(t._idx AS BIGINT) AS _idx")
         source = f"{table.view} t"
         if wide:
             source += (f" LEFT JOIN {wide} w ON t.UKPRN = w.UKPRN AND t.LearnRefNumber = w.LearnRefNumber "

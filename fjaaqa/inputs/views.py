@@ -25,6 +25,10 @@ The contract, for every view:
   supplied is a view with its declared columns and no rows.
 - Every column a table declares is there (an optional column a file lacked
   is NULL); date columns are ``DATE``, everything else ``VARCHAR``.
+- ``deliveries`` also carries ``_idx``, each row's place in its return's
+  file (0 for the first row), so SQL that must take "the first" aim as
+  the pandas reference does (in file order) can, without numbering a view's
+  rows, which DuckDB does in whatever order its threads finish.
 - ``dataset_returns`` lists each return read: ``year``, ``return_code``,
   ``has_workplacements``, ``has_loans``, ``has_earnings``; ``dataset_given``
   lists the top-level tables that were supplied (``name``).
@@ -45,13 +49,16 @@ TOP_VIEWS = ["register", "commitments", *TOP_TABLES]
 SPECS = {**schemas.ILR_TABLES, "register": schemas.REGISTER, "commitments": schemas.COMMITMENTS, **TOP_TABLES,
          **{name: spec for name, (_, spec) in RETURN_TABLES.items()}}
 PERIOD_COLUMNS = ["year", "return_code"]
+ORDERED = {"deliveries": ["_idx"]}  # views carrying each row's place in its file
 
 
 def typed_select(columns: list[str], source: str) -> str:
     """SQL selecting ``columns`` from ``source`` in the contract's types: dates as DATE, the rest as text."""
     parts = []
     for c in columns:
-        if c in DATE_COLUMNS:
+        if c == "_idx":
+            parts.append(f'CAST("{c}" AS BIGINT) AS "{c}"')
+        elif c in DATE_COLUMNS:
             parts.append(f'CAST("{c}" AS DATE) AS "{c}"')
         else:
             parts.append(f'CAST("{c}" AS VARCHAR) AS "{c}"')
@@ -89,10 +96,10 @@ def register_dataset(con, ds: Dataset) -> None:
     for name in ILR_VIEWS:
         cols = schemas.ILR_TABLES[name].names
         cols = cols + [c for c in extra_cols.get(name, []) if c not in cols]
-        frames = [getattr(ret, name).assign(year=p.year.code, return_code=p.return_code)
-                  for p, ret in sorted(ds.returns.items())]
+        frames = [getattr(ret, name).assign(year=p.year.code, return_code=p.return_code, _idx=getattr(ret, name).index)
+                  for p, ret in sorted(ds.returns.items())]  # a loaded table's index is its row's place in the file
         df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
-        _put(con, name, df, cols + PERIOD_COLUMNS)
+        _put(con, name, df, cols + PERIOD_COLUMNS + ORDERED.get(name, []))
     for name in RETURN_VIEWS:
         frames = [ret.extra[name].assign(year=p.year.code, return_code=p.return_code)
                   for p, ret in sorted(ds.returns.items()) if name in ret.extra]
