@@ -443,6 +443,10 @@ TEMP_TABLES = ["qf_periods", "qf_agencies", "qf_standards", "qf_postcode_areas",
 
 # ---------------------------------------------------------------- running it
 
+# The working tables no later step reads, dropped once the step named has run.
+DONE_AFTER = {GROUPED: ["qf_aims"], MEASURED: ["qf_grouped", "qf_late"]}
+
+
 def indicator_results_sql(con, period: Period, t: ThresholdSet, absent: dict | None = None,
                           data_dir=None) -> pd.DataFrame:
     """Every agency's five indicators for ``period``: ``compute(ds, period, t).results``, from ``con``'s views.
@@ -466,6 +470,8 @@ def indicator_results_sql(con, period: Period, t: ThresholdSet, absent: dict | N
         _run(con, LINKED_BY_ERN, params)
     for sql in (GROUPED, LATE, MEASURED, CURRENT, POOL, QAR):
         _run(con, sql, params)
+        for name in DONE_AFTER.get(sql, []):  # at national size each is hundreds of megabytes of DuckDB's 1 GB
+            con.execute(f"DROP TABLE IF EXISTS {name}")
 
     runs = _earlier_outside_runs(con, periods, t, params)
     ids = agencies[["agency_id"]]
