@@ -74,16 +74,25 @@ MACROS = [
 
 # ---------------------------------------------------------------- linking (inputs/link.py)
 
+# One return's programme aims, with the learner's ULN; run once per return into qf_aims. Joining return by return
+# (each a few hundred thousand learners) took 8 s at national size against 12.5 s for one join across all returns.
 AIMS = """
-CREATE OR REPLACE TEMP TABLE qf_aims AS
+INSERT INTO qf_aims
 SELECT p.prank, d.UKPRN, d.LearnRefNumber, CAST(d.AimSeqNumber AS BIGINT) AS AimSeqNumber, d.StdCode,
        coalesce(d.StdCode, '') AS std_key, d.LearnStartDate, d.OrigLearnStartDate, d.LearnPlanEndDate,
        d.LearnActEndDate, d.CompStatus, d.Outcome, d.WithdrawReason, d.AchDate, d.DelLocPostCode, d.FAM_RES, l.ULN
 FROM deliveries d
 JOIN qf_periods p ON p.year = d.year AND p.return_code = d.return_code
-LEFT JOIN learners l ON l.year = d.year AND l.return_code = d.return_code
-     AND l.UKPRN = d.UKPRN AND l.LearnRefNumber = d.LearnRefNumber
-WHERE d.AimType = '1' AND d.FundModel = '36' AND (d.ProgType IS NULL OR d.ProgType = '25')
+LEFT JOIN (SELECT UKPRN, LearnRefNumber, ULN FROM learners WHERE year = $aims_year AND return_code = $aims_return) l
+     ON l.UKPRN = d.UKPRN AND l.LearnRefNumber = d.LearnRefNumber
+WHERE d.year = $aims_year AND d.return_code = $aims_return
+  AND d.AimType = '1' AND d.FundModel = '36' AND (d.ProgType IS NULL OR d.ProgType = '25')
+"""
+AIMS_TABLE = """
+CREATE OR REPLACE TEMP TABLE qf_aims (prank BIGINT, UKPRN VARCHAR, LearnRefNumber VARCHAR, AimSeqNumber BIGINT,
+    StdCode VARCHAR, std_key VARCHAR, LearnStartDate DATE, OrigLearnStartDate DATE, LearnPlanEndDate DATE,
+    LearnActEndDate DATE, CompStatus VARCHAR, Outcome VARCHAR, WithdrawReason VARCHAR, AchDate DATE,
+    DelLocPostCode VARCHAR, FAM_RES VARCHAR, ULN VARCHAR)
 """
 
 # agency_commitments, then the latest commitment per apprenticeship within one agency.
@@ -463,7 +472,9 @@ def indicator_results_sql(con, period: Period, t: ThresholdSet, absent: dict | N
     _put(con, "qf_agencies", agencies[["agency_id"]])
     for sql in MACROS:
         con.execute(sql)
-    _run(con, AIMS, params)
+    con.execute(AIMS_TABLE)
+    for p in periods:
+        _run(con, AIMS, {**params, "aims_year": p.year.code, "aims_return": p.return_code})
     _run(con, COMMITMENTS, params)
     _run(con, LINKED, params)
     if t.readings.link.use_ern_fallback:
