@@ -460,8 +460,8 @@ TEMP_TABLES = ["qf_periods", "qf_agencies", "qf_standards", "qf_postcode_areas",
 
 # ---------------------------------------------------------------- running it
 
-# The working tables no later step reads, dropped once the step named has run.
-DONE_AFTER = {GROUPED: ["qf_aims"], MEASURED: ["qf_grouped", "qf_late"]}
+# The working tables no later step reads, dropped once the step named has run (DuckDB has 1 GB in all).
+DONE_AFTER = {MEASURED: ["qf_grouped", "qf_late"]}
 
 
 def indicator_results_sql(con, period: Period, t: ThresholdSet, absent: dict | None = None,
@@ -487,10 +487,10 @@ def indicator_results_sql(con, period: Period, t: ThresholdSet, absent: dict | N
     _run(con, LINKED, params)
     if t.readings.link.use_ern_fallback:
         _run(con, LINKED_BY_ERN, params)
+    _drop(con, ["qf_aims", "qf_commitments"])  # at national size each working table is hundreds of megabytes
     for sql in (GROUPED, LATE, MEASURED, CURRENT, POOL, QAR):
         _run(con, sql, params)
-        for name in DONE_AFTER.get(sql, []):  # at national size each is hundreds of megabytes of DuckDB's 1 GB
-            con.execute(f"DROP TABLE IF EXISTS {name}")
+        _drop(con, DONE_AFTER.get(sql, []))
 
     runs = _earlier_outside_runs(con, periods, t, params)
     ids = agencies[["agency_id"]]
@@ -665,7 +665,7 @@ def _put(con, name: str, frame: pd.DataFrame, dates: tuple[str, ...] | list[str]
     con.unregister(f"_{name}_frame")
 
 
-def _drop(con) -> None:
-    """Remove the working tables (the views stay)."""
-    for name in TEMP_TABLES:
+def _drop(con, names: list[str] | None = None) -> None:
+    """Remove the named working tables, by default all of them (the views stay)."""
+    for name in TEMP_TABLES if names is None else names:
         con.execute(f"DROP TABLE IF EXISTS {name}")
