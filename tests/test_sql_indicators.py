@@ -476,3 +476,44 @@ def test_cli_engines_print_the_same(known_root):
     r = CliRunner().invoke(app, ["indicators", "--data", str(known_root), "--year", "2324", "--return", "R14",
                                  "--engine", "spark"])
     assert r.exit_code == 2
+
+
+def test_pool_keeps_the_latest_version_of_each_aim():
+    """The achievement pool's one grouping picks what pandas' descending sort (missing last) puts first.
+
+    Each aim below has versions differing in one field of the order: the return, the link basis, the
+    learner reference, the aim number, the commitment start (a missing one loses), the apprenticeship id
+    (a missing one loses). A later return outside the pool never wins, but its ending still dates the
+    year the aim was reported.
+    """
+    con = duckdb.connect()
+    con.execute("CREATE TEMP TABLE qf_periods (prank BIGINT, in_pool BOOLEAN, start_year BIGINT)")
+    con.execute("INSERT INTO qf_periods VALUES (0, true, 2021), (1, true, 2022), (2, false, 2023), (3, true, 2023)")
+    con.execute("""CREATE TEMP TABLE qf_linked (aim VARCHAR, prank BIGINT, link_basis VARCHAR,
+        LearnRefNumber VARCHAR, AimSeqNumber BIGINT, commitment_start DATE, apprenticeship_id VARCHAR,
+        CompStatus VARCHAR, agency_id VARCHAR, UKPRN VARCHAR, ULN VARCHAR, std_key VARCHAR, LearnStartDate DATE,
+        want BOOLEAN)""")
+    rows = [  # aim, return rank, basis, learner ref, aim no, commitment start, id, CompStatus, the one kept
+        ("return", 0, "commitment", "L", 1, "2021-09-01", "A", "1", False),
+        ("return", 1, "commitment", "L", 1, "2021-09-01", "A", "3", True),
+        ("return", 2, "commitment", "L", 1, "2021-09-01", "A", "2", False),  # not in the pool
+        ("basis", 1, "commitment", "L", 1, "2021-09-01", "A", "1", False),
+        ("basis", 1, "ern", "L", 1, None, None, "1", True),
+        ("ref", 1, "commitment", "L1", 1, "2021-09-01", "A", "1", False),
+        ("ref", 1, "commitment", "L2", 1, "2021-09-01", "A", "1", True),
+        ("seq", 1, "commitment", "L", 2, "2021-09-01", "A", "1", True),
+        ("seq", 1, "commitment", "L", 1, "2021-09-01", "A", "1", False),
+        ("start", 1, "commitment", "L", 1, None, "A", "1", False),
+        ("start", 1, "commitment", "L", 1, "2021-01-01", "A", "1", True),
+        ("id", 1, "commitment", "L", 1, "2021-09-01", None, "1", False),
+        ("id", 1, "commitment", "L", 1, "2021-09-01", "B", "1", True),
+        ("id", 1, "commitment", "L", 1, "2021-09-01", "A", "1", False),
+    ]
+    con.executemany("INSERT INTO qf_linked VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'FJAA', '1', ?, 'S', '2021-09-01', ?)",
+                    [(a, r, b, ref, seq, start, i, comp, a, want) for a, r, b, ref, seq, start, i, comp, want in rows])
+    from fjaaqa.quality.sql_indicators import POOL
+    con.execute(POOL)
+    kept = dict(con.execute("SELECT aim, bool_and(want) AND count(*) = 1 FROM qf_pool GROUP BY aim").fetchall())
+    assert kept == dict.fromkeys(["return", "basis", "ref", "seq", "start", "id"], True)
+    reported = dict(con.execute("SELECT aim, year_reported FROM qf_pool").fetchall())
+    assert reported == {"return": 2022, "basis": None, "ref": None, "seq": None, "start": None, "id": None}
