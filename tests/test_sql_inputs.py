@@ -257,8 +257,8 @@ def test_hand_made_values(hand_made, settings):
         ("L5", "1"): (32, "traineeship_19_24", None, 0, True, None, None),   # ProgType 24 over devolved
         ("L6", "1"): (32, "advanced_learner_loans", None, None, True, None, None),  # not in LARS: regulated
     }
-    assert [r[0] for r in con.execute(f"SELECT LearnRefNumber || '/' || AimSeqNumber FROM frm_aims ORDER BY {ROW}").fetchall()] \
-        == ["L1/1", "L1/3", "L1/2", "L2/1", "L3/1", "L4/1", "L5/1", "L6/1"]  # the file's order
+    in_order = con.execute(f"SELECT LearnRefNumber || '/' || AimSeqNumber FROM frm_aims ORDER BY {ROW}").fetchall()
+    assert [r[0] for r in in_order] == ["L1/1", "L1/3", "L1/2", "L2/1", "L3/1", "L4/1", "L5/1", "L6/1"]  # file order
     students = {r[0]: r[1:] for r in con.execute(
         "SELECT LearnRefNumber, stream, prog_start, PartnerUKPRN, has_qualification, als, PlanLearnHours_n "
         "FROM frm_students").fetchall()}
