@@ -79,6 +79,9 @@ FEW_DISTINCT = 0.25
 FEW_FAILING = 1_000
 GROWTH = 1.25
 FEW_SHARE = 0.02
+# A table with fewer rows is checked row by row: settling its columns takes four statements, which cost more than
+# they save on a small file (the demo's 34 tables opened in 2.6 s with them; see docs/performance.md).
+SETTLE_FROM_ROWS = 50_000
 
 
 @dataclass
@@ -616,7 +619,7 @@ class _Opener:
             extra.append(_Check("__orphan", 1, "LearnRefNumber", "no_learner",
                                 "no valid learner record with this UKPRN and LearnRefNumber"))
 
-        settled = self.settle(spec, raw)
+        settled = self.settle(spec, raw) if sum(n for _, n in files) >= SETTLE_FROM_ROWS else {}
 
         def failing(slow: bool, only: str = "") -> tuple[pd.DataFrame, list[_Check]]:
             """The rows failing a check (of those in table ``only``, if named), with every flag."""
