@@ -27,6 +27,15 @@ def repo_path(*parts: str) -> Path:
     return REPO.joinpath(*parts)
 
 
+def link_outside(data: Path, name: str = "register.csv") -> None:
+    """Move ``data/name`` out of the data folder and leave a symbolic link to it in its place."""
+    import shutil
+
+    outside = data.parent / "elsewhere.csv"
+    shutil.move(data / name, outside)
+    (data / name).symlink_to(outside)
+
+
 def valid_uln(n: int) -> str:
     """The n-th ULN (from a fixed base) that passes the check digit."""
     k = 0

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from builders import repo_path
+from builders import link_outside, repo_path
 
 from fjaaqa.errors import InputError
 from fjaaqa.inputs import ilr
@@ -477,9 +477,7 @@ def test_data_files_linking_outside_data_are_refused(tmp_path):
 
     data = tmp_path / "data"
     shutil.copytree(PACK_DATA, data)
-    outside = tmp_path / "elsewhere.csv"
-    shutil.move(data / "register.csv", outside)
-    (data / "register.csv").symlink_to(outside)
+    link_outside(data)
     with pytest.raises(InputError, match="symbolic link to a file outside the data folder"):
         load_dataset(data)
 

@@ -188,23 +188,22 @@ def known_world(root):
     w.commitment(uln, "S", "10000001", "2")
     w.commitments[-1]["start_date"] = "2023-10-05"
     w.aim(uln, **CONT)
+    def open_at_last_r14(learnref: str, **now) -> None:
+        """An apprentice of L that 2022-23 R14 showed in learning, and this return shows as ``now``."""
+        uln = w.uln()
+        w.commitment(uln, "L", "10000001", "2")
+        w.aim(uln, start="2022-01-01", plan_end="2024-06-01", year="2223", rcode="R14", learnref=learnref)
+        w.aim(uln, start="2022-01-01", plan_end="2024-06-01", learnref=learnref, **now)
+
     # a withdrawal reported late (2022-23 R14 showed it continuing), and a leaver only the earlier R14 has
     w.agency("L")
-    uln = w.uln()
-    w.commitment(uln, "L", "10000001", "2")
-    w.aim(uln, start="2022-01-01", plan_end="2024-06-01", year="2223", rcode="R14", learnref="LATE1")
-    w.aim(uln, start="2022-01-01", plan_end="2024-06-01", comp="3", end="2023-03-01", outcome="3", reason="98",
-          learnref="LATE1")
+    open_at_last_r14("LATE1", comp="3", end="2023-03-01", outcome="3", reason="98")
     uln = w.uln()
     w.commitment(uln, "L", "10000001", "2")
     w.aim(uln, start="2022-09-01", plan_end="2024-03-01", comp="3", end="2023-02-01", outcome="3", reason="44",
           year="2223", rcode="R14")
     # ... and one whose earlier R14 census was its very end date: shown open on that day, not after it, so not late
-    uln = w.uln()
-    w.commitment(uln, "L", "10000001", "2")
-    w.aim(uln, start="2022-01-01", plan_end="2024-06-01", year="2223", rcode="R14", learnref="LATE2")
-    w.aim(uln, start="2022-01-01", plan_end="2024-06-01", comp="3", end="2023-07-31", outcome="3", reason="98",
-          learnref="LATE2")
+    open_at_last_r14("LATE2", comp="3", end="2023-07-31", outcome="3", reason="98")
     # ... and one first reported withdrawn in 2022-23 R14, after 2022-23 R06 showed it open: a 2022-23 withdrawal
     uln = w.uln()
     w.commitment(uln, "L", "10000001", "2")
@@ -213,11 +212,7 @@ def known_world(root):
                              ("2324", "R14", dict(comp="3", end="2022-12-01", outcome="3", reason="98"))):
         w.aim(uln, start="2022-01-01", plan_end="2024-06-01", year=year, rcode=rcode, learnref="LATE3", **aim)
     # ... a completion reported late is not live (only withdrawals move to the year first reported)
-    uln = w.uln()
-    w.commitment(uln, "L", "10000001", "2")
-    w.aim(uln, start="2022-01-01", plan_end="2024-06-01", year="2223", rcode="R14", learnref="LATE4")
-    w.aim(uln, start="2022-01-01", plan_end="2024-06-01", comp="2", end="2023-03-01", outcome="1", ach="2023-04-01",
-          learnref="LATE4")
+    open_at_last_r14("LATE4", comp="2", end="2023-03-01", outcome="1", ach="2023-04-01")
     w.apprentice("L", **CONT)
     # at 2023-24 R06: one not started by the census; a withdrawal the R14 return no longer has (not pooled)
     w.apprentice("L", **CONT, rcode="R06")

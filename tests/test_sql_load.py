@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from builders import repo_path
+from builders import link_outside, repo_path
 
 from fjaaqa.errors import InputError
 from fjaaqa.inputs import schemas, sql_load
@@ -337,9 +337,7 @@ def test_the_broken_deliveries_fixtures_load_or_stop_the_same(tmp_path, name):
 def test_a_link_outside_the_data_folder_stops_the_same(tmp_path):
     data = tmp_path / "data"
     shutil.copytree(FRM_DATA, data)
-    outside = tmp_path / "elsewhere.csv"
-    shutil.move(data / "register.csv", outside)
-    (data / "register.csv").symlink_to(outside)
+    link_outside(data)
     assert_same(data)
 
 
