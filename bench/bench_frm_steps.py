@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sys
 import time
-from types import SimpleNamespace
 
 
 def main() -> None:
@@ -30,7 +29,7 @@ def main() -> None:
     open_dataset(con, data, up_to=period)
     print(f"open the files and run every row check   {time.perf_counter() - started:7.1f} s", flush=True)
     cat, _ = load_catalogue(period.year)
-    previous = previous_return(SimpleNamespace(returns=dict.fromkeys(sql_run.dataset_periods(con))), period)
+    previous = previous_return(sql_run.dataset_periods(con), period)
     for p in [q for q in (previous, period) if q is not None]:
         started = time.perf_counter()
         available = sql_inputs.prepare_inputs(con, p, cat.settings)

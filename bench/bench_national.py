@@ -66,18 +66,30 @@ def _with_peak(fn, *args):
     return out, peak_rss_mb()
 
 
-def read_files(data: Path, year: str, return_code: str) -> list[Path]:
-    """The Parquet files a run for that return reads: every return up to it, and every top-level table."""
+def read_files(data: Path, year: str, return_code: str, only=None) -> list[Path]:
+    """The Parquet files a run for that return reads: the returns up to it (of ``only``), every top-level table."""
+    from fjaaqa.inputs.sources import reads_return
     from fjaaqa.periods import make_period
 
     up_to = make_period(year, return_code)
     keep = []
     for f in sorted(data.rglob("*.parquet")):
         parts = f.relative_to(data).parts
-        if len(parts) == 4 and parts[0] in ("ilr", "slc", "funding") and make_period(parts[1], parts[2]) > up_to:
+        if len(parts) == 4 and parts[0] in ("ilr", "slc", "funding") and \
+                not reads_return(make_period(parts[1], parts[2]), up_to, only):
             continue
         keep.append(f)
     return keep
+
+
+def frm_returns(data: Path, year: str, return_code: str, kept: bool) -> set:
+    """The returns FRM reads at that return (``fjaaqa.frm.engines.plan``), the previous return's run kept or not."""
+    import pandas as pd
+
+    from fjaaqa.frm.engines import plan
+    from fjaaqa.periods import make_period
+
+    return plan(data, make_period(year, return_code), pd.DataFrame() if kept else None)[1]
 
 
 def bare_scan(files: list[Path]) -> float:
@@ -121,18 +133,37 @@ def frm_pandas_parts(parts_dir: Path, year: str, return_code: str, workers: int)
             "worker_peak_mb": max(r.peak_rss_mb for r in results)}
 
 
-def frm_duckdb(data: Path, year: str, return_code: str) -> dict:
-    """Every FRM rule as DuckDB SQL over the SQL loader's views of the files, as ``fjaaqa frm`` runs it."""
+def frm_duckdb(data: Path, year: str, return_code: str, results: str = "") -> dict:
+    """Every FRM rule as DuckDB SQL over the SQL loader's views of the files, as ``fjaaqa frm`` runs it.
+
+    With ``results``, the previous return's run kept there (``keep_previous``)
+    gives its flags, as when a provider runs each return in turn.
+    """
     try:
-        from fjaaqa.frm.engines import run_return
+        from fjaaqa.frm.engines import plan, run_return
     except ImportError as exc:
         raise NotAvailable(str(exc)) from None
     from fjaaqa.periods import make_period
+    from fjaaqa.store.frm_runs import load_or_run
 
+    period, kept = make_period(year, return_code), None
+    if results:
+        before = plan(data, period)[0].period
+        kept = load_or_run(data, before.year.code, before.return_code, results).flags
     started = time.perf_counter()
-    res = run_return(data, make_period(year, return_code), "duckdb")
+    res = run_return(data, period, "duckdb", kept)
     return {"seconds": time.perf_counter() - started, "flags": len(res.flags),
             "providers": res.status["UKPRN"].nunique()}
+
+
+def keep_previous(data: Path, year: str, return_code: str, results: str) -> None:
+    """Run and keep the return before this one (not timed): what a provider has from its last run."""
+    from fjaaqa.frm.engines import plan
+    from fjaaqa.periods import make_period
+    from fjaaqa.store.frm_runs import load_or_run
+
+    before = plan(data, make_period(year, return_code))[0].period
+    load_or_run(data, before.year.code, before.return_code, results)
 
 
 def indicators(data: Path, year: str, return_code: str, engine: str) -> dict:
@@ -177,12 +208,15 @@ def one_scale(copies: int, tmp: Path, engines: list[str], measures: list[str]) -
     (info, t_write), write_peak = fresh(write_data, data, copies)
     frm_year, frm_return = info["frm_period"]["year"], info["frm_period"]["return"]
     rev_year, rev_return = info["review_period"]["year"], info["review_period"]["return"]
-    frm_files, ind_files = read_files(data, frm_year, frm_return), read_files(data, rev_year, rev_return)
+    frm_files = read_files(data, frm_year, frm_return, frm_returns(data, frm_year, frm_return, False))
+    kept_files = read_files(data, frm_year, frm_return, frm_returns(data, frm_year, frm_return, True))
+    ind_files = read_files(data, rev_year, rev_return)
     row = {"copies": copies, "aims": info["aims"], "write": t_write, "write_peak_mb": write_peak,
            "apprentices_written": info["apprentices"], "review": f"{rev_year} {rev_return}",
            "frm_rows": parquet_rows(frm_files), "ind_rows": parquet_rows(ind_files),
            "scan_frm": min(bare_scan(frm_files) for _ in range(3)),
-           "scan_ind": min(bare_scan(ind_files) for _ in range(3)), "frm": {}, "ind": {}}
+           "scan_ind": min(bare_scan(ind_files) for _ in range(3)), "frm": {}, "ind": {},
+           "kept_rows": parquet_rows(kept_files), "scan_kept": min(bare_scan(kept_files) for _ in range(3)), "kept": {}}
     skipped = {"error": "not measured (--measures)"}
     for engine in engines:
         if "frm" not in measures:
@@ -205,6 +239,10 @@ def one_scale(copies: int, tmp: Path, engines: list[str], measures: list[str]) -
             shutil.rmtree(parts_dir, ignore_errors=True)
         else:
             row["frm"][engine] = attempt(frm_duckdb, data, frm_year, frm_return)
+            results = tmp / f"results{copies}"
+            fresh(keep_previous, data, frm_year, frm_return, str(results))
+            row["kept"][engine] = attempt(frm_duckdb, data, frm_year, frm_return, str(results))
+            shutil.rmtree(results, ignore_errors=True)
         row["ind"][engine] = (attempt(indicators, data, rev_year, rev_return, engine) if "indicators" in measures
                               else skipped)
     shutil.rmtree(data, ignore_errors=True)  # keep the disk small between scales
@@ -222,16 +260,20 @@ def show(rows: list[dict], engines: list[str]) -> None:
     print()
     print("Bare DuckDB scan of every column of the Parquet tables a run reads (best of 3), and the dataset")
     print("(linked: distinct agency + ULN + standard among the review return's linked programme aims)")
+    print("(FRM kept: the files FRM reads when the previous return's run is kept)")
     print(f"{'scale':>6} {'copies':>6} {'aims in R14':>11} {'linked':>11} {'FRM rows':>11} {'scan s':>7} "
-          f"{'ind rows':>11} {'scan s':>7} {'write s':>7} {'write MB':>8}")
+          f"{'kept rows':>11} {'scan s':>7} {'ind rows':>11} {'scan s':>7} {'write s':>7} {'write MB':>8}")
     for r in rows:
         print(f"{r['copies'] / base['copies']:>5.0f}x {r['copies']:>6} {r['aims']:>11,} "
-              f"{r['apprentices_written']:>11,} {r['frm_rows']:>11,} {r['scan_frm']:>7.2f} {r['ind_rows']:>11,} "
+              f"{r['apprentices_written']:>11,} {r['frm_rows']:>11,} {r['scan_frm']:>7.2f} {r['kept_rows']:>11,} "
+              f"{r['scan_kept']:>7.2f} {r['ind_rows']:>11,} "
               f"{r['scan_ind']:>7.2f} {r['write']:>7.0f} {r['write_peak_mb']:>8,.0f}")
-    for measure, scan, unit in (("frm", "scan_frm", "aims"), ("ind", "scan_ind", "apprentices")):
-        for engine in engines:
-            title = ("FRM 2022-23 R14, every rule" if measure == "frm" else
-                     f"Indicators ({THRESHOLDS}) at {big['review']}") + f", engine {engine}"
+    titles = {"frm": "FRM 2022-23 R14, every rule", "kept": "FRM 2022-23 R14, every rule, R06's run kept",
+              "ind": f"Indicators ({THRESHOLDS}) at {big['review']}"}
+    for measure, scan, unit in (("frm", "scan_frm", "aims"), ("kept", "scan_kept", "aims"),
+                                ("ind", "scan_ind", "apprentices")):
+        for engine in [e for e in engines if e in base[measure]]:
+            title = titles[measure] + f", engine {engine}"
             print()
             print(title)
             print(f"{'scale':>6} {unit:>11} {'found':>9} {'time s':>8} {'x scan':>7} {'s/M ' + unit[:4]:>9} "
@@ -242,17 +284,18 @@ def show(rows: list[dict], engines: list[str]) -> None:
                 if "error" in m:
                     print(f"{scale} {m['error']}")
                     continue
-                n = r["aims"] if measure == "frm" else m["apprentices"]
-                found = m["flags"] if measure == "frm" else m["agencies"]
+                n = m["apprentices"] if measure == "ind" else r["aims"]
+                found = m["agencies"] if measure == "ind" else m["flags"]
                 note = (f"split {m['split']:.1f}s, {m['parts']} parts, {m['workers']} workers, worker "
                         f"{m['worker_peak_mb']:,.0f} MB" if "split" in m else
-                        ("flags" if measure == "frm" else "agencies"))
+                        ("agencies" if measure == "ind" else "flags"))
                 print(f"{scale} {n:>11,} {found:>9,} {m['seconds']:>8.1f} {m['seconds'] / r[scan]:>7.1f} "
                       f"{m['seconds'] / max(n, 1) * 1e6:>9.1f} {m['peak_mb']:>8,.0f}  {note}")
     print()
     print(f"Goals at the largest scale ({big['copies']} copies):")
-    for measure, scan, what in (("frm", "scan_frm", "FRM"), ("ind", "scan_ind", "indicators")):
-        for engine in engines:
+    for measure, scan, what in (("frm", "scan_frm", "FRM"), ("kept", "scan_kept", "FRM, R06 kept"),
+                                ("ind", "scan_ind", "indicators")):
+        for engine in [e for e in engines if e in big[measure]]:
             m, m0 = big[measure][engine], base[measure][engine]
             if "error" in m:
                 print(f"{what + ' (' + engine + ')':<58}{'':>12}   {m['error']}")
@@ -263,7 +306,7 @@ def show(rows: list[dict], engines: list[str]) -> None:
             _goal(f"{what} ({engine}) peak memory", f"{m['peak_mb'] / 1024:.2f} GB",
                   f"< {GOAL_PEAK_MB / 1024:.0f} GB", m["peak_mb"] < GOAL_PEAK_MB)
             if len(rows) > 1 and "error" not in m0:
-                per = "aims" if measure == "frm" else "ind_rows"
+                per = "ind_rows" if measure == "ind" else "aims"
                 growth = (m["seconds"] / big[per]) / (m0["seconds"] / base[per])
                 _goal(f"{what} ({engine}) time per row, largest against smallest", f"{growth:.2f}x",
                       "about 1x", growth <= GOAL_GROWTH)

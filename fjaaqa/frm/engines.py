@@ -11,24 +11,48 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
+from ..inputs.sources import ilr_folders
 from ..inputs.views import check_engine, connect
 from ..periods import Period
-from .run import FrmResult
+from .run import FrmResult, Previous, previous_return, returns_read
 
 
-def run_return(data_dir: str | Path, period: Period, engine: str = "duckdb") -> FrmResult:
-    """One return's FRM run, compared with the previous return in the data, by ``engine``."""
-    if check_engine(engine) == "pandas":
+def plan(data_dir: str | Path, period: Period, kept: pd.DataFrame | None = None) -> tuple[Previous | None, set[Period]]:
+    """What a run at ``period`` compares with, and the ILR returns it reads (the rest of DATA stays unread).
+
+    ``kept`` is the previous return's flags from a kept run of it: that
+    return is then not read again. Without it, the returns are all those the
+    result depends on, so they make the cached run's key.
+    """
+    periods = [p for p, _ in ilr_folders(Path(data_dir))]
+    before = previous_return(periods, period)
+    previous = Previous(before, kept) if before is not None else None
+    return previous, returns_read(periods, period, previous)
+
+
+def run_return(data_dir: str | Path, period: Period, engine: str = "duckdb",
+               kept: pd.DataFrame | None = None) -> FrmResult:
+    """One return's FRM run, compared with the previous return in the data, by ``engine``.
+
+    Only the returns the run reads are opened (:func:`plan`); with ``kept``,
+    the previous return's flags from a kept run, that return is neither read
+    nor run again.
+    """
+    engine = check_engine(engine)
+    previous, only = plan(data_dir, period, kept)
+    if engine == "pandas":
         from ..inputs.sources import load_dataset
         from .run import run_frm
 
-        return run_frm(load_dataset(data_dir, up_to=period), period)
+        return run_frm(load_dataset(data_dir, up_to=period, only=only), period, previous=previous)
     from ..inputs.sql_load import open_dataset
     from .sql_run import run_frm_sql
 
     con = connect()
     try:
-        open_dataset(con, data_dir, up_to=period)
-        return run_frm_sql(con, period)
+        open_dataset(con, data_dir, up_to=period, only=only)
+        return run_frm_sql(con, period, previous=previous)
     finally:
         con.close()

@@ -181,6 +181,7 @@ def prepare_students(aims: pd.DataFrame, fams: pd.DataFrame, s: Settings) -> pd.
 
 # StdCode: FRM01 matches an apprenticeship programme aim (always ZPROG001) on its standard.
 PRIOR_COLUMNS = ["ULN", "LearnAimRef", "AchDate", "OutGrade", "ProgType", "AimType", "StdCode"]
+FINAL_RETURN = "R14"  # the previous year's deliveries come from its final return
 
 
 def prior_from_returns(returns: list, before: AcademicYear) -> pd.DataFrame:
@@ -219,7 +220,8 @@ def build_inputs(ds, period: Period, s: Settings) -> FrmInputs:
         prior = pd.concat([*prior_parts, here.reindex(columns=PRIOR_COLUMNS)], ignore_index=True)
         prior["AchDate"] = as_date(prior["AchDate"])
         prior = with_lars(prior, lars)
-    prev_year_r14 = [r for p, r in ds.returns.items() if p.year == period.year.previous() and p.return_code == "R14"]
+    prev_year_r14 = [r for p, r in ds.returns.items()
+                     if p.year == period.year.previous() and p.return_code == FINAL_RETURN]
     previous = prev_year_r14[0].deliveries if prev_year_r14 else None
     loans = ret.extra.get("loans")
     return FrmInputs(

@@ -25,7 +25,7 @@ import pandas as pd
 from ..errors import InputError
 from ..periods import AcademicYear, Period
 from .catalogue import INPUT_WORDS, Catalogue, Rule, read_catalogue
-from .inputs import FrmInputs, build_inputs, query_key
+from .inputs import FINAL_RETURN, FrmInputs, build_inputs, query_key
 from .rules import RULES, VERSION_PARAMS
 
 FLAG_COLUMNS = ["UKPRN", "rule", "query_id", "LearnRefNumber", "AimSeqNumber", "LearnAimRef", "LearnStartDate",
@@ -154,19 +154,76 @@ def evaluate(x: FrmInputs, cat: Catalogue, rules: list[str] | None = None) -> tu
     return flags, unavailable
 
 
-def previous_return(ds, period: Period) -> Period | None:
-    """The return before ``period`` in DATA: the same year's latest earlier return, else last year's last."""
-    earlier = [p for p in ds.returns if p < period]
+def previous_return(periods, period: Period) -> Period | None:
+    """The return before ``period`` among ``periods``: the same year's latest earlier return, else last year's last."""
+    earlier = [p for p in periods if p < period]
     return max(earlier) if earlier else None
 
 
-def run_frm(ds, period: Period, ukprns: list[str] | None = None, compare: bool = True) -> FrmResult:
-    """All rules for one return, compared with the previous return in DATA (new / persisting / resolved)."""
+@dataclass
+class Previous:
+    """The return a run is compared with, and its flags when a kept run of it already has them.
+
+    Without flags, the run works them out from the data, as it always did.
+    """
+
+    period: Period
+    flags: pd.DataFrame | None = None
+
+
+def returns_read(periods, period: Period, previous: Previous | None) -> set[Period]:
+    """The ILR returns a run at ``period`` reads; the loaders open only these and leave the rest of DATA unread.
+
+    The reports read the return itself, each earlier year's last return
+    (prior achievements) and last year's R14 (the previous year's
+    deliveries). The previous return, and what it reads, are added when its
+    flags must be worked out now. The same year's other returns are not read.
+    """
+    periods = [p for p in periods if p <= period]
+
+    def own(at: Period) -> set[Period]:
+        last: dict = {}
+        for p in periods:
+            if p.year < at.year:
+                last[p.year] = max(last.get(p.year, p), p)
+        final = {p for p in periods if p.year == at.year.previous() and p.return_code == FINAL_RETURN}
+        return {at} | set(last.values()) | final
+
+    wanted = own(period)
+    if previous is not None and previous.flags is None:
+        wanted |= own(previous.period)
+    return wanted
+
+
+def compared_with(periods, period: Period, compare: bool, given: Previous | None) -> Previous | None:
+    """The return a run compares with: ``given`` when the caller knows it, else the latest earlier in ``periods``."""
+    if given is not None or not compare:
+        return given
+    before = previous_return(periods, period)
+    return Previous(before) if before is not None else None
+
+
+def previous_flags(previous: Previous | None, evaluate_at) -> pd.DataFrame | None:
+    """The previous return's flags: the kept run's when given, else ``evaluate_at(period)`` works them out now."""
+    if previous is None:
+        return None
+    return previous.flags if previous.flags is not None else evaluate_at(previous.period)
+
+
+def run_frm(ds, period: Period, ukprns: list[str] | None = None, compare: bool = True,
+            previous: Previous | None = None) -> FrmResult:
+    """All rules for one return, compared with the previous return in DATA (new / persisting / resolved).
+
+    ``previous`` names that return (and may bring its kept flags) when the
+    caller knows it, as when only some returns were loaded; by default it is
+    the latest earlier return in ``ds``.
+    """
     cat, note = load_catalogue(period.year)
     x = build_inputs(ds, period, cat.settings)
     flags, unavailable = evaluate(x, cat)
-    prev_period = previous_return(ds, period) if compare else None
-    prev_flags = evaluate(build_inputs(ds, prev_period, cat.settings), cat)[0] if prev_period is not None else None
+    previous = compared_with(ds.returns, period, compare, previous)
+    prev_flags = previous_flags(previous, lambda p: evaluate(build_inputs(ds, p, cat.settings), cat)[0])
+    prev_period = previous.period if previous is not None else None
     flags, resolved = compare_returns(flags, prev_flags, cat, prev_period, period, ukprns)
     providers = sorted(set(ukprns) if ukprns else set(x.aims["UKPRN"].astype(str)) | set(flags["UKPRN"]))
     status = rule_status(cat, flags, resolved, unavailable, providers)

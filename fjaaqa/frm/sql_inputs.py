@@ -44,6 +44,7 @@ from ..inputs.schemas import sql_name
 from ..inputs.views import bound
 from ..periods import Period, make_period
 from .catalogue import Settings
+from .inputs import FINAL_RETURN
 
 TABLES = ["frm_aims", "frm_students", "frm_prior", "frm_prev_year", "frm_loans", "frm_earnings",
           "frm_workplacements", "frm_fams"]
@@ -62,7 +63,6 @@ LEARNER_FIELDS = ["ULN", "DateOfBirth", "PriorAttain", "PlanLearnHours", "PlanEE
 LARS_FIELDS = ["level", "aim_type", "subject", "regulated", "full_level_2", "full_level_3", "glh", "tlevel_band",
                "early_years"]
 PRIOR_COLUMNS = ["ULN", "LearnAimRef", "AchDate", "OutGrade", "ProgType", "AimType", "StdCode"]
-FINAL_RETURN = "R14"  # the previous year's deliveries come from its final return, as build_inputs takes them
 
 
 def columns(con, view: str) -> list[str]:

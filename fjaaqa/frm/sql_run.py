@@ -21,8 +21,6 @@ builds them in SQL from the dataset's views.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pandas as pd
 
 from ..errors import InputError
@@ -32,7 +30,16 @@ from ..inputs.views import bound
 from ..periods import Period, make_period
 from .catalogue import INPUT_WORDS, Catalogue
 from .inputs import PRIOR_COLUMNS, FrmInputs, with_lars
-from .run import FLAG_COLUMNS, FrmResult, compare_returns, load_catalogue, previous_return, rule_status
+from .run import (
+    FLAG_COLUMNS,
+    FrmResult,
+    Previous,
+    compare_returns,
+    compared_with,
+    load_catalogue,
+    previous_flags,
+    rule_status,
+)
 from .sql_common import AIM_OPTIONAL_COLUMNS, query_key
 from .sql_inputs import ROW, ROW_TABLES
 from .sql_rules import RULE_SQL
@@ -227,13 +234,14 @@ def dataset_periods(con) -> list[Period]:
 
 
 def run_frm_sql(con, period: Period, ukprns: list[str] | None = None, compare: bool = True,
-                prepare=None) -> FrmResult:
+                prepare=None, previous: Previous | None = None) -> FrmResult:
     """All rules for one return in DuckDB, compared with the previous return (as :func:`.run.run_frm`).
 
     ``prepare(con, period, settings) -> available`` fills the prepared-input
     tables for a return (by default :func:`fjaaqa.frm.sql_inputs.prepare_inputs`,
-    from the dataset's views). The previous return is prepared first, so the
-    tables hold ``period``'s inputs when this returns.
+    from the dataset's views). The previous return (``previous``, else the
+    latest earlier one in the dataset) is prepared first unless its kept
+    flags came with it, so the tables hold ``period``'s inputs when this returns.
     """
     if prepare is None:
         from .sql_inputs import prepare_inputs as prepare
@@ -242,10 +250,9 @@ def run_frm_sql(con, period: Period, ukprns: list[str] | None = None, compare: b
     if period not in periods:
         raise InputError(f"no ILR return for {period.label} in the data directory",
                          file=f"ilr/{period.year.code}/{period.return_code}")
-    prev_period = previous_return(SimpleNamespace(returns=dict.fromkeys(periods)), period) if compare else None
-    prev_flags = None
-    if prev_period is not None:
-        prev_flags, _ = evaluate_sql(con, cat, prev_period, prepare(con, prev_period, cat.settings))
+    previous = compared_with(periods, period, compare, previous)
+    prev_flags = previous_flags(previous, lambda p: evaluate_sql(con, cat, p, prepare(con, p, cat.settings))[0])
+    prev_period = previous.period if previous is not None else None
     flags, unavailable = evaluate_sql(con, cat, period, prepare(con, period, cat.settings))
     flags, resolved = compare_returns(flags, prev_flags, cat, prev_period, period, ukprns)
     if ukprns:

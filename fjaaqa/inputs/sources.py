@@ -360,8 +360,18 @@ def ilr_folders(data_dir: Path) -> list[tuple[Period, Path]]:
     return sorted(found)
 
 
-def load_dataset(data_dir: str | Path, up_to: Period | None = None) -> Dataset:
-    """Load a data directory; ILR returns later than ``up_to`` are not read."""
+def reads_return(period: Period, up_to: Period | None, only: set[Period] | None) -> bool:
+    """Whether a loader reads this ILR return: none after ``up_to``, and only those in ``only`` when given.
+
+    A command that reads a few returns (FRM reads the run's return, each
+    earlier year's last and last year's R14) names them, so the year's other
+    returns are neither read nor checked, and cannot stop it.
+    """
+    return (up_to is None or period <= up_to) and (only is None or period in only)
+
+
+def load_dataset(data_dir: str | Path, up_to: Period | None = None, only: set[Period] | None = None) -> Dataset:
+    """Load a data directory; ILR returns later than ``up_to``, or not in ``only`` when given, are not read."""
     ld = Loader(data_dir)
     root = ld.data_dir
     register = ld.required_table(root, "register", schemas.REGISTER)
@@ -374,9 +384,8 @@ def load_dataset(data_dir: str | Path, up_to: Period | None = None) -> Dataset:
 
     returns: dict[Period, IlrReturn] = {}
     for period, folder in ilr_folders(root):
-        if up_to is not None and period > up_to:
-            continue
-        returns[period] = _load_return(ld, period, folder)
+        if reads_return(period, up_to, only):
+            returns[period] = _load_return(ld, period, folder)
 
     return Dataset(
         data_dir=root,

@@ -56,6 +56,7 @@ from .sources import (
     Loader,
     ilr_folders,
     read_raw,
+    reads_return,
     xml_return,
 )
 from .views import ILR_VIEWS, ORDERED, PERIOD_COLUMNS, RETURN_VIEWS, SPECS, TOP_VIEWS
@@ -149,13 +150,15 @@ def _ints(flags: pd.Series):
     return flags.astype("Int64").fillna(0).to_numpy("int64")
 
 
-def open_dataset(con: duckdb.DuckDBPyConnection, data_dir: str | Path, up_to: Period | None = None) -> SqlDataset:
+def open_dataset(con: duckdb.DuckDBPyConnection, data_dir: str | Path, up_to: Period | None = None,
+                 only: set[Period] | None = None) -> SqlDataset:
     """Open ``data_dir`` in ``con`` as the views of :mod:`fjaaqa.inputs.views`; ILR returns after ``up_to`` unread.
 
-    Equal to ``register_dataset(con, load_dataset(data_dir, up_to))``, with
+    With ``only``, the ILR returns not in it are not read either. Equal to
+    ``register_dataset(con, load_dataset(data_dir, up_to, only))``, with
     the rejected rows and the reconciliation of that Dataset.
     """
-    return _Opener(con, data_dir).run(up_to)
+    return _Opener(con, data_dir).run(up_to, only)
 
 
 class _Opener:
@@ -179,7 +182,7 @@ class _Opener:
 
     # ------------------------------------------------------------------ the data directory
 
-    def run(self, up_to: Period | None) -> SqlDataset:
+    def run(self, up_to: Period | None, only: set[Period] | None) -> SqlDataset:
         ld, root = self.ld, self.ld.data_dir
         register = self.required(root, "register", schemas.REGISTER)
         if self.used(register) == 0:
@@ -191,7 +194,7 @@ class _Opener:
             top[name] = self.optional(root, name, spec)
         returns = {}
         for period, folder in ilr_folders(root):
-            if up_to is None or period <= up_to:
+            if reads_return(period, up_to, only):
                 returns[period] = self.ilr_return(period, folder)
         self.views(top, returns)
         files = pd.DataFrame(ld.q.files, columns=["file", "sha256", "bytes"])

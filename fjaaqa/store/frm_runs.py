@@ -18,15 +18,19 @@ import pandas as pd
 from ..digests import code_hash
 from ..errors import InputError
 from ..frm.catalogue import catalogue_files
-from ..frm.engines import run_return
+from ..frm.engines import plan, run_return
 from ..frm.run import FLAG_COLUMNS, STATUS_COLUMNS, FrmResult, load_catalogue
 from ..periods import Period, make_period
 from .results import default_results_dir, input_files, write_entry
 
 
 def input_key(data_dir: Path, period: Period) -> tuple[str, list]:
-    """The cache key of one return's FRM run: its input files, the catalogues and the code."""
-    files = input_files(data_dir, period)  # the same files as the results cache
+    """The cache key of one return's FRM run: the files it reads, the catalogues and the code.
+
+    The ILR returns are those the result depends on (:func:`~fjaaqa.frm.engines.plan`), so a change to a
+    return the run does not read keeps the run, and the provider's report lists only what was read.
+    """
+    files = input_files(data_dir, period, plan(data_dir, period)[1])
     catalogues = {name: hashlib.sha256(p.read_bytes()).hexdigest() for name, p in catalogue_files().items()}
     doc = json.dumps({"files": files, "catalogues": catalogues, "code": code_hash(), "period": str(period)},
                      sort_keys=True)
@@ -148,5 +152,24 @@ def load_or_run(data_dir: str | Path, year: str, return_code: str, results_dir: 
     folder, key, files = _folder(data_dir, period, results_dir)  # inputs hashed once, not again to store
     if (folder / "meta.json").is_file():
         return _read(folder)
-    _keep(folder, key, files, run_return(data_dir, period, engine))
+    _keep(folder, key, files, run_return(data_dir, period, engine, _kept_previous(data_dir, period, results_dir)))
     return _read(folder)
+
+
+def _kept_previous(data_dir: Path, period: Period, results_dir: str | Path | None) -> pd.DataFrame | None:
+    """The previous return's flags from its kept run on the same inputs and catalogue, if it was run.
+
+    Providers run each return in turn, so at R14 the run of R06 is usually
+    kept: its flags are the ones this run would work out again (the key holds
+    the same files, catalogues and code). A run under another year's
+    catalogue (last year's R14, compared with this year's first return) is
+    not reused: this run reads that return through its own catalogue.
+    """
+    previous, _ = plan(data_dir, period)
+    if previous is None:
+        return None
+    folder, _, _ = _folder(data_dir, previous.period, results_dir)
+    if not (folder / "meta.json").is_file():
+        return None
+    kept = _read(folder)
+    return kept.flags if kept.catalogue.year == load_catalogue(period.year)[0].year else None

@@ -23,7 +23,7 @@ import pandas as pd
 from .. import __version__
 from ..digests import code_hash, sha256_file
 from ..inputs.benchmarks import FOLDER
-from ..inputs.sources import Dataset, ilr_folders, load_dataset
+from ..inputs.sources import Dataset, ilr_folders, load_dataset, reads_return
 from ..paths import cache_dir
 from ..periods import Period, make_period
 from ..quality import benchmarks
@@ -54,12 +54,12 @@ FRM_COLUMNS = ["agency_id", "rule", "title", "query_id", "UKPRN", "LearnRefNumbe
                "LearnStartDate", "change", "reason"]
 
 
-def input_files(data_dir: Path, period: Period) -> list[tuple[str, str]]:
-    """(relative path, sha256) of every input file a period's results depend on."""
+def input_files(data_dir: Path, period: Period, returns: set[Period] | None = None) -> list[tuple[str, str]]:
+    """(relative path, sha256) of every input file a period's results depend on (of ``returns`` only, if given)."""
     data_dir = Path(data_dir)
     files = [p for p in sorted(data_dir.glob("*")) if p.is_file() and p.suffix in {".csv", ".parquet"}]
     for p, folder in ilr_folders(data_dir):
-        if p <= period:
+        if reads_return(p, period, returns):
             files += [f for f in sorted(folder.iterdir()) if f.is_file() and f.suffix in {".csv", ".parquet", ".xml"}]
             for tree in ("slc", "funding"):  # FRM's loans and earnings (the packs show FRM queries)
                 extra = data_dir / tree / p.year.code / p.return_code
