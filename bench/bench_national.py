@@ -12,11 +12,16 @@ about 2.6 million live agency apprentices in 2023-24 R14):
   pandas: the split by ULN (``partition``, one part per 63 copies) and every
   rule on every part in one worker per core, joined;
   duckdb: ``fjaaqa.frm.sql_run.run_frm_sql`` over the SQL loader's views
-  (``fjaaqa.inputs.sql_load.open_dataset``), in one process;
+  (``fjaaqa.inputs.sql_load.open_dataset``), in one process; then again at
+  R14 as a provider running each return in turn has it: R06's run kept
+  (its flags read, R06 not opened) and the check outcomes of the files
+  that run read kept too (against a scan of the files this run reads);
 - the five Quality Framework indicators at the review period
   (``fjaaqa.pipeline.compute_indicators(..., engine=...)``);
 - each run's peak resident memory in a fresh process (the pandas FRM run:
-  its process plus its workers, or the split if larger).
+  its process plus its workers, or the split if larger). Each run has a cache
+  folder of its own, so nothing kept by an earlier run (or an earlier
+  benchmark) is read unless the measure says so.
 
 Goals, at the largest scale: each run within 10x the bare scan of the files
 it reads, and under 2 GB at its peak; time growing linearly; at least a
@@ -185,6 +190,14 @@ def indicators(data: Path, year: str, return_code: str, engine: str) -> dict:
             "rejected": rejected}
 
 
+def own_cache(folder: Path) -> None:
+    """A fresh cache folder for the runs that follow (each fresh process inherits it): nothing kept from before."""
+    import os
+
+    shutil.rmtree(folder, ignore_errors=True)
+    os.environ["FJAAQA_CACHE"] = str(folder)
+
+
 def attempt(fn, *args) -> dict:
     """``fn`` in a fresh process, with its peak; a failure or a missing engine is reported, not raised."""
     try:
@@ -238,14 +251,18 @@ def one_scale(copies: int, tmp: Path, engines: list[str], measures: list[str]) -
                 row["frm"][engine] = r
             shutil.rmtree(parts_dir, ignore_errors=True)
         else:
+            own_cache(tmp / f"cold{copies}")
             row["frm"][engine] = attempt(frm_duckdb, data, frm_year, frm_return)
+            own_cache(tmp / f"kept{copies}")  # what a provider has kept from running R06
             results = tmp / f"results{copies}"
             fresh(keep_previous, data, frm_year, frm_return, str(results))
             row["kept"][engine] = attempt(frm_duckdb, data, frm_year, frm_return, str(results))
-            shutil.rmtree(results, ignore_errors=True)
+        own_cache(tmp / f"ind{copies}")
         row["ind"][engine] = (attempt(indicators, data, rev_year, rev_return, engine) if "indicators" in measures
                               else skipped)
     shutil.rmtree(data, ignore_errors=True)  # keep the disk small between scales
+    for folder in tmp.glob(f"*{copies}"):
+        shutil.rmtree(folder, ignore_errors=True)
     return row
 
 

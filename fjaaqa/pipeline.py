@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from .digests import code_hash
+from .inputs import kept_checks
 from .inputs.sources import load_dataset
 from .inputs.views import check_engine, connect
 from .paths import default_data, default_out
@@ -79,7 +80,7 @@ def compute_indicators(data: Path, year: str, return_code: str, thresholds: str,
 
     con = connect()
     try:
-        loaded = open_dataset(con, Path(data), up_to=period)
+        loaded = open_dataset(con, Path(data), up_to=period, kept=kept_checks.default_folder())
         rejected = len(loaded.rejected)
         results = indicator_results_sql(con, period, t, absent=loaded.absent, data_dir=Path(data))
     finally:

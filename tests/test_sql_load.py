@@ -22,7 +22,7 @@ import pytest
 from builders import link_outside, repo_path
 
 from fjaaqa.errors import InputError
-from fjaaqa.inputs import schemas, sql_load
+from fjaaqa.inputs import kept_checks, schemas, sql_load
 from fjaaqa.inputs.sources import load_dataset
 from fjaaqa.inputs.sql_load import open_dataset
 from fjaaqa.inputs.views import ILR_VIEWS, RETURN_VIEWS, SPECS, TOP_VIEWS, register_dataset
@@ -51,23 +51,31 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def assert_same(data: Path, up_to=None) -> pd.DataFrame:
-    """Open ``data`` both ways and assert every outcome is the same; the rejected rows, for more checks."""
+    """Open ``data`` both ways and assert every outcome is the same; the rejected rows, for more checks.
+
+    The SQL loader opens it twice, keeping each file's check outcome: the
+    first time works every check out, the second reads the kept outcomes.
+    """
+    kept = kept_checks.default_folder()  # in the test's own cache folder
     try:
         ds = load_dataset(data, up_to)
     except InputError as exc:
-        with pytest.raises(InputError) as got:
-            open_dataset(duckdb.connect(), data, up_to)
-        assert str(got.value) == str(exc)
+        for _ in range(2):
+            with pytest.raises(InputError) as got:
+                open_dataset(duckdb.connect(), data, up_to, kept=kept)
+            assert str(got.value) == str(exc)
         return pd.DataFrame()
-    want, got = duckdb.connect(), duckdb.connect()
+    want = duckdb.connect()
     register_dataset(want, ds)
-    opened = open_dataset(got, data, up_to)
-    for name in VIEWS:
-        assert _view(got, name) == _view(want, name), name
-    pd.testing.assert_frame_equal(_plain(opened.rejected), _plain(ds.rejected), check_dtype=False)
-    pd.testing.assert_frame_equal(_plain(opened.reconciliation), _plain(ds.reconciliation), check_dtype=False)
-    pd.testing.assert_frame_equal(_plain(opened.files), _plain(ds.files), check_dtype=False)
-    assert opened.notes == ds.notes and opened.absent == ds.absent
+    for _ in range(2):
+        got = duckdb.connect()
+        opened = open_dataset(got, data, up_to, kept=kept)
+        for name in VIEWS:
+            assert _view(got, name) == _view(want, name), name
+        pd.testing.assert_frame_equal(_plain(opened.rejected), _plain(ds.rejected), check_dtype=False)
+        pd.testing.assert_frame_equal(_plain(opened.reconciliation), _plain(ds.reconciliation), check_dtype=False)
+        pd.testing.assert_frame_equal(_plain(opened.files), _plain(ds.files), check_dtype=False)
+        assert opened.notes == ds.notes and opened.absent == ds.absent
     return ds.rejected
 
 

@@ -13,35 +13,39 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..inputs import kept_checks
 from ..inputs.sources import ilr_folders
 from ..inputs.views import check_engine, connect
 from ..periods import Period
 from .run import FrmResult, Previous, previous_return, returns_read
 
 
-def plan(data_dir: str | Path, period: Period, kept: pd.DataFrame | None = None) -> tuple[Previous | None, set[Period]]:
+def plan(data_dir: str | Path, period: Period,
+         kept_flags: pd.DataFrame | None = None) -> tuple[Previous | None, set[Period]]:
     """What a run at ``period`` compares with, and the ILR returns it reads (the rest of DATA stays unread).
 
-    ``kept`` is the previous return's flags from a kept run of it: that
+    ``kept_flags`` are the previous return's flags from a kept run of it: that
     return is then not read again. Without it, the returns are all those the
     result depends on, so they make the cached run's key.
     """
     periods = [p for p, _ in ilr_folders(Path(data_dir))]
     before = previous_return(periods, period)
-    previous = Previous(before, kept) if before is not None else None
+    previous = Previous(before, kept_flags) if before is not None else None
     return previous, returns_read(periods, period, previous)
 
 
 def run_return(data_dir: str | Path, period: Period, engine: str = "duckdb",
-               kept: pd.DataFrame | None = None) -> FrmResult:
+               kept_flags: pd.DataFrame | None = None) -> FrmResult:
     """One return's FRM run, compared with the previous return in the data, by ``engine``.
 
-    Only the returns the run reads are opened (:func:`plan`); with ``kept``,
-    the previous return's flags from a kept run, that return is neither read
-    nor run again.
+    Only the returns the run reads are opened (:func:`plan`); with
+    ``kept_flags``, the previous return's flags from a kept run, that return
+    is neither read nor run again. Each file's check outcome is kept
+    (:mod:`~fjaaqa.inputs.kept_checks`), so a file an earlier run checked is
+    not checked again.
     """
     engine = check_engine(engine)
-    previous, only = plan(data_dir, period, kept)
+    previous, only = plan(data_dir, period, kept_flags)
     if engine == "pandas":
         from ..inputs.sources import load_dataset
         from .run import run_frm
@@ -52,7 +56,7 @@ def run_return(data_dir: str | Path, period: Period, engine: str = "duckdb",
 
     con = connect()
     try:
-        open_dataset(con, data_dir, up_to=period, only=only)
+        open_dataset(con, data_dir, up_to=period, only=only, kept=kept_checks.default_folder())
         return run_frm_sql(con, period, previous=previous)
     finally:
         con.close()

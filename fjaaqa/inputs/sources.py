@@ -316,8 +316,11 @@ class Loader:
         self.record_file(path)
         return self.check_frame(spec, raw, display)
 
-    def record_file(self, path: Path) -> None:
-        self.q.files.append({"file": self.display(path), "sha256": sha256_file(path), "bytes": path.stat().st_size})
+    def record_file(self, path: Path) -> str:
+        """List a file as read, with its hash (which it returns) and size."""
+        sha = sha256_file(path)
+        self.q.files.append({"file": self.display(path), "sha256": sha, "bytes": path.stat().st_size})
+        return sha
 
     def check_frame(self, spec: TableSpec, raw: pd.DataFrame, display: str) -> pd.DataFrame:
         """Validate and quarantine a table already read; add absent optional columns as empty."""

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -44,7 +44,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..periods import Period
-from . import schemas
+from . import kept_checks, schemas
 from .schemas import TableSpec, check_message, sql_name, sql_text
 from .sources import (
     DATE_COLUMNS,
@@ -109,6 +109,7 @@ class _Raw:
     display: str
     per_file: bool = False  # rows from several ILR XML files: counted per file
     count: str = ""  # SQL counting the rows; for CSV it reads every column, so DuckDB checks all the text is UTF-8
+    how: str = ""  # how one file was read (its check outcome can be kept, see kept_checks); "" for ILR XML rows
 
 
 @dataclass
@@ -118,6 +119,7 @@ class _Table:
     view: str
     columns: list[str]
     spec: TableSpec
+    key: str = ""  # the key its check outcome is kept under ("" when not kept): deliveries' outcome depends on it
 
 
 @dataclass
@@ -151,21 +153,24 @@ def _ints(flags: pd.Series):
 
 
 def open_dataset(con: duckdb.DuckDBPyConnection, data_dir: str | Path, up_to: Period | None = None,
-                 only: set[Period] | None = None) -> SqlDataset:
+                 only: set[Period] | None = None, kept: Path | None = None) -> SqlDataset:
     """Open ``data_dir`` in ``con`` as the views of :mod:`fjaaqa.inputs.views`; ILR returns after ``up_to`` unread.
 
     With ``only``, the ILR returns not in it are not read either. Equal to
     ``register_dataset(con, load_dataset(data_dir, up_to, only))``, with
-    the rejected rows and the reconciliation of that Dataset.
+    the rejected rows and the reconciliation of that Dataset. With ``kept``
+    (a folder), each file's check outcome is kept there and read back when
+    the same file is opened again (:mod:`fjaaqa.inputs.kept_checks`).
     """
-    return _Opener(con, data_dir).run(up_to, only)
+    return _Opener(con, data_dir, kept).run(up_to, only)
 
 
 class _Opener:
     """The state of one opening: the connection, the pandas loader's file rules, what was rejected."""
 
-    def __init__(self, con, data_dir):
+    def __init__(self, con, data_dir, kept: Path | None = None):
         self.con = con
+        self.kept = kept  # where check outcomes are kept (kept_checks), or None to work every one out
         self.ld = Loader(data_dir)  # file finding, symbolic links, notes, the file list: the pandas loader's own
         self.names = itertools.count()
         self.rejected: list[pd.DataFrame] = []
@@ -227,21 +232,21 @@ class _Opener:
         display = self.ld.display(path)
         parquet = path.suffix.lower() == ".parquet"
         raw = self.parquet(path, display) if parquet else self.csv(path, display)
-        self.ld.record_file(path)
+        content = self.ld.record_file(path)
         try:
-            return self.check(spec, raw, learners)
+            return self.check(spec, raw, learners, content)
         except OUR_FAULT:
             raise
         except duckdb.Error:
             pass
         if not parquet:  # quoted line breaks with short rows: DuckDB reads those in one thread only
             try:
-                return self.check(spec, self.csv(path, display, parallel=False), learners)
+                return self.check(spec, self.csv(path, display, parallel=False), learners, content)
             except OUR_FAULT:
                 raise
             except duckdb.Error:
                 pass
-        return self.check(spec, self.frame(read_raw(path, display), display), learners)
+        return self.check(spec, self.frame(read_raw(path, display), display), learners, content)
 
     # ------------------------------------------------------------------ one ILR return
 
@@ -296,7 +301,8 @@ class _Opener:
             f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {', '.join(cols + [''])}{sql_text(display)} AS _file, "
             f"row_number() OVER () + 1 AS _row, row_number() OVER () - 1 AS _idx FROM {source}")
         every = ", ".join(f"count(c{i})" for i in range(len(header)))
-        return _Raw(view, header, display, count=f"SELECT count(*), {every} FROM {source}")
+        return _Raw(view, header, display, count=f"SELECT count(*), {every} FROM {source}",
+                    how="csv" if parallel else "csv in one thread")
 
     def parquet(self, path: Path, display: str) -> _Raw:
         """A Parquet file through DuckDB, each value as ``_as_strings`` writes it; pandas reads odd files."""
@@ -323,7 +329,7 @@ class _Opener:
         self.con.execute(
             f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {', '.join(cols + [''])}{sql_text(display)} AS _file, "
             f"file_row_number + 2 AS _row, file_row_number AS _idx FROM {source}")
-        return _Raw(view, list(physical), display)
+        return _Raw(view, list(physical), display, how="parquet")
 
     def whole_floats(self, source: str, floats: dict[str, str]) -> dict[str, bool] | None:
         """For each float column, whether every value is whole (pandas then writes it as an integer).
@@ -384,7 +390,7 @@ class _Opener:
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {', '.join(cols + [''])}"
                          f"CAST(_file AS VARCHAR) AS _file, CAST(_row AS BIGINT) AS _row, "
                          f"CAST(_idx AS BIGINT) AS _idx FROM {frame}")
-        return _Raw(view, columns, display, per_file=xml and "_file" in df and len(df) > 0)
+        return _Raw(view, columns, display, per_file=xml and "_file" in df and len(df) > 0, how="" if xml else "pandas")
 
     def wanted(self, columns: list[str]) -> set[str]:
         """The columns worth reading: every declared one, and the FAM and ESM columns a file may add."""
@@ -573,11 +579,13 @@ class _Opener:
             out[c] = f"({' OR '.join(conds)})" if conds else "false"
         return out
 
-    def check(self, spec: TableSpec, raw: _Raw, learners: _Table | None = None) -> _Table:
+    def check(self, spec: TableSpec, raw: _Raw, learners: _Table | None = None, content: str = "") -> _Table:
         """Run every check of ``spec`` over ``raw`` in one pass; record rejections and counts; keep the rest.
 
         ``learners`` (for deliveries): rows without a valid learner are
-        rejected too, after the other checks, as ``no_learner``.
+        rejected too, after the other checks, as ``no_learner``. ``content``
+        (the file's hash) lets the outcome be kept and read back
+        (:mod:`~fjaaqa.inputs.kept_checks`): then no check runs at all.
         """
         con, display = self.con, raw.display
         missing = [c for c in spec.required if c not in raw.columns]
@@ -587,6 +595,50 @@ class _Opener:
         absent = [c for c in spec.names if c not in raw.columns]
         files = self.tally(raw)  # first: for CSV this reads every value, and may find the file is not UTF-8
         filled = ", ".join(["r.*"] + [f"NULL::VARCHAR AS {sql_name(c)}" for c in absent])
+        key = self.outcome_key(spec, raw, learners, content)
+        hit = kept_checks.read(self.kept, key) if key else None
+        if hit is not None:
+            bad, checks = hit[0], [_Check(**c) for c in hit[1]]
+        else:
+            bad, checks, clock = self.failures(spec, raw, learners, files, filled)
+            if key and not clock:
+                kept_checks.write(self.kept, key, bad, [asdict(c) for c in checks])
+        self.record(bad, checks, next(self.order))
+        self.count(spec.name, files, bad, raw.per_file)
+        self.ld.absent[display] = set(absent)
+        view = self.name("ok")
+        if len(bad):
+            gone = self.name("bad")
+            con.register(gone + "_frame", bad[["_idx"]].astype("int64"))
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {gone} AS SELECT _idx FROM {gone}_frame")
+            con.unregister(gone + "_frame")
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {filled} FROM {raw.view} r "
+                        f"WHERE _idx NOT IN (SELECT _idx FROM {gone})")
+        else:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {filled} FROM {raw.view} r")
+        return _Table(view, raw.columns, spec, key)
+
+    def outcome_key(self, spec: TableSpec, raw: _Raw, learners: _Table | None, content: str) -> str:
+        """The key ``raw``'s check outcome is kept under, or "" when it is not kept (no folder, ILR XML rows).
+
+        It holds what decides the outcome: the file's bytes, its place in
+        DATA, how it was read, its columns, the checks as SQL (which carry
+        the allowed codes from the parameters) and, for deliveries, the
+        learners' own outcome (a delivery without a valid learner is rejected).
+        """
+        if self.kept is None or not (raw.how and content) or (learners is not None and not learners.key):
+            return ""
+        steps, checks = self.checks(spec, raw.columns, slow=False)
+        return kept_checks.outcome_key(spec.name, spec.key, raw.display, raw.how, content, raw.columns,
+                                       learners.key if learners is not None else "", steps, [asdict(c) for c in checks])
+
+    def failures(self, spec: TableSpec, raw: _Raw, learners: _Table | None, files: list[tuple[str, int]],
+                 filled: str) -> tuple[pd.DataFrame, list[_Check], bool]:
+        """The rows failing a check, with every flag; the checks; whether a date was read as pandas reads it.
+
+        Those dates may be 'today' (the clock decides them), so such an outcome is never kept.
+        """
+        con = self.con
         joins, more, extra = "", [], []
         key = list(spec.key)
         if key and all(k in raw.columns for k in key):
@@ -645,28 +697,17 @@ class _Opener:
 
         bad, checks = failing(slow=False)
         odd = [c.flag for c in checks if c.rule == "date_format"]
+        clock = False
         if len(bad) and odd:  # rows with a date not written YYYY-MM-DD: checked again, reading it as pandas does
             again = pd.Series(sum(_ints(bad[f.strip('"')]) & 1 for f in odd) > 0, index=bad.index)
             if again.any():
+                clock = True
                 slow = self.name("slow")
                 con.register(slow + "_frame", bad.loc[again, ["_idx"]].astype("int64"))
                 con.execute(f"CREATE OR REPLACE TEMP TABLE {slow} AS SELECT _idx FROM {slow}_frame")
                 con.unregister(slow + "_frame")
                 bad = pd.concat([bad[~again], failing(slow=True, only=slow)[0]], ignore_index=True)
-        self.record(bad, checks, next(self.order))
-        self.count(spec.name, files, bad, raw.per_file)
-        self.ld.absent[display] = set(absent)
-        view = self.name("ok")
-        if len(bad):
-            gone = self.name("bad")
-            con.register(gone + "_frame", bad[["_idx"]].astype("int64"))
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {gone} AS SELECT _idx FROM {gone}_frame")
-            con.unregister(gone + "_frame")
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {filled} FROM {raw.view} r "
-                        f"WHERE _idx NOT IN (SELECT _idx FROM {gone})")
-        else:
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {filled} FROM {raw.view} r")
-        return _Table(view, raw.columns, spec)
+        return bad, checks, clock
 
     def record(self, bad: pd.DataFrame, checks: list[_Check], table_order: int) -> None:
         """The failing rows as rejected rows, one per failed check, in the order pandas records them.
