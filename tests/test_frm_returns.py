@@ -126,3 +126,20 @@ def test_the_plan_names_the_folder_before_as_the_return_compared_with(tmp_path):
     previous, only = engines.plan(DATA, P("2324", "R06"))
     assert previous == Previous(R14)
     assert only == {P("2324", "R06"), R14} | EARLIER
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "pandas"])
+def test_a_providers_own_data_runs_without_the_agencies_files(tmp_path, engine):
+    """FRM reads LARS and prior achievements of the top-level tables, nothing an agency sends."""
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data)
+    (data / "register.csv").unlink()
+    (data / "commitments.csv").write_text("not,commitments\n1,2\n")  # not read, so not checked either
+    assert input_key(data, R14) == input_key(DATA, R14)  # the same files read: the same run
+    own = load_or_run(data, "2223", "R14", tmp_path / "own", engine=engine)
+    key, files = input_key(DATA, R14)
+    assert {f for f, _ in files if "/" not in f} == {"lars.csv", "prior_achievements.csv"}
+    load_or_run(DATA, "2223", "R14", tmp_path / "full", engine=engine)
+    for name in ("flags.parquet", "resolved.parquet", "status.parquet", "meta.json"):
+        assert (tmp_path / "own" / key / name).read_bytes() == (tmp_path / "full" / key / name).read_bytes(), name
+    assert len(own.flags) > 0

@@ -50,7 +50,7 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
     return df.astype(object).where(df.notna(), None).reset_index(drop=True)
 
 
-def assert_same(data: Path, up_to=None) -> pd.DataFrame:
+def assert_same(data: Path, up_to=None, top=None) -> pd.DataFrame:
     """Open ``data`` both ways and assert every outcome is the same; the rejected rows, for more checks.
 
     The SQL loader opens it twice, keeping each file's check outcome: the
@@ -58,18 +58,18 @@ def assert_same(data: Path, up_to=None) -> pd.DataFrame:
     """
     kept = kept_checks.default_folder()  # in the test's own cache folder
     try:
-        ds = load_dataset(data, up_to)
+        ds = load_dataset(data, up_to, top=top)
     except InputError as exc:
         for _ in range(2):
             with pytest.raises(InputError) as got:
-                open_dataset(duckdb.connect(), data, up_to, kept=kept)
+                open_dataset(duckdb.connect(), data, up_to, kept=kept, top=top)
             assert str(got.value) == str(exc)
         return pd.DataFrame()
     want = duckdb.connect()
     register_dataset(want, ds)
     for _ in range(2):
         got = duckdb.connect()
-        opened = open_dataset(got, data, up_to, kept=kept)
+        opened = open_dataset(got, data, up_to, kept=kept, top=top)
         for name in VIEWS:
             assert _view(got, name) == _view(want, name), name
         pd.testing.assert_frame_equal(_plain(opened.rejected), _plain(ds.rejected), check_dtype=False)
@@ -236,6 +236,14 @@ def test_every_check_is_the_same_row_by_row_or_by_distinct_value(tmp_path, monke
     monkeypatch.setattr(sql_load, "SETTLE_FROM_ROWS", 0)  # however small the table
     rejected = assert_same(every_check_dataset(tmp_path / "data"))
     assert {"real_date", "plausible_date", "allowed_code", "required_value", "date_format"} <= set(rejected["rule"])
+
+
+def test_the_tables_frm_reads_alone_load_the_same(tmp_path):
+    """FRM reads LARS and prior achievements: the rest are empty views, the register not needed nor checked."""
+    data = every_check_dataset(tmp_path / "data")
+    (data / "register.csv").unlink()
+    rejected = assert_same(data, top=("lars", "prior_achievements"))
+    assert set(rejected["file"].str.split("/").str[0]) == {"ilr", "slc", "lars.csv", "prior_achievements.csv"}
 
 
 def test_an_earlier_return_alone_loads_the_same(tmp_path):

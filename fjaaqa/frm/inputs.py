@@ -182,6 +182,9 @@ def prepare_students(aims: pd.DataFrame, fams: pd.DataFrame, s: Settings) -> pd.
 # StdCode: FRM01 matches an apprenticeship programme aim (always ZPROG001) on its standard.
 PRIOR_COLUMNS = ["ULN", "LearnAimRef", "AchDate", "OutGrade", "ProgType", "AimType", "StdCode"]
 FINAL_RETURN = "R14"  # the previous year's deliveries come from its final return
+# The top-level tables the rules read (besides the ILR returns, SLC loans and earnings): the loaders read no other,
+# so a provider's own data runs without the agencies' register and commitments.
+FRM_TABLES = ("lars", "prior_achievements")
 
 
 def prior_from_returns(returns: list, before: AcademicYear) -> pd.DataFrame:

@@ -184,21 +184,22 @@ def run_part(folder: str, year: str, return_code: str, engine: str = "pandas") -
     started = time.perf_counter()
     period = make_period(year, return_code)
     if check_engine(engine) == "pandas":
-        from ..inputs.sources import load_dataset
+        from .engines import load_pandas
         from .run import run_frm
 
-        ds = load_dataset(folder, up_to=period)
+        ds, previous = load_pandas(folder, period)
         aims = len(ds.returns[period].deliveries) if period in ds.returns else 0
-        res, rejected = run_frm(ds, period), len(ds.rejected)
+        res, rejected = run_frm(ds, period, previous=previous), len(ds.rejected)
     else:
-        from ..inputs.sql_load import open_dataset
         from ..inputs.views import connect
+        from .engines import open_sql
         from .sql_run import run_frm_sql
 
         con = connect()
         try:
-            rejected = len(open_dataset(con, folder, up_to=period).rejected)
-            res = run_frm_sql(con, period)
+            opened, previous = open_sql(con, folder, period)
+            rejected = len(opened.rejected)
+            res = run_frm_sql(con, period, previous=previous)
             aims = con.execute("SELECT count(*) FROM frm_aims").fetchone()[0]
         finally:
             con.close()

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import warnings
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -341,8 +342,13 @@ class Loader:
     def optional_table(self, folder: Path, name: str, spec: TableSpec) -> pd.DataFrame:
         path = self.find(folder, name)
         if path is None:
-            return pd.DataFrame({c: pd.Series(dtype="str") for c in spec.names})
+            return empty_table(spec)
         return self.load(spec, path)
+
+
+def empty_table(spec: TableSpec) -> pd.DataFrame:
+    """A table with its declared columns and no rows: one not supplied, or not read."""
+    return pd.DataFrame({c: pd.Series(dtype="str") for c in spec.names})
 
 
 def ilr_folders(data_dir: Path) -> list[tuple[Period, Path]]:
@@ -373,17 +379,35 @@ def reads_return(period: Period, up_to: Period | None, only: set[Period] | None)
     return (up_to is None or period <= up_to) and (only is None or period in only)
 
 
-def load_dataset(data_dir: str | Path, up_to: Period | None = None, only: set[Period] | None = None) -> Dataset:
-    """Load a data directory; ILR returns later than ``up_to``, or not in ``only`` when given, are not read."""
+def reads_table(name: str, top: Collection[str] | None) -> bool:
+    """Whether a loader reads the top-level table ``name``: every one, unless the command names those it reads.
+
+    FRM reads LARS and prior achievements only: a provider's data team runs
+    it on its own ILR without the agencies' register and commitments, which
+    are required only where they are read.
+    """
+    return top is None or name in top
+
+
+def load_dataset(data_dir: str | Path, up_to: Period | None = None, only: set[Period] | None = None,
+                 top: Collection[str] | None = None) -> Dataset:
+    """Load a data directory; ILR returns later than ``up_to``, or not in ``only`` when given, are not read.
+
+    Nor are the top-level tables not in ``top``, when given: they are empty.
+    """
     ld = Loader(data_dir)
     root = ld.data_dir
-    register = ld.required_table(root, "register", schemas.REGISTER)
-    if register.empty:  # nothing can be computed for nobody: say so here, not with a traceback later
-        shown = ld.display(ld.find(root, "register"))
-        raise InputError("no agency on the register (the file has a header and no rows, or every row was rejected: "
-                         "run `fjaaqa validate` for the reasons)", file=shown)
-    commitments = ld.required_table(root, "commitments", schemas.COMMITMENTS)
-    tables = {name: ld.optional_table(root, name, spec) for name, spec in TOP_TABLES.items()}
+    register = empty_table(schemas.REGISTER)
+    if reads_table("register", top):
+        register = ld.required_table(root, "register", schemas.REGISTER)
+        if register.empty:  # nothing can be computed for nobody: say so here, not with a traceback later
+            shown = ld.display(ld.find(root, "register"))
+            raise InputError("no agency on the register (the file has a header and no rows, or every row was "
+                             "rejected: run `fjaaqa validate` for the reasons)", file=shown)
+    commitments = (ld.required_table(root, "commitments", schemas.COMMITMENTS) if reads_table("commitments", top)
+                   else empty_table(schemas.COMMITMENTS))
+    tables = {name: ld.optional_table(root, name, spec) if reads_table(name, top) else empty_table(spec)
+              for name, spec in TOP_TABLES.items()}
 
     returns: dict[Period, IlrReturn] = {}
     for period, folder in ilr_folders(root):

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -57,6 +58,7 @@ from .sources import (
     ilr_folders,
     read_raw,
     reads_return,
+    reads_table,
     xml_return,
 )
 from .views import ILR_VIEWS, ORDERED, PERIOD_COLUMNS, RETURN_VIEWS, SPECS, TOP_VIEWS
@@ -153,16 +155,18 @@ def _ints(flags: pd.Series):
 
 
 def open_dataset(con: duckdb.DuckDBPyConnection, data_dir: str | Path, up_to: Period | None = None,
-                 only: set[Period] | None = None, kept: Path | None = None) -> SqlDataset:
+                 only: set[Period] | None = None, kept: Path | None = None,
+                 top: Collection[str] | None = None) -> SqlDataset:
     """Open ``data_dir`` in ``con`` as the views of :mod:`fjaaqa.inputs.views`; ILR returns after ``up_to`` unread.
 
-    With ``only``, the ILR returns not in it are not read either. Equal to
-    ``register_dataset(con, load_dataset(data_dir, up_to, only))``, with
+    With ``only``, the ILR returns not in it are not read either; with
+    ``top``, nor the top-level tables not in it (their views are empty).
+    Equal to ``register_dataset(con, load_dataset(data_dir, up_to, only, top))``, with
     the rejected rows and the reconciliation of that Dataset. With ``kept``
     (a folder), each file's check outcome is kept there and read back when
     the same file is opened again (:mod:`fjaaqa.inputs.kept_checks`).
     """
-    return _Opener(con, data_dir, kept).run(up_to, only)
+    return _Opener(con, data_dir, kept).run(up_to, only, top)
 
 
 class _Opener:
@@ -187,16 +191,19 @@ class _Opener:
 
     # ------------------------------------------------------------------ the data directory
 
-    def run(self, up_to: Period | None, only: set[Period] | None) -> SqlDataset:
+    def run(self, up_to: Period | None, only: set[Period] | None, read: Collection[str] | None) -> SqlDataset:
         ld, root = self.ld, self.ld.data_dir
-        register = self.required(root, "register", schemas.REGISTER)
-        if self.used(register) == 0:
-            shown = ld.display(ld.find(root, "register"))
-            raise InputError("no agency on the register (the file has a header and no rows, or every row was "
-                             "rejected: run `fjaaqa validate` for the reasons)", file=shown)
-        top = {"register": register, "commitments": self.required(root, "commitments", schemas.COMMITMENTS)}
+        top: dict[str, _Table | None] = {"register": None, "commitments": None}
+        if reads_table("register", read):
+            top["register"] = self.required(root, "register", schemas.REGISTER)
+            if self.used(top["register"]) == 0:
+                shown = ld.display(ld.find(root, "register"))
+                raise InputError("no agency on the register (the file has a header and no rows, or every row was "
+                                 "rejected: run `fjaaqa validate` for the reasons)", file=shown)
+        if reads_table("commitments", read):
+            top["commitments"] = self.required(root, "commitments", schemas.COMMITMENTS)
         for name, spec in TOP_TABLES.items():
-            top[name] = self.optional(root, name, spec)
+            top[name] = self.optional(root, name, spec) if reads_table(name, read) else None
         returns = {}
         for period, folder in ilr_folders(root):
             if reads_return(period, up_to, only):
@@ -204,8 +211,8 @@ class _Opener:
         self.views(top, returns)
         files = pd.DataFrame(ld.q.files, columns=["file", "sha256", "bytes"])
         con = self.con
-        given = pd.DataFrame({"name": [n for n in TOP_VIEWS if n in ("register", "commitments")
-                                       or any(f in (f"{n}.csv", f"{n}.parquet") for f in files["file"])]})
+        given = pd.DataFrame({"name": [n for n in TOP_VIEWS
+                                       if any(f in (f"{n}.csv", f"{n}.parquet") for f in files["file"])]})
         con.register("_frame_dataset_given", given)
         con.execute("CREATE OR REPLACE TEMP VIEW dataset_given AS SELECT * FROM _frame_dataset_given")
         return SqlDataset(self.rejected_frame(), pd.DataFrame(self.counts, columns=RECONCILIATION_COLUMNS), files,

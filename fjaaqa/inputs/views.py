@@ -31,7 +31,7 @@ The contract, for every view:
   rows, which DuckDB does in whatever order its threads finish.
 - ``dataset_returns`` lists each return read: ``year``, ``return_code``,
   ``has_workplacements``, ``has_loans``, ``has_earnings``; ``dataset_given``
-  lists the top-level tables that were supplied (``name``).
+  lists the top-level tables whose file was read (``name``).
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def register_dataset(con, ds: Dataset) -> None:
         columns=["year", "return_code", "has_workplacements", "has_loans", "has_earnings"])
     con.register("_frame_dataset_returns", returns)
     con.execute("CREATE OR REPLACE TEMP VIEW dataset_returns AS SELECT * FROM _frame_dataset_returns")
-    given = pd.DataFrame({"name": [n for n in TOP_VIEWS if n in ("register", "commitments") or ds.given(n)]})
+    given = pd.DataFrame({"name": [n for n in TOP_VIEWS if ds.given(n)]})
     con.register("_frame_dataset_given", given)
     con.execute("CREATE OR REPLACE TEMP VIEW dataset_given AS SELECT * FROM _frame_dataset_given")
 

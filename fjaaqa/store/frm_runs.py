@@ -19,6 +19,7 @@ from ..digests import code_hash
 from ..errors import InputError
 from ..frm.catalogue import catalogue_files
 from ..frm.engines import plan, run_return
+from ..frm.inputs import FRM_TABLES
 from ..frm.run import FLAG_COLUMNS, STATUS_COLUMNS, FrmResult, load_catalogue
 from ..periods import Period, make_period
 from .results import default_results_dir, input_files, write_entry
@@ -30,7 +31,7 @@ def input_key(data_dir: Path, period: Period) -> tuple[str, list]:
     The ILR returns are those the result depends on (:func:`~fjaaqa.frm.engines.plan`), so a change to a
     return the run does not read keeps the run, and the provider's report lists only what was read.
     """
-    files = input_files(data_dir, period, plan(data_dir, period)[1])
+    files = input_files(data_dir, period, plan(data_dir, period)[1], FRM_TABLES)
     catalogues = {name: hashlib.sha256(p.read_bytes()).hexdigest() for name, p in catalogue_files().items()}
     doc = json.dumps({"files": files, "catalogues": catalogues, "code": code_hash(), "period": str(period)},
                      sort_keys=True)
@@ -120,7 +121,6 @@ def _keep(folder: Path, key: str, files: list, result: FrmResult) -> None:
     _write(folder, result, meta)
 
 
-FRM_TABLES = ("lars", "prior_achievements")  # the top-level tables the FRM rules read (besides ILR, SLC, funding)
 
 
 def read_by_frm(file: str) -> bool:

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Collection
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import pandas as pd
 from .. import __version__
 from ..digests import code_hash, sha256_file
 from ..inputs.benchmarks import FOLDER
-from ..inputs.sources import Dataset, ilr_folders, load_dataset, reads_return
+from ..inputs.sources import Dataset, ilr_folders, load_dataset, reads_return, reads_table
 from ..paths import cache_dir
 from ..periods import Period, make_period
 from ..quality import benchmarks
@@ -54,10 +55,16 @@ FRM_COLUMNS = ["agency_id", "rule", "title", "query_id", "UKPRN", "LearnRefNumbe
                "LearnStartDate", "change", "reason"]
 
 
-def input_files(data_dir: Path, period: Period, returns: set[Period] | None = None) -> list[tuple[str, str]]:
-    """(relative path, sha256) of every input file a period's results depend on (of ``returns`` only, if given)."""
+def input_files(data_dir: Path, period: Period, returns: set[Period] | None = None,
+                top: Collection[str] | None = None) -> list[tuple[str, str]]:
+    """(relative path, sha256) of every input file a period's results depend on.
+
+    Only the ILR returns in ``returns`` and the top-level tables in ``top``
+    when given (FRM's): then no self-assessment or national rate either.
+    """
     data_dir = Path(data_dir)
-    files = [p for p in sorted(data_dir.glob("*")) if p.is_file() and p.suffix in {".csv", ".parquet"}]
+    files = [p for p in sorted(data_dir.glob("*")) if p.is_file() and p.suffix in {".csv", ".parquet"}
+             and reads_table(p.stem, top)]
     for p, folder in ilr_folders(data_dir):
         if reads_return(p, period, returns):
             files += [f for f in sorted(folder.iterdir()) if f.is_file() and f.suffix in {".csv", ".parquet", ".xml"}]
@@ -65,10 +72,11 @@ def input_files(data_dir: Path, period: Period, returns: set[Period] | None = No
                 extra = data_dir / tree / p.year.code / p.return_code
                 if extra.is_dir():
                     files += [f for f in sorted(extra.iterdir()) if f.is_file()]
-    files += self_assessment_files(data_dir)
     bench = data_dir / FOLDER  # national rates imported with 'fjaaqa benchmarks import'
-    if bench.is_dir():
-        files += [f for f in sorted(bench.iterdir()) if f.is_file() and f.suffix in {".csv", ".json"}]
+    if top is None:
+        files += self_assessment_files(data_dir)
+        if bench.is_dir():
+            files += [f for f in sorted(bench.iterdir()) if f.is_file() and f.suffix in {".csv", ".json"}]
     return [(f.relative_to(data_dir).as_posix(), sha256_file(f)) for f in files]
 
 
