@@ -114,3 +114,13 @@ def test_the_key_holds_the_checks_so_changed_words_check_again(tmp_path, calls, 
     learner_files = len(list(FRM_DATA.glob("ilr/*/*/learners.*")))
     assert learner_files == 7
     assert changed == {"read": first["written"] - 2 * learner_files, "written": 2 * learner_files}  # and deliveries
+
+
+def test_a_folder_that_cannot_be_written_keeps_nothing_and_the_run_goes_on(tmp_path, calls):
+    data = every_check_dataset(tmp_path / "data")
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the folder should be")
+    first, did = _open(data, blocked / "checks", calls)
+    again, did_again = _open(data, blocked / "checks", calls)
+    assert did["written"] > 0 and did_again["read"] == 0  # tried to keep, kept nothing, worked out again
+    pd.testing.assert_frame_equal(again, first)

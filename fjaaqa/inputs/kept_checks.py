@@ -53,10 +53,17 @@ def read(folder: Path, key: str) -> tuple[pd.DataFrame, list[dict]] | None:
 
 
 def write(folder: Path, key: str, bad: pd.DataFrame, checks: list[dict]) -> None:
-    """Keep an outcome: the rows first, then the JSON that says it is whole (each file replaced in one step)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    _replace(folder / f"{key}.parquet", lambda p: bad.reset_index(drop=True).to_parquet(p, index=False))
-    _replace(folder / f"{key}.json", lambda p: Path(p).write_text(json.dumps({"checks": checks}), encoding="utf-8"))
+    """Keep an outcome: the rows first, then the JSON that says it is whole (each file replaced in one step).
+
+    Keeping only saves time: a folder that cannot be written (read-only, full) keeps nothing, and the checks
+    are worked out again next time.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _replace(folder / f"{key}.parquet", lambda p: bad.reset_index(drop=True).to_parquet(p, index=False))
+        _replace(folder / f"{key}.json", lambda p: Path(p).write_text(json.dumps({"checks": checks}), encoding="utf-8"))
+    except OSError:
+        return
 
 
 def _replace(target: Path, write_to) -> None:
