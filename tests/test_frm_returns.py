@@ -10,8 +10,9 @@ from builders import repo_path
 
 from fjaaqa.errors import InputError
 from fjaaqa.frm import engines
-from fjaaqa.frm.run import Previous, returns_read
+from fjaaqa.frm.run import Previous, returns_read, run_frm
 from fjaaqa.inputs import sources, sql_load
+from fjaaqa.inputs.sources import load_dataset
 from fjaaqa.periods import make_period as P
 from fjaaqa.store import frm_runs
 from fjaaqa.store.frm_runs import input_key, load_or_run
@@ -143,3 +144,20 @@ def test_a_providers_own_data_runs_without_the_agencies_files(tmp_path, engine):
     for name in ("flags.parquet", "resolved.parquet", "status.parquet", "meta.json"):
         assert (tmp_path / "own" / key / name).read_bytes() == (tmp_path / "full" / key / name).read_bytes(), name
     assert len(own.flags) > 0
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "pandas"])
+def test_reading_only_what_it_needs_gives_what_reading_everything_gives(tmp_path, opened, engine):
+    """A year with more returns: the run at R14 opens R14, R10 (compared with) and earlier years' last, no more."""
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data)
+    for src, dst in (("2223/R06", "2223/R03"), ("2223/R06", "2223/R10"), ("2122/R14", "2122/R09")):
+        shutil.copytree(data / "ilr" / src, data / "ilr" / dst)
+    everything = run_frm(load_dataset(data, up_to=R14), R14)  # every return read, as before
+    assert everything.compared_with == P("2223", "R10")
+    run = engines.run_return(data, R14, engine)
+    assert opened[-1] == {R14, P("2223", "R10")} | EARLIER
+    pd.testing.assert_frame_equal(run.flags.astype(str), everything.flags.astype(str))
+    pd.testing.assert_frame_equal(run.status.astype(str), everything.status.astype(str))
+    pd.testing.assert_frame_equal(run.resolved.astype(str), everything.resolved.astype(str))
+    assert run.compared_with == everything.compared_with and run.unavailable == everything.unavailable
