@@ -107,19 +107,19 @@ def test_a_kept_run_is_reused_only_under_the_same_catalogue(tmp_path, monkeypatc
         return real(data_dir, period, engine, kept_flags)
 
     monkeypatch.setattr(frm_runs, "run_return", spy)
-    load_or_run(DATA, "2223", "R14", tmp_path / "same")
+    load_or_run(DATA, "2223", "R14", tmp_path / "same", engine="pandas")
     # 2023-24 has no catalogue of its own and borrows 2022-23's, as its run of 2022-23 R14 did: reused.
-    same = load_or_run(DATA, "2324", "R06", tmp_path / "same")
+    same = load_or_run(DATA, "2324", "R06", tmp_path / "same", engine="pandas")
     assert kept == [False, True]
     assert same.compared_with == R14
 
-    load_or_run(DATA, "2223", "R14", tmp_path / "other")
+    load_or_run(DATA, "2223", "R14", tmp_path / "other", engine="pandas")
     real_catalogue = frm_runs.load_catalogue
     cat, note = real_catalogue("2223")
     other = cat.model_copy(update={"year": "2023-24"})  # as if 2023-24 had a catalogue of its own
     monkeypatch.setattr(frm_runs, "load_catalogue",
                         lambda year: (other, note) if year == P("2324", "R06").year else real_catalogue(year))
-    load_or_run(DATA, "2324", "R06", tmp_path / "other")
+    load_or_run(DATA, "2324", "R06", tmp_path / "other", engine="pandas")
     assert kept[-1] is False  # another catalogue reads last year's R14 its own way: worked out again
 
 
@@ -129,18 +129,20 @@ def test_the_plan_names_the_folder_before_as_the_return_compared_with(tmp_path):
     assert only == {P("2324", "R06"), R14} | EARLIER
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "pandas"])
-def test_a_providers_own_data_runs_without_the_agencies_files(tmp_path, engine):
-    """FRM reads LARS and prior achievements of the top-level tables, nothing an agency sends."""
+def test_a_providers_own_data_runs_without_the_agencies_files(tmp_path):
+    """FRM reads LARS and prior achievements of the top-level tables, nothing an agency sends.
+
+    By the SQL engine; the pandas loader reads the same tables (tests/test_sql_load.py compares them with ``top``).
+    """
     data = tmp_path / "data"
     shutil.copytree(DATA, data)
     (data / "register.csv").unlink()
     (data / "commitments.csv").write_text("not,commitments\n1,2\n")  # not read, so not checked either
     assert input_key(data, R14) == input_key(DATA, R14)  # the same files read: the same run
-    own = load_or_run(data, "2223", "R14", tmp_path / "own", engine=engine)
+    own = load_or_run(data, "2223", "R14", tmp_path / "own")
     key, files = input_key(DATA, R14)
     assert {f for f, _ in files if "/" not in f} == {"lars.csv", "prior_achievements.csv"}
-    load_or_run(DATA, "2223", "R14", tmp_path / "full", engine=engine)
+    load_or_run(DATA, "2223", "R14", tmp_path / "full")
     for name in ("flags.parquet", "resolved.parquet", "status.parquet", "meta.json"):
         assert (tmp_path / "own" / key / name).read_bytes() == (tmp_path / "full" / key / name).read_bytes(), name
     assert len(own.flags) > 0
