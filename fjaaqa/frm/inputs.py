@@ -78,9 +78,13 @@ def _level_number(level: pd.Series) -> pd.Series:
     return pd.to_numeric(level.astype("string").replace({"E": "0", "X": pd.NA}), errors="coerce").astype("Int64")
 
 
+# The LARS fields put on aims and prior achievements as ``lars_<field>`` (both engines).
+LARS_FIELDS = ["level", "aim_type", "subject", "regulated", "full_level_2", "full_level_3", "glh", "tlevel_band",
+               "early_years"]
+
+
 def with_lars(df: pd.DataFrame, lars: pd.DataFrame | None) -> pd.DataFrame:
-    cols = ["level", "aim_type", "subject", "regulated", "full_level_2", "full_level_3", "glh", "tlevel_band",
-            "early_years"]
+    cols = LARS_FIELDS
     if lars is None or lars.empty:
         out = df.copy()
         for c in cols:

@@ -46,7 +46,7 @@ from ..inputs.schemas import sql_name
 from ..inputs.views import bound
 from ..periods import Period, make_period
 from .catalogue import Settings
-from .inputs import FINAL_RETURN
+from .inputs import FINAL_RETURN, LARS_FIELDS, PRIOR_COLUMNS
 from .sql_common import AIM_OPTIONAL_COLUMNS
 
 TABLES = ["frm_aims", "frm_students", "frm_prior", "frm_prev_year", "frm_loans", "frm_earnings",
@@ -62,10 +62,6 @@ ROW_TABLES = ("frm_aims", "frm_prev_year")
 # The learner fields put on each aim (prepare_aims' ``keep`` less the join keys).
 LEARNER_FIELDS = ["ULN", "DateOfBirth", "PriorAttain", "PlanLearnHours", "PlanEEPHours", "LLDDHealthProb",
                   "MathGrade", "EngGrade"]
-# The LARS fields put on aims and prior achievements as ``lars_<field>`` (with_lars' ``cols``).
-LARS_FIELDS = ["level", "aim_type", "subject", "regulated", "full_level_2", "full_level_3", "glh", "tlevel_band",
-               "early_years"]
-PRIOR_COLUMNS = ["ULN", "LearnAimRef", "AchDate", "OutGrade", "ProgType", "AimType", "StdCode"]
 
 
 def columns(con, view: str) -> list[str]:
