@@ -31,12 +31,15 @@ lint: $(STAMP)
 
 # Everything: style, unit and integration tests, the notebooks (nbval), and the end-to-end build (the wheel
 # installed in a fresh venv outside the repository runs the demo; tests/e2e read that one build).
+# Two workers (pytest-xdist), a test module or notebook to each at a time (`--dist loadscope`: a notebook's
+# cells run in order on one kernel); the build runs beside them from the start.
+PYTEST_WORKERS := -n 2 --dist loadscope
 test: $(STAMP) a11y-deps lint
-	$(BIN)/python -m pytest tests --nbval-lax $(NOTEBOOKS) --durations=15
+	$(BIN)/python -m pytest tests $(PYTEST_WORKERS) --nbval-lax $(NOTEBOOKS) --durations=15
 
 # The quick loop while working: everything but the end-to-end build.
 test-unit: $(STAMP) lint
-	$(BIN)/python -m pytest tests --ignore=tests/e2e --nbval-lax $(NOTEBOOKS)
+	$(BIN)/python -m pytest tests $(PYTEST_WORKERS) --ignore=tests/e2e --nbval-lax $(NOTEBOOKS)
 
 # The property tests with fresh random draws, 1,500 examples each (about 4 minutes), where `make test` replays
 # the same 40. A failure prints the example to keep as an @example in tests/test_fuzz.py.

@@ -10,7 +10,9 @@ tests use the machine meanwhile.
 """
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from hypothesis import settings
@@ -29,12 +31,45 @@ from e2e.build import E2E  # noqa: E402
 collect_ignore_glob = ["fixtures/*/*.ipynb", "fixtures/*.ipynb"]
 
 
+class XdistController:
+    """Under ``pytest -n N`` the controller owns the one build: it names the build's folder for every
+    worker before they start, and starts the build when the first worker's collection holds an
+    end-to-end test. The workers wait for it (:meth:`e2e.build.Build.wait`) and the controller removes it."""
+
+    def __init__(self):
+        self.root = None
+
+    def pytest_configure_node(self, node):
+        if self.root is None:
+            self.root = tempfile.mkdtemp(prefix="fjaaqa-e2e-")
+        node.workerinput["fjaaqa_e2e_root"] = self.root
+
+    def pytest_xdist_node_collection_finished(self, node, ids):
+        if any("/e2e/" in i for i in ids):
+            E2E.start(self.root)
+
+    def pytest_sessionfinish(self, session):
+        if self.root and E2E.proc is None:  # no end-to-end test selected: the folder is empty
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+def pytest_configure(config):
+    """Under xdist: the controller registers :class:`XdistController`; a worker reads its build."""
+    worker = getattr(config, "workerinput", None)
+    if worker is not None:
+        if worker.get("fjaaqa_e2e_root"):
+            E2E.attach(worker["fjaaqa_e2e_root"])
+    elif getattr(config.option, "numprocesses", None):
+        config.pluginmanager.register(XdistController(), "fjaaqa-e2e-controller")
+
+
 def pytest_collection_modifyitems(session, config, items):
-    """End-to-end tests last; their build starts now, in the background."""
+    """End-to-end tests last; without xdist their build starts now, in the background."""
     e2e = [i for i in items if "e2e" in Path(str(i.fspath)).parts]
     if e2e:
         items[:] = [i for i in items if i not in set(e2e)] + e2e
-        E2E.start()
+        if not hasattr(config, "workerinput"):
+            E2E.start()
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -13,8 +13,10 @@ used and can be checked, and nothing lands in the developer's own.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -34,8 +36,6 @@ class Build:
     def __init__(self):
         self.root: Path | None = None
         self.proc: subprocess.Popen | None = None
-        self.error = ""
-        self.started = 0.0
         self.seconds = 0.0
 
     # -------------------------------------------------------------- paths
@@ -78,22 +78,50 @@ class Build:
 
     # -------------------------------------------------------------- the build
 
-    def start(self) -> None:
-        if self.root is not None:
+    def attach(self, root: str | Path) -> None:
+        """Read a build another process started (an xdist worker reading its controller's build)."""
+        self.root = Path(root)
+
+    def start(self, root: str | Path | None = None) -> None:
+        """Start the build in its own process, once: the wheel, the venv, then the demo.
+
+        Its own process, not a thread or a child this one waits on, so that under
+        pytest-xdist the controller can start it and any worker can wait for it by
+        reading ``result.json``, which the build writes last.
+        """
+        if self.proc is not None:
             return
-        self.root = Path(tempfile.mkdtemp(prefix="fjaaqa-e2e-"))
+        self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="fjaaqa-e2e-"))
+        with open(self.root / "build.err", "w") as err:  # the child holds its own copy of the file
+            self.proc = subprocess.Popen([sys.executable, __file__, str(self.root)], stdout=subprocess.DEVNULL,
+                                         stderr=err, start_new_session=True)
+
+    def main(self) -> None:
+        """In the build's own process: install, run the demo, write ``result.json``."""
+        result = {"error": "", "seconds": 0.0}
         try:
             self.install()
+            result.update(site=str(self.site), wheel=str(self.wheel))
         except Exception as exc:  # reported by every end-to-end test, not as a collection error
-            self.error = f"installing the wheel failed: {exc}"
-            return
-        self.work.mkdir()
-        self.home.mkdir()
-        self.started = time.perf_counter()
-        # not a with-block: the demo subprocess writes to this file after start() returns; wait() closes it
-        self.log = open(self.root / "demo.log", "w")  # noqa: SIM115
-        self.proc = subprocess.Popen([str(self.fjaaqa), "demo", "--out", "./out"], cwd=self.work, env=self.env(),
-                                     stdout=self.log, stderr=subprocess.STDOUT, text=True)
+            result["error"] = f"installing the wheel failed: {exc}"
+        if not result["error"]:
+            self.work.mkdir()
+            self.home.mkdir()
+            started = time.perf_counter()
+            with open(self.root / "demo.log", "w") as log:
+                try:
+                    done = subprocess.run([str(self.fjaaqa), "demo", "--out", "./out"], cwd=self.work,
+                                          env=self.env(), stdout=log, stderr=subprocess.STDOUT, text=True,
+                                          timeout=DEMO_TIMEOUT)
+                    if done.returncode != 0:
+                        tail = (self.root / "demo.log").read_text().splitlines()[-30:]
+                        result["error"] = f"fjaaqa demo exited {done.returncode}:\n" + "\n".join(tail)
+                except subprocess.TimeoutExpired:
+                    result["error"] = f"the demo did not finish in {DEMO_TIMEOUT} s"
+            result["seconds"] = time.perf_counter() - started
+        partial = self.root / "result.part"
+        partial.write_text(json.dumps(result))
+        partial.rename(self.root / "result.json")  # appears whole or not at all
 
     def install(self) -> None:
         src, dist = self.root / "src", self.root / "dist"
@@ -124,29 +152,37 @@ class Build:
         """The finished build; raises with the demo's last lines when it failed."""
         if self.root is None:
             self.start()
-        if self.error:
-            raise RuntimeError(self.error)
-        if self.proc.poll() is None:
-            try:
-                self.proc.wait(timeout=DEMO_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.error = f"the demo did not finish in {DEMO_TIMEOUT} s"
-        if not self.seconds:
-            self.seconds = time.perf_counter() - self.started
-            self.log.close()
+        result_file = self.root / "result.json"
+        deadline = time.monotonic() + DEMO_TIMEOUT + 300
+        while not result_file.exists():
+            if self.proc is not None and self.proc.poll() is not None and not result_file.exists():
+                raise RuntimeError("the build stopped without a result:\n" + (self.root / "build.err").read_text())
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the build did not finish in {DEMO_TIMEOUT + 300} s")
+            time.sleep(0.5)
+        result = json.loads(result_file.read_text())
+        if result["error"]:
+            raise RuntimeError(result["error"])
+        self.seconds = result["seconds"]
+        self.site, self.wheel = Path(result["site"]), Path(result["wheel"])
         self.output = (self.root / "demo.log").read_text()
-        if self.proc.returncode != 0 and not self.error:
-            self.error = f"fjaaqa demo exited {self.proc.returncode}:\n" + "\n".join(self.output.splitlines()[-30:])
-        if self.error:
-            raise RuntimeError(self.error)
         return self
 
     def cleanup(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-        if self.root is not None and not os.environ.get("FJAAQA_KEEP_E2E"):
+        """Only the process that started the build stops it and removes its folder."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:  # the build and the demo it runs: one process group
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        if not os.environ.get("FJAAQA_KEEP_E2E"):
             shutil.rmtree(self.root, ignore_errors=True)
 
 
 E2E = Build()
+
+
+if __name__ == "__main__":
+    build = Build()
+    build.attach(sys.argv[1])
+    build.main()
