@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,9 +19,9 @@ INDICATORS = {"withdrawals", "achievement_rate", "breaks_in_learning", "past_pla
               "outside_approved_areas"}
 
 
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def run(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "fjaaqa.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=300)
+                          timeout=300, env={**os.environ, **env} if env else None)
 
 
 def minimal_dataset(root: Path) -> Path:
@@ -58,6 +59,24 @@ def test_indicators_json_contract(tmp_path):
     # without LearnActEndDate no aim can show an ending: withdrawals, breaks and achievement are not available
     for ind in ("withdrawals", "breaks_in_learning", "achievement_rate"):
         assert all(r["status"] == "no_data" for r in recs if r["indicator"] == ind)
+
+
+def test_duckdb_memory_setting_changes_the_time_not_the_answer(tmp_path, monkeypatch):
+    from fjaaqa.inputs.views import connect
+
+    monkeypatch.setenv("FJAAQA_DUCKDB_MEMORY", "3GB")
+    assert connect().execute("SELECT current_setting('memory_limit')").fetchall()[0][0] == "2.7 GiB"  # 3e9 bytes
+    monkeypatch.delenv("FJAAQA_DUCKDB_MEMORY")
+    assert connect().execute("SELECT current_setting('memory_limit')").fetchall()[0][0] == "953.6 MiB"  # 1e9
+
+    data = minimal_dataset(tmp_path / "d")
+    args = ("indicators", "--data", str(data), "--year", "2324", "--return", "R14", "--format", "csv")
+    default, small = run(*args), run(*args, env={"FJAAQA_DUCKDB_MEMORY": "64 MB"})
+    assert default.returncode == small.returncode == 0 and small.stdout == default.stdout
+    bad = run(*args, env={"FJAAQA_DUCKDB_MEMORY": "lots"})
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.strip().splitlines() == [
+        "fjaaqa: error: FJAAQA_DUCKDB_MEMORY='lots' is not a size such as 512MB or 4GB"]
 
 
 def test_year_forms_give_the_same_answer(tmp_path):

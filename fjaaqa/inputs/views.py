@@ -125,6 +125,8 @@ def register_dataset(con, ds: Dataset) -> None:
 
 ENGINES = ("duckdb", "pandas")  # DuckDB SQL over the files (the default), or the pandas reference path
 MEMORY_LIMIT = "1GB"  # DuckDB spills to disk beyond this, so a national run stays well under 2 GB
+MEMORY_SETTING = "FJAAQA_DUCKDB_MEMORY"  # a bigger machine may give DuckDB more: fewer spills, the same results
+MEMORY_FORM = r"[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)"
 
 
 def check_engine(engine: str) -> str:
@@ -136,7 +138,26 @@ def check_engine(engine: str) -> str:
     return engine
 
 
-def connect(memory_limit: str = MEMORY_LIMIT):
+def run_memory() -> str:
+    """DuckDB's memory for a run: ``FJAAQA_DUCKDB_MEMORY`` when set (a size such as 4GB), else 1 GB.
+
+    Checked here, not by DuckDB, so that a mistyped value is one line that
+    names the setting rather than a database error.
+    """
+    import os
+    import re
+
+    from ..errors import InputError
+
+    value = os.environ.get(MEMORY_SETTING, "").strip()
+    if not value:
+        return MEMORY_LIMIT
+    if not re.fullmatch(MEMORY_FORM, value, flags=re.IGNORECASE):
+        raise InputError(f"{MEMORY_SETTING}='{value}' is not a size such as 512MB or 4GB")
+    return value
+
+
+def connect(memory: str | None = None):
     """A DuckDB connection for one run: bounded memory, spilling to the system's temporary folder.
 
     An in-memory database would otherwise spill into ``.tmp`` under the
@@ -147,12 +168,13 @@ def connect(memory_limit: str = MEMORY_LIMIT):
 
     import duckdb
 
+    limit = memory or run_memory()
     con = duckdb.connect()
     # The bar would write into the command's own output; in a notebook kernel DuckDB refuses the setting (it
     # wants ipywidgets to change it) and prints no bar there anyway.
     with contextlib.suppress(duckdb.Error):
         con.execute("SET enable_progress_bar = false")
-    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute(f"SET memory_limit = '{limit}'")
     con.execute(f"SET temp_directory = '{Path(tempfile.gettempdir(), 'fjaaqa-duckdb').as_posix()}'")
     return con
 
