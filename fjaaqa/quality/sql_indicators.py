@@ -98,7 +98,7 @@ CREATE OR REPLACE TEMP TABLE qf_aims (prank BIGINT, UKPRN VARCHAR, LearnRefNumbe
 # agency_commitments, then the latest commitment per apprenticeship within one agency.
 COMMITMENTS = """
 CREATE OR REPLACE TEMP TABLE qf_commitments AS
-SELECT ULN, UKPRN, StdCode, agency_id, apprenticeship_id, host_employer, status AS commitment_status,
+SELECT ULN, UKPRN, StdCode, agency_id, apprenticeship_id, status AS commitment_status,
        stop_date AS commitment_stop, start_date AS commitment_start
 FROM commitments
 WHERE agency_id IN (SELECT agency_id FROM register) AND list_contains($delivery_models, delivery_model)
@@ -107,15 +107,16 @@ QUALIFY row_number() OVER (PARTITION BY ULN, UKPRN, StdCode, agency_id
 """
 
 # Linked on ULN, UKPRN and StdCode; on ULN and UKPRN alone in a return whose aims carry no StdCode at all.
+# The host employer is not carried: no indicator reads it, and at national size it was 400 MB of the table.
 LINKED = """
 CREATE OR REPLACE TEMP TABLE qf_linked AS
 WITH has_std AS (SELECT prank, bool_or(StdCode IS NOT NULL) AS has_std FROM qf_aims GROUP BY prank)
-SELECT a.*, c.agency_id, c.apprenticeship_id, c.host_employer, c.commitment_status, c.commitment_stop,
+SELECT a.*, c.agency_id, c.apprenticeship_id, c.commitment_status, c.commitment_stop,
        c.commitment_start, 'commitment' AS link_basis
 FROM qf_aims a JOIN has_std h ON h.prank = a.prank AND h.has_std
 JOIN qf_commitments c ON c.ULN = a.ULN AND c.UKPRN = a.UKPRN AND c.StdCode = a.StdCode
 UNION ALL
-SELECT a.*, c.agency_id, c.apprenticeship_id, c.host_employer, c.commitment_status, c.commitment_stop,
+SELECT a.*, c.agency_id, c.apprenticeship_id, c.commitment_status, c.commitment_stop,
        c.commitment_start, 'commitment' AS link_basis
 FROM qf_aims a JOIN has_std h ON h.prank = a.prank AND NOT h.has_std
 JOIN qf_commitments c ON c.ULN = a.ULN AND c.UKPRN = a.UKPRN
@@ -141,7 +142,7 @@ WITH rest AS (
     ASOF LEFT JOIN emp ON emp.prank = r.prank AND emp.UKPRN = r.UKPRN AND emp.LearnRefNumber = r.LearnRefNumber
                       AND r.LearnStartDate >= emp.DateEmpStatApp
 )
-SELECT s.* EXCLUDE (EmpId), g.agency_id, NULL, NULL, NULL, NULL, NULL, 'ern'
+SELECT s.* EXCLUDE (EmpId), g.agency_id, NULL, NULL, NULL, NULL, 'ern'
 FROM at_start s JOIN register g ON g.ern = s.EmpId
 """
 
@@ -460,8 +461,11 @@ TEMP_TABLES = ["qf_periods", "qf_agencies", "qf_standards", "qf_postcode_areas",
 
 # ---------------------------------------------------------------- running it
 
+# The steps in the order they run: the pool straight after the grouping, as both read the linked aims (the
+# largest working table, 3 GB at national size) and nothing after them does.
+STEPS = (GROUPED, POOL, LATE, MEASURED, CURRENT, QAR)
 # The working tables no later step reads, dropped once the step named has run (DuckDB has 1 GB in all).
-DONE_AFTER = {MEASURED: ["qf_grouped", "qf_late"]}
+DONE_AFTER = {POOL: ["qf_linked"], MEASURED: ["qf_grouped", "qf_late"], QAR: ["qf_pool"]}
 
 
 def indicator_results_sql(con, period: Period, t: ThresholdSet, absent: dict | None = None,
@@ -488,7 +492,7 @@ def indicator_results_sql(con, period: Period, t: ThresholdSet, absent: dict | N
     if t.readings.link.use_ern_fallback:
         _run(con, LINKED_BY_ERN, params)
     _drop(con, ["qf_aims", "qf_commitments"])  # at national size each working table is hundreds of megabytes
-    for sql in (GROUPED, LATE, MEASURED, CURRENT, POOL, QAR):
+    for sql in STEPS:
         _run(con, sql, params)
         _drop(con, DONE_AFTER.get(sql, []))
 
