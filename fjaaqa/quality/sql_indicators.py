@@ -107,16 +107,17 @@ QUALIFY row_number() OVER (PARTITION BY ULN, UKPRN, StdCode, agency_id
 """
 
 # Linked on ULN, UKPRN and StdCode; on ULN and UKPRN alone in a return whose aims carry no StdCode at all.
-# The host employer is not carried: no indicator reads it, and at national size it was 400 MB of the table.
+# Neither the host employer nor StdCode is carried (no later step reads them: they use std_key); at national
+# size the host employer alone was 400 MB of the table.
 LINKED = """
 CREATE OR REPLACE TEMP TABLE qf_linked AS
 WITH has_std AS (SELECT prank, bool_or(StdCode IS NOT NULL) AS has_std FROM qf_aims GROUP BY prank)
-SELECT a.*, c.agency_id, c.apprenticeship_id, c.commitment_status, c.commitment_stop,
+SELECT a.* EXCLUDE (StdCode), c.agency_id, c.apprenticeship_id, c.commitment_status, c.commitment_stop,
        c.commitment_start, 'commitment' AS link_basis
 FROM qf_aims a JOIN has_std h ON h.prank = a.prank AND h.has_std
 JOIN qf_commitments c ON c.ULN = a.ULN AND c.UKPRN = a.UKPRN AND c.StdCode = a.StdCode
 UNION ALL
-SELECT a.*, c.agency_id, c.apprenticeship_id, c.commitment_status, c.commitment_stop,
+SELECT a.* EXCLUDE (StdCode), c.agency_id, c.apprenticeship_id, c.commitment_status, c.commitment_stop,
        c.commitment_start, 'commitment' AS link_basis
 FROM qf_aims a JOIN has_std h ON h.prank = a.prank AND NOT h.has_std
 JOIN qf_commitments c ON c.ULN = a.ULN AND c.UKPRN = a.UKPRN
@@ -142,7 +143,7 @@ WITH rest AS (
     ASOF LEFT JOIN emp ON emp.prank = r.prank AND emp.UKPRN = r.UKPRN AND emp.LearnRefNumber = r.LearnRefNumber
                       AND r.LearnStartDate >= emp.DateEmpStatApp
 )
-SELECT s.* EXCLUDE (EmpId), g.agency_id, NULL, NULL, NULL, NULL, 'ern'
+SELECT s.* EXCLUDE (EmpId, StdCode), g.agency_id, NULL, NULL, NULL, NULL, 'ern'
 FROM at_start s JOIN register g ON g.ern = s.EmpId
 """
 
