@@ -95,33 +95,45 @@ class Build:
         with open(self.root / "build.err", "w") as err:  # the child holds its own copy of the file
             self.proc = subprocess.Popen([sys.executable, __file__, str(self.root)], stdout=subprocess.DEVNULL,
                                          stderr=err, start_new_session=True)
+        (self.root / "build.pid.part").write_text(str(self.proc.pid))
+        (self.root / "build.pid.part").rename(self.root / "build.pid")  # a worker never reads half of it
 
     def main(self) -> None:
-        """In the build's own process: install, run the demo, write ``result.json``."""
+        """In the build's own process: install, run the demo, and always write ``result.json``.
+
+        Always: a worker waiting under xdist cannot see this process end, only the file.
+        """
         result = {"error": "", "seconds": 0.0}
+        try:
+            self.build(result)
+        except Exception as exc:
+            result["error"] = result["error"] or f"the build failed: {exc!r}"
+        finally:
+            partial = self.root / "result.part"
+            partial.write_text(json.dumps(result))
+            partial.rename(self.root / "result.json")  # appears whole or not at all
+
+    def build(self, result: dict) -> None:
         try:
             self.install()
             result.update(site=str(self.site), wheel=str(self.wheel))
         except Exception as exc:  # reported by every end-to-end test, not as a collection error
             result["error"] = f"installing the wheel failed: {exc}"
-        if not result["error"]:
-            self.work.mkdir()
-            self.home.mkdir()
-            started = time.perf_counter()
-            with open(self.root / "demo.log", "w") as log:
-                try:
-                    done = subprocess.run([str(self.fjaaqa), "demo", "--out", "./out"], cwd=self.work,
-                                          env=self.env(), stdout=log, stderr=subprocess.STDOUT, text=True,
-                                          timeout=DEMO_TIMEOUT)
-                    if done.returncode != 0:
-                        tail = (self.root / "demo.log").read_text().splitlines()[-30:]
-                        result["error"] = f"fjaaqa demo exited {done.returncode}:\n" + "\n".join(tail)
-                except subprocess.TimeoutExpired:
-                    result["error"] = f"the demo did not finish in {DEMO_TIMEOUT} s"
-            result["seconds"] = time.perf_counter() - started
-        partial = self.root / "result.part"
-        partial.write_text(json.dumps(result))
-        partial.rename(self.root / "result.json")  # appears whole or not at all
+            return
+        self.work.mkdir()
+        self.home.mkdir()
+        started = time.perf_counter()
+        with open(self.root / "demo.log", "w") as log:
+            try:
+                done = subprocess.run([str(self.fjaaqa), "demo", "--out", "./out"], cwd=self.work,
+                                      env=self.env(), stdout=log, stderr=subprocess.STDOUT, text=True,
+                                      timeout=DEMO_TIMEOUT)
+                if done.returncode != 0:
+                    tail = (self.root / "demo.log").read_text().splitlines()[-30:]
+                    result["error"] = f"fjaaqa demo exited {done.returncode}:\n" + "\n".join(tail)
+            except subprocess.TimeoutExpired:
+                result["error"] = f"the demo did not finish in {DEMO_TIMEOUT} s"
+        result["seconds"] = time.perf_counter() - started
 
     def install(self) -> None:
         src, dist = self.root / "src", self.root / "dist"
@@ -155,7 +167,7 @@ class Build:
         result_file = self.root / "result.json"
         deadline = time.monotonic() + DEMO_TIMEOUT + 300
         while not result_file.exists():
-            if self.proc is not None and self.proc.poll() is not None and not result_file.exists():
+            if not self.running() and not result_file.exists():
                 raise RuntimeError("the build stopped without a result:\n" + (self.root / "build.err").read_text())
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the build did not finish in {DEMO_TIMEOUT + 300} s")
@@ -167,6 +179,18 @@ class Build:
         self.site, self.wheel = Path(result["site"]), Path(result["wheel"])
         self.output = (self.root / "demo.log").read_text()
         return self
+
+    def running(self) -> bool:
+        """Whether the build process is still at work: this process's child, or (in a worker) the controller's."""
+        if self.proc is not None:
+            return self.proc.poll() is None
+        pid_file = self.root / "build.pid"
+        if not pid_file.exists():
+            return True  # not started yet: the controller starts it once a worker's collection is in
+        try:  # a finished child the controller has not reaped yet is a zombie, not a running build
+            return Path(f"/proc/{pid_file.read_text()}/stat").read_text().rsplit(")", 1)[1].split()[0] not in "ZX"
+        except OSError:
+            return False
 
     def cleanup(self) -> None:
         """Only the process that started the build stops it and removes its folder."""
