@@ -45,7 +45,7 @@ class XdistController:
         node.workerinput["fjaaqa_e2e_root"] = self.root
 
     def pytest_xdist_node_collection_finished(self, node, ids):
-        if any("/e2e/" in i for i in ids):
+        if any("e2e" in Path(i.split("::")[0]).parts for i in ids):  # as pytest_collection_modifyitems tells
             E2E.start(self.root)
 
     def pytest_sessionfinish(self, session):
