@@ -39,11 +39,7 @@ from bench_national import bare_scan, frm_returns, read_files  # noqa: E402
 FRM_AT = ("2223", "R14")
 INDICATORS_AT = ("2324", "R14")
 RULES = 20  # reports an FRM run evaluates at R14
-def memory() -> str:
-    """DuckDB's memory, as a run has it (``FJAAQA_DUCKDB_MEMORY``, else 1 GB); set it to see the spilling."""
-    from fjaaqa.inputs.views import run_memory
 
-    return run_memory()
 
 # Three statements, not one: joining everything at once holds every hash table together and spills
 # (11-15 s a return at national size, against about 4 s so).
@@ -151,12 +147,10 @@ def fam_columns(con, ilr: Path) -> str:
 
 
 def connect():
-    import duckdb
+    """A connection as a run gets one: 1 GB, or ``FJAAQA_DUCKDB_MEMORY`` (set it to see the spilling)."""
+    from fjaaqa.inputs.views import connect as run_connection
 
-    con = duckdb.connect()
-    con.execute(f"SET memory_limit = '{memory()}'")
-    con.execute("SET temp_directory = '/tmp/fjaaqa-duckdb'")
-    return con
+    return run_connection()
 
 
 def step(label: str, fn) -> float:

@@ -157,7 +157,7 @@ def run_memory() -> str:
     return value
 
 
-def connect(memory: str | None = None):
+def connect():
     """A DuckDB connection for one run: bounded memory, spilling to the system's temporary folder.
 
     An in-memory database would otherwise spill into ``.tmp`` under the
@@ -168,7 +168,7 @@ def connect(memory: str | None = None):
 
     import duckdb
 
-    limit = memory or run_memory()
+    limit = run_memory()
     con = duckdb.connect()
     # The bar would write into the command's own output; in a notebook kernel DuckDB refuses the setting (it
     # wants ipywidgets to change it) and prints no bar there anyway.
