@@ -76,11 +76,11 @@ def compute_indicators(data: Path, year: str, return_code: str, thresholds: str,
         ds = load_dataset(data, up_to=period)
         return compute(ds, period, t), len(ds.rejected)
     from .inputs.sql_load import open_dataset
-    from .quality.sql_indicators import indicator_results_sql
+    from .quality.sql_indicators import FAM_TYPES, indicator_results_sql
 
     con = connect()
     try:
-        loaded = open_dataset(con, Path(data), up_to=period, kept=kept_checks.default_folder())
+        loaded = open_dataset(con, Path(data), up_to=period, kept=kept_checks.default_folder(), fams=FAM_TYPES)
         rejected = len(loaded.rejected)
         results = indicator_results_sql(con, period, t, absent=loaded.absent, data_dir=Path(data))
     finally:

@@ -250,6 +250,29 @@ def test_an_earlier_return_alone_loads_the_same(tmp_path):
     assert_same(every_check_dataset(tmp_path / "data"), make_period("2324", "R06"))
 
 
+@pytest.mark.parametrize("fams, left_out", [(("LDM", "RES"), {"FAM_SOF"}), ((), {"FAM_LDM", "FAM_SOF"})])
+def test_an_opening_for_some_fam_types_puts_only_those_on_the_aims(tmp_path, fams, left_out):
+    """Every FAM row is still checked; the aims carry the asked types' codes as a full opening has them.
+
+    A ``FAM_<type>`` column of the deliveries file itself stays (here RES,
+    ACT and HHS), without the codes of the FAMs file unless its type was
+    asked for; a column only the FAMs file makes is left out.
+    """
+    data = every_check_dataset(tmp_path / "data")
+    full, some = duckdb.connect(), duckdb.connect()
+    everything = open_dataset(full, data)
+    opened = open_dataset(some, data, fams=fams)
+    cols = [c for c, _ in _view(full, "deliveries")[0]]
+    kept = [c for c, _ in _view(some, "deliveries")[0]]
+    assert kept == [c for c in cols if c not in left_out]
+    listed = ", ".join(f'"{c}"' for c in kept if not c.startswith("FAM_") or c[4:] in fams)
+    for con in (full, some):
+        con.execute(f"CREATE TEMP VIEW asked AS SELECT {listed} FROM deliveries")
+    assert _view(some, "asked") == _view(full, "asked")
+    pd.testing.assert_frame_equal(_plain(opened.rejected), _plain(everything.rejected))
+    assert "fams.csv" in " ".join(opened.rejected["file"])
+
+
 def test_every_row_rule_has_its_sql():
     missing = [f"{spec.name}.{r.name}" for spec in SPECS.values() for r in spec.rules if r.sql is None]
     assert missing == []

@@ -19,6 +19,7 @@ from ..inputs.views import check_engine, connect
 from ..periods import Period
 from .inputs import FRM_TABLES
 from .run import FrmResult, Previous, previous_return, returns_read
+from .sql_common import FAM_TYPES
 
 
 def plan(data_dir: str | Path, period: Period,
@@ -48,7 +49,8 @@ def open_sql(con, data_dir: str | Path, period: Period, kept_flags: pd.DataFrame
     from ..inputs.sql_load import open_dataset
 
     previous, only = plan(data_dir, period, kept_flags)
-    opened = open_dataset(con, data_dir, up_to=period, only=only, kept=kept_checks.default_folder(), top=FRM_TABLES)
+    opened = open_dataset(con, data_dir, up_to=period, only=only, kept=kept_checks.default_folder(), top=FRM_TABLES,
+                          fams=FAM_TYPES)
     return opened, previous
 
 

@@ -22,6 +22,8 @@ PY_WHITESPACE = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).issp
 # FAM columns of frm_aims the rules read: a return whose deliveries never carry the FAM has no such column in
 # pandas (the rule reads it as blank), so the runner adds it as NULL rather than have the SQL fail.
 AIM_OPTIONAL_COLUMNS = ["FAM_ADL", "FAM_FFI", "FAM_LDM", "FAM_SOF"]
+# Their FAM types: the only ones an opening for the SQL rules puts on the deliveries.
+FAM_TYPES = tuple(c.removeprefix("FAM_") for c in AIM_OPTIONAL_COLUMNS)
 
 
 def text_list(param: str) -> str:

@@ -156,7 +156,7 @@ def _ints(flags: pd.Series):
 
 def open_dataset(con: duckdb.DuckDBPyConnection, data_dir: str | Path, up_to: Period | None = None,
                  only: set[Period] | None = None, kept: Path | None = None,
-                 top: Collection[str] | None = None) -> SqlDataset:
+                 top: Collection[str] | None = None, fams: Collection[str] | None = None) -> SqlDataset:
     """Open ``data_dir`` in ``con`` as the views of :mod:`fjaaqa.inputs.views`; ILR returns after ``up_to`` unread.
 
     With ``only``, the ILR returns not in it are not read either; with
@@ -164,17 +164,21 @@ def open_dataset(con: duckdb.DuckDBPyConnection, data_dir: str | Path, up_to: Pe
     Equal to ``register_dataset(con, load_dataset(data_dir, up_to, only, top))``, with
     the rejected rows and the reconciliation of that Dataset. With ``kept``
     (a folder), each file's check outcome is kept there and read back when
-    the same file is opened again (:mod:`fjaaqa.inputs.kept_checks`).
+    the same file is opened again (:mod:`fjaaqa.inputs.kept_checks`). With
+    ``fams`` (FAM types, such as ``RES``), the deliveries view carries only
+    those types' ``FAM_<type>`` columns from the FAMs file: every FAM row is
+    still checked, but only the aims' FAMs a command reads are put on them.
     """
-    return _Opener(con, data_dir, kept).run(up_to, only, top)
+    return _Opener(con, data_dir, kept, fams).run(up_to, only, top)
 
 
 class _Opener:
     """The state of one opening: the connection, the pandas loader's file rules, what was rejected."""
 
-    def __init__(self, con, data_dir, kept: Path | None = None):
+    def __init__(self, con, data_dir, kept: Path | None = None, fams: Collection[str] | None = None):
         self.con = con
         self.kept = kept  # where check outcomes are kept (kept_checks), or None to work every one out
+        self.fams = None if fams is None else sorted(set(fams))  # the FAM types put on the aims, or None for all
         self.ld = Loader(data_dir)  # file finding, symbolic links, notes, the file list: the pandas loader's own
         self.names = itertools.count()
         self.rejected: list[pd.DataFrame] = []
@@ -847,14 +851,18 @@ class _Opener:
         with whether its largest differs, in one grouping. Only aims with
         several codes of a type have them joined with ``;`` afterwards, in
         the order of each code's first ``DateFrom`` (none first: '' sorts
-        before any date), then code.
+        before any date), then code. Only the types the opening was asked
+        for (all by default): the indicators read one type, and grouping every
+        FAM of seven national returns took 3.3 s where that one takes 0.3 s.
         """
         fams = tables.get("fams")
-        if fams is None:
+        if fams is None or self.fams == []:
             return None
         con = self.con
         keys = ["UKPRN", "LearnRefNumber", "AimSeqNumber"]
         aim = f"SELECT * FROM {fams.view} WHERE AimSeqNumber IS NOT NULL"
+        if self.fams is not None:
+            aim += f" AND FAMType IN ({', '.join(sql_text(t) for t in self.fams)})"
         types = [t for (t,) in con.execute(f"SELECT DISTINCT FAMType FROM ({aim}) ORDER BY FAMType").fetchall()]
         if not types:
             return None

@@ -43,6 +43,9 @@ from .thresholds import ThresholdSet
 # As qar.classify_aims: "a later aim starts, however long after" is a window this wide.
 FOLLOW_ANY_DAYS = 10**6
 
+# The aims' FAM types the SQL reads (FAM_RES, a restart): the only ones an opening for it puts on the deliveries.
+FAM_TYPES = ("RES",)
+
 # The per-agency sums each indicator's classify step reads, in the pandas count_* column order.
 COUNT_COLUMNS = {
     "withdrawals": ["denominator", "numerator"],
@@ -70,6 +73,10 @@ MACROS = [
     "CREATE OR REPLACE TEMP MACRO qf_true(c) AS coalesce(c, false)",
     # A dated approval or placement in force on a day (an empty end is open).
     'CREATE OR REPLACE TEMP MACRO qf_in_force(d, lo, hi) AS (lo IS NULL OR lo <= d) AND (hi IS NULL OR hi >= d)',
+    # Whether one of an agency's approvals of a kind (a list of value, from, to) covers a value on a day: its own
+    # or the approval of everything (``everything``), in force that day.
+    "CREATE OR REPLACE TEMP MACRO qf_allows(approvals, v, d, everything) AS list_bool_or(list_transform(approvals, "
+    'lambda x: qf_true((x.value = everything OR x.value = v) AND qf_in_force(d, x."from", x."to"))))',
 ]
 
 # ---------------------------------------------------------------- linking (inputs/link.py)
@@ -170,13 +177,24 @@ GROUPED_FIELDS = ("prank, agency_id, ULN, std_key, state, LearnActEndDate, Learn
 # after UKPRN breaks ties the way the pandas stable sort does where it can (commitment links before
 # employer-reference ones, an aim's commitments in date order). A group of one aim: it is the latest, its
 # first start is its own, and no aim follows it, so it has no earlier withdrawal.
+# The apprentices whose earlier returns late_reported_from reads: those with an aim withdrawn in a measured
+# return (a few more than those whose latest aim there is withdrawn, which is all it needs).
+HISTORY_KEYS = """
+CREATE OR REPLACE TEMP TABLE qf_history_keys AS
+SELECT DISTINCT l.agency_id, l.ULN, l.std_key
+FROM qf_linked l JOIN qf_periods p ON p.prank = l.prank AND p.is_target
+WHERE l.CompStatus = '3'
+"""
+
 GROUPED = f"""
 CREATE OR REPLACE TEMP TABLE qf_grouped AS
 WITH a AS (
-    SELECT *, {AIM_STATE} AS state,
+    SELECT l.*, {AIM_STATE} AS state,
            CASE WHEN OrigLearnStartDate < LearnStartDate THEN OrigLearnStartDate ELSE LearnStartDate END AS start0
-    FROM qf_linked
-), several AS (SELECT {GROUP_KEYS} FROM qf_linked GROUP BY ALL HAVING count(*) > 1
+    FROM qf_linked l JOIN qf_periods p ON p.prank = l.prank
+    WHERE p.is_target OR EXISTS (SELECT 1 FROM qf_history_keys k
+                                 WHERE k.agency_id = l.agency_id AND k.ULN = l.ULN AND k.std_key = l.std_key)
+), several AS (SELECT {GROUP_KEYS} FROM a GROUP BY ALL HAVING count(*) > 1
 ), s AS (
     SELECT *,
            lead(LearnStartDate) OVER w AS next_start,
@@ -230,6 +248,36 @@ HAVING bool_or(qf_true(h.hstate IN ('{STATE_CONTINUING}', '{STATE_BREAK}') AND h
                        AND (f.fw_rank IS NULL OR h.hrank < f.fw_rank)))
 """
 
+# Each workplace postcode's region (reference.regions_for), worked out once per distinct postcode of the measured
+# apprentices and the placements: at national size 3,586 postcodes stand for 5 million apprentices.
+REGIONS = """
+CREATE OR REPLACE TEMP TABLE qf_regions AS
+WITH pcs AS (
+    SELECT DISTINCT g.DelLocPostCode AS postcode
+    FROM qf_grouped g JOIN qf_periods p ON p.prank = g.prank AND p.is_target
+    WHERE g.DelLocPostCode IS NOT NULL
+    UNION
+    SELECT postcode FROM placements WHERE postcode IS NOT NULL
+), keyed AS (
+    SELECT postcode, upper(regexp_replace(postcode, '\\s+', '', 'g')) AS pc_key FROM pcs
+), parsed AS (
+    SELECT *, regexp_extract(pc_key, $postcode_pattern, 1) AS pc_area,
+           regexp_extract(pc_key, $postcode_pattern, 2) AS pc_district
+    FROM keyed
+)
+SELECT x.postcode,
+       CASE WHEN list_contains($unknown_postcodes, x.pc_key) OR NOT regexp_matches(x.pc_key, $postcode_pattern)
+                THEN $unknown
+            WHEN bp.pc_key IS NOT NULL THEN bp.region
+            WHEN bd.district IS NOT NULL THEN bd.region
+            WHEN ar.area IS NOT NULL THEN ar.region
+            ELSE $unknown END AS region
+FROM parsed x
+LEFT JOIN qf_by_postcode bp ON bp.pc_key = x.pc_key
+LEFT JOIN qf_by_district bd ON bd.district = x.pc_area || x.pc_district
+LEFT JOIN qf_postcode_areas ar ON ar.area = x.pc_area
+"""
+
 # period_state, the breakdown attributes the indicators read (route, workplace region) and outside_areas.
 MEASURED = f"""
 CREATE OR REPLACE TEMP TABLE qf_measured AS
@@ -276,41 +324,17 @@ WITH g AS (
     FROM w
     LEFT JOIN placed pl ON pl.prank = w.prank AND pl.apprenticeship_id = w.apprenticeship_id
     LEFT JOIN qf_standards st ON st.StdCode = w.std_key
-), parsed AS (
-    SELECT *, regexp_extract(pc_key, $postcode_pattern, 1) AS pc_area,
-           regexp_extract(pc_key, $postcode_pattern, 2) AS pc_district
-    FROM (SELECT *, upper(regexp_replace(workplace_postcode, '\\s+', '', 'g')) AS pc_key FROM placed_on)
 ), region AS (
-    SELECT x.*,
-           CASE WHEN x.pc_key IS NULL OR list_contains($unknown_postcodes, x.pc_key)
-                     OR NOT regexp_matches(x.pc_key, $postcode_pattern) THEN $unknown
-                WHEN bp.pc_key IS NOT NULL THEN bp.region
-                WHEN bd.district IS NOT NULL THEN bd.region
-                WHEN ar.area IS NOT NULL THEN ar.region
-                ELSE $unknown END AS region
-    FROM parsed x
-    LEFT JOIN qf_by_postcode bp ON bp.pc_key = x.pc_key
-    LEFT JOIN qf_by_district bd ON bd.district = x.pc_area || x.pc_district
-    LEFT JOIN qf_postcode_areas ar ON ar.area = x.pc_area
-), approved AS (
-    SELECT r.*,
-           EXISTS (SELECT 1 FROM qf_approvals a WHERE a.agency_id = r.agency_id AND a.kind = 'sector') AS has_sector,
-           EXISTS (SELECT 1 FROM qf_approvals a WHERE a.agency_id = r.agency_id AND a.kind = 'region') AS has_region,
-           CASE WHEN $approvals_at_start THEN r.first_start ELSE r.census END AS as_at
-    FROM region r
+    SELECT x.*, coalesce(r.region, $unknown) AS region
+    FROM placed_on x LEFT JOIN qf_regions r ON r.postcode = x.workplace_postcode
 ), judged AS (
-    SELECT *,
-           has_sector AND route IS NOT NULL AND route <> $unknown AND NOT EXISTS (
-               SELECT 1 FROM qf_approvals a
-               WHERE a.agency_id = approved.agency_id AND a.kind = 'sector'
-                 AND (a.value = $all OR a.value = approved.route) AND qf_in_force(approved.as_at, a."from", a."to")
-           ) AS outside_sector,
-           has_region AND region IS NOT NULL AND region <> $unknown AND NOT EXISTS (
-               SELECT 1 FROM qf_approvals a
-               WHERE a.agency_id = approved.agency_id AND a.kind = 'region'
-                 AND (a.value = $all OR a.value = approved.region) AND qf_in_force(approved.as_at, a."from", a."to")
-           ) AS outside_region
-    FROM approved
+    SELECT r.*, coalesce(len(a.sectors), 0) > 0 AS has_sector, coalesce(len(a.regions), 0) > 0 AS has_region,
+           has_sector AND r.route IS NOT NULL AND r.route <> $unknown
+               AND NOT qf_allows(a.sectors, r.route, r.as_at, $all) AS outside_sector,
+           has_region AND r.region IS NOT NULL AND r.region <> $unknown
+               AND NOT qf_allows(a.regions, r.region, r.as_at, $all) AS outside_region
+    FROM (SELECT *, CASE WHEN $approvals_at_start THEN first_start ELSE census END AS as_at FROM region) r
+    LEFT JOIN qf_agency_approvals a ON a.agency_id = r.agency_id
 )
 SELECT prank, agency_id, ULN, std_key, state, live, route, region,
        live AND (wd_apprenticeship OR wd_agency) AS withdrawn_in_year,
@@ -456,17 +480,19 @@ FROM qf_measured WHERE prank < $prank GROUP BY prank, agency_id ORDER BY prank, 
 """
 
 TEMP_TABLES = ["qf_periods", "qf_agencies", "qf_standards", "qf_postcode_areas", "qf_by_postcode", "qf_by_district",
-               "qf_names", "qf_approvals", "qf_aims", "qf_commitments", "qf_linked", "qf_grouped", "qf_late",
-               "qf_measured", "qf_current", "qf_pool", "qf_qar"]
+               "qf_names", "qf_approvals", "qf_agency_approvals", "qf_aims", "qf_commitments", "qf_linked",
+               "qf_history_keys", "qf_grouped", "qf_late", "qf_regions", "qf_measured", "qf_current", "qf_pool",
+               "qf_qar"]
 
 
 # ---------------------------------------------------------------- running it
 
 # The steps in the order they run: the pool straight after the grouping, as both read the linked aims (the
 # largest working table, 3 GB at national size) and nothing after them does.
-STEPS = (GROUPED, POOL, LATE, MEASURED, CURRENT, QAR)
+STEPS = (HISTORY_KEYS, GROUPED, POOL, LATE, REGIONS, MEASURED, CURRENT, QAR)
 # The working tables no later step reads, dropped once the step named has run (DuckDB has 1 GB in all).
-DONE_AFTER = {POOL: ["qf_linked"], MEASURED: ["qf_grouped", "qf_late"], QAR: ["qf_pool"]}
+DONE_AFTER = {GROUPED: ["qf_history_keys"], POOL: ["qf_linked"], MEASURED: ["qf_grouped", "qf_late", "qf_regions"],
+              QAR: ["qf_pool"]}
 
 
 def indicator_results_sql(con, period: Period, t: ThresholdSet, absent: dict | None = None,
@@ -632,6 +658,14 @@ def _reference_tables(con) -> None:
         )
         SELECT raw.agency_id, raw.kind, coalesce(n.name, raw.value) AS value, raw."from", raw."to"
         FROM raw LEFT JOIN qf_names n ON n.kind = raw.kind AND n.key = lower(raw.value)""")
+    # Each agency's approvals of a kind as one list, which qf_measured reads with the agency: a correlated
+    # NOT EXISTS over the approvals table took 4 s at national size.
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE qf_agency_approvals AS
+        SELECT agency_id,
+               list({'value': value, 'from': "from", 'to': "to"}) FILTER (WHERE kind = 'sector') AS sectors,
+               list({'value': value, 'from': "from", 'to': "to"}) FILTER (WHERE kind = 'region') AS regions
+        FROM qf_approvals GROUP BY agency_id""")
 
 
 def _earlier_outside_runs(con, periods: list[Period], t: ThresholdSet, params: dict) -> pd.Series:
