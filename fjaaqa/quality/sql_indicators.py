@@ -113,21 +113,18 @@ QUALIFY row_number() OVER (PARTITION BY ULN, UKPRN, StdCode, agency_id
                            ORDER BY start_date DESC NULLS LAST, apprenticeship_id DESC NULLS LAST) = 1
 """
 
-# Linked on ULN, UKPRN and StdCode; on ULN and UKPRN alone in a return whose aims carry no StdCode at all.
-# Neither the host employer nor StdCode is carried (no later step reads them: they use std_key); at national
-# size the host employer alone was 400 MB of the table.
+# Linked on ULN, UKPRN and StdCode; on ULN and UKPRN alone in a return whose aims carry no StdCode at all
+# ($no_std_ranks, found first). One join with the StdCode as a condition on the pairs it finds took 4.3 s at
+# national size, where a join for each kind of return and their union took 6.7 s. Neither the host employer nor
+# StdCode is carried (no later step reads them: they use std_key); at national size the host employer alone was
+# 400 MB of the table.
+NO_STD_RANKS = "SELECT prank FROM qf_aims GROUP BY prank HAVING NOT bool_or(StdCode IS NOT NULL) ORDER BY prank"
 LINKED = """
 CREATE OR REPLACE TEMP TABLE qf_linked AS
-WITH has_std AS (SELECT prank, bool_or(StdCode IS NOT NULL) AS has_std FROM qf_aims GROUP BY prank)
 SELECT a.* EXCLUDE (StdCode), c.agency_id, c.apprenticeship_id, c.commitment_status, c.commitment_stop,
        c.commitment_start, 'commitment' AS link_basis
-FROM qf_aims a JOIN has_std h ON h.prank = a.prank AND h.has_std
-JOIN qf_commitments c ON c.ULN = a.ULN AND c.UKPRN = a.UKPRN AND c.StdCode = a.StdCode
-UNION ALL
-SELECT a.* EXCLUDE (StdCode), c.agency_id, c.apprenticeship_id, c.commitment_status, c.commitment_stop,
-       c.commitment_start, 'commitment' AS link_basis
-FROM qf_aims a JOIN has_std h ON h.prank = a.prank AND NOT h.has_std
-JOIN qf_commitments c ON c.ULN = a.ULN AND c.UKPRN = a.UKPRN
+FROM qf_aims a JOIN qf_commitments c ON c.ULN = a.ULN AND c.UKPRN = a.UKPRN
+     AND (list_contains(CAST($no_std_ranks AS BIGINT[]), a.prank) OR c.StdCode = a.StdCode)
 """
 
 # The fallback for aims with no Apprenticeship Service record at all: the employer at the aim's start is the
@@ -351,24 +348,43 @@ FROM judged
 # ---------------------------------------------------------------- achievement rate (quality/qar.py)
 
 # pool_aims: the period's aims and every earlier year's R14, the latest version of each aim, and the year of
-# the earliest return that shows it ended. One pass groups every linked row by aim: the latest pooled version
+# the earliest return that shows it ended. One pass groups every linked row by aim. The latest pooled version
 # is the greatest by (return, link basis, learner reference, aim number, commitment start, apprenticeship id),
 # a missing commitment start or id counting below any other, as pandas' descending sort with missing last
-# takes it; an aim's pool_id is that row's rowid. A window over the pool, a second grouping for the year
-# reported and a join of the two took 18.6 s at national size; this takes 4.5 s.
+# takes it; an aim's pool_id is that row's rowid. Nearly always an aim has one row in each return, so the
+# latest return alone decides: the pass takes the row of the latest pooled return, and marks the aims with two
+# pooled rows in one return (a power of two for each row's return: the sum of those differs from their bitwise
+# or only when two rows share a return, or two returns 64 apart). Only those are settled by the whole order,
+# afterwards. At national size the whole order for every aim took 6.1 s of the pool's 8.5 s; this pass 2.6 s.
+# (A window over the pool, a second grouping for the year reported and a join of the two took 18.6 s.)
+POOL_KEYS = "agency_id, UKPRN, ULN, std_key, LearnStartDate"
+POOL_BEST = f"""
+CREATE OR REPLACE TEMP TABLE qf_pool_best AS
+SELECT {", ".join("l." + k for k in POOL_KEYS.split(", "))},
+       arg_max(l.rowid, l.prank) FILTER (WHERE p.in_pool) AS pool_id,
+       min(p.start_year) FILTER (WHERE l.CompStatus IN ('2', '3', '6')) AS year_reported,
+       sum(1::HUGEINT << (l.prank % 64)) FILTER (WHERE p.in_pool)
+           <> bit_or(1::HUGEINT << (l.prank % 64)) FILTER (WHERE p.in_pool) AS tied
+FROM qf_linked l JOIN qf_periods p ON p.prank = l.prank
+GROUP BY {", ".join("l." + k for k in POOL_KEYS.split(", "))}
+HAVING bool_or(p.in_pool)
+"""
+POOL_TIES = f"""
+UPDATE qf_pool_best b SET pool_id = s.pool_id
+FROM (
+    SELECT {", ".join("l." + k for k in POOL_KEYS.split(", "))},
+           arg_max(l.rowid, struct_pack(r := l.prank, b := l.link_basis, n := l.LearnRefNumber, s := l.AimSeqNumber,
+                                        c := coalesce(l.commitment_start, DATE '0001-01-01'),
+                                        i := coalesce(l.apprenticeship_id, ''))) AS pool_id
+    FROM qf_linked l JOIN qf_periods p ON p.prank = l.prank AND p.in_pool
+    SEMI JOIN (SELECT * FROM qf_pool_best WHERE tied) t ON {_same(POOL_KEYS, "t", "l")}
+    GROUP BY ALL
+) s
+WHERE b.tied AND {_same(POOL_KEYS, "s", "b")}
+"""
 POOL = """
 CREATE OR REPLACE TEMP TABLE qf_pool AS
-WITH best AS (
-    SELECT arg_max(l.rowid, struct_pack(r := l.prank, b := l.link_basis, n := l.LearnRefNumber, s := l.AimSeqNumber,
-                                        c := coalesce(l.commitment_start, DATE '0001-01-01'),
-                                        i := coalesce(l.apprenticeship_id, '')))
-               FILTER (WHERE p.in_pool) AS pool_id,
-           min(p.start_year) FILTER (WHERE l.CompStatus IN ('2', '3', '6')) AS year_reported
-    FROM qf_linked l JOIN qf_periods p ON p.prank = l.prank
-    GROUP BY l.agency_id, l.UKPRN, l.ULN, l.std_key, l.LearnStartDate
-    HAVING bool_or(p.in_pool)
-)
-SELECT l.rowid AS pool_id, l.*, b.year_reported FROM qf_linked l JOIN best b ON b.pool_id = l.rowid
+SELECT l.rowid AS pool_id, l.*, b.year_reported FROM qf_linked l JOIN qf_pool_best b ON b.pool_id = l.rowid
 """
 
 
@@ -481,18 +497,18 @@ FROM qf_measured WHERE prank < $prank GROUP BY prank, agency_id ORDER BY prank, 
 
 TEMP_TABLES = ["qf_periods", "qf_agencies", "qf_standards", "qf_postcode_areas", "qf_by_postcode", "qf_by_district",
                "qf_names", "qf_approvals", "qf_agency_approvals", "qf_aims", "qf_commitments", "qf_linked",
-               "qf_history_keys", "qf_grouped", "qf_late", "qf_regions", "qf_measured", "qf_current", "qf_pool",
-               "qf_qar"]
+               "qf_history_keys", "qf_grouped", "qf_late", "qf_regions", "qf_measured", "qf_current", "qf_pool_best",
+               "qf_pool", "qf_qar"]
 
 
 # ---------------------------------------------------------------- running it
 
 # The steps in the order they run: the pool straight after the grouping, as both read the linked aims (the
 # largest working table, 3 GB at national size) and nothing after them does.
-STEPS = (HISTORY_KEYS, GROUPED, POOL, LATE, REGIONS, MEASURED, CURRENT, QAR)
+STEPS = (HISTORY_KEYS, GROUPED, POOL_BEST, POOL_TIES, POOL, LATE, REGIONS, MEASURED, CURRENT, QAR)
 # The working tables no later step reads, dropped once the step named has run (DuckDB has 1 GB in all).
-DONE_AFTER = {GROUPED: ["qf_history_keys"], POOL: ["qf_linked"], MEASURED: ["qf_grouped", "qf_late", "qf_regions"],
-              QAR: ["qf_pool"]}
+DONE_AFTER = {GROUPED: ["qf_history_keys"], POOL: ["qf_linked", "qf_pool_best"],
+              MEASURED: ["qf_grouped", "qf_late", "qf_regions"], QAR: ["qf_pool"]}
 
 
 def indicator_results_sql(con, period: Period, t: ThresholdSet, absent: dict | None = None,
@@ -515,6 +531,7 @@ def indicator_results_sql(con, period: Period, t: ThresholdSet, absent: dict | N
     for p in periods:
         _run(con, AIMS, {**params, "aims_year": p.year.code, "aims_return": p.return_code})
     _run(con, COMMITMENTS, params)
+    params["no_std_ranks"] = [r for (r,) in con.execute(NO_STD_RANKS).fetchall()]
     _run(con, LINKED, params)
     if t.readings.link.use_ern_fallback:
         _run(con, LINKED_BY_ERN, params)
