@@ -1,8 +1,9 @@
 """Benchmark: where the SQL engine's FRM time goes, step by step, on one dataset (not a test).
 
-Opens DATA with the SQL loader (every row check), then for the previous
-return and the run's own: the prepared inputs, then every rule. Prints each
-step's seconds and the process's peak memory. Make a national dataset first
+Opens DATA with the SQL loader as an FRM run does (every row check; of the
+top-level tables LARS and prior achievements; the FAM types the rules read),
+then for the previous return and the run's own: the prepared inputs, then
+every rule. Prints each step's seconds and the process's peak memory. Make a national dataset first
 (``fjaaqa synth --scale national --copies 1000 --out DATA``).
 
 Usage: ``python bench/bench_frm_steps.py DATA [YEAR RETURN]`` (default 2223 R14).
@@ -16,8 +17,10 @@ import time
 
 def main() -> None:
     from fjaaqa.frm import sql_inputs, sql_run
+    from fjaaqa.frm.inputs import FRM_TABLES
     from fjaaqa.frm.partitioned import peak_rss_mb
     from fjaaqa.frm.run import load_catalogue, previous_return
+    from fjaaqa.frm.sql_common import FAM_TYPES
     from fjaaqa.inputs.sql_load import open_dataset
     from fjaaqa.inputs.views import connect
     from fjaaqa.periods import make_period
@@ -26,7 +29,7 @@ def main() -> None:
     period = make_period(*(sys.argv[2:4] or ["2223", "R14"]))
     con = connect()
     started = time.perf_counter()
-    open_dataset(con, data, up_to=period)
+    open_dataset(con, data, up_to=period, top=FRM_TABLES, fams=FAM_TYPES)  # what a run opens (frm.engines)
     print(f"open the files and run every row check   {time.perf_counter() - started:7.1f} s", flush=True)
     cat, _ = load_catalogue(period.year)
     previous = previous_return(sql_run.dataset_periods(con), period)
