@@ -12,13 +12,16 @@ Everything per aim or per apprentice is SQL, in temporary tables named
   agencies (``inputs.link.programme_aims`` and ``link_aims``), every return
   up to the period;
 - ``qf_grouped``: one row per apprentice and return
-  (``apprentices.group_apprenticeships``);
-- ``qf_late``, ``qf_measured``: the state at a census, with late-reported
-  withdrawals, the workplace region and the approvals in force
-  (``late_reported_from``, ``period_state``, ``results.measure_period``),
-  for the period and the earlier returns the outside-areas streak needs;
-- ``qf_pool``, ``qf_qar``: the achievement-rate pool and each aim's
-  classification (``qar.pool_aims``, ``qar.classify_aims``).
+  (``apprentices.group_apprenticeships``), for the measured returns and,
+  in the others, for the apprentices ``qf_late`` looks back at
+  (``qf_history_keys``);
+- ``qf_late``, ``qf_regions``, ``qf_measured``: the state at a census, with
+  late-reported withdrawals, the workplace region (once per postcode) and
+  the approvals in force (``late_reported_from``, ``period_state``,
+  ``results.measure_period``), for the period and the earlier returns the
+  outside-areas streak needs;
+- ``qf_pool_best``, ``qf_pool``, ``qf_qar``: the achievement-rate pool and
+  each aim's classification (``qar.pool_aims``, ``qar.classify_aims``).
 
 Only the per-agency sums come back to Python, where the existing
 ``classify_*`` functions judge them with exact fractions, so a status can
