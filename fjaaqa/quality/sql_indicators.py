@@ -173,12 +173,9 @@ GROUP_KEYS = "prank, agency_id, ULN, std_key"
 GROUPED_FIELDS = ("prank, agency_id, ULN, std_key, state, LearnActEndDate, LearnPlanEndDate, commitment_status, "
                   "commitment_stop, apprenticeship_id, DelLocPostCode")
 
-# group_apprenticeships: per return, one row per (agency, ULN, standard) from the latest aim. The order
-# after UKPRN breaks ties the way the pandas stable sort does where it can (commitment links before
-# employer-reference ones, an aim's commitments in date order). A group of one aim: it is the latest, its
-# first start is its own, and no aim follows it, so it has no earlier withdrawal.
 # The apprentices whose earlier returns late_reported_from reads: those with an aim withdrawn in a measured
-# return (a few more than those whose latest aim there is withdrawn, which is all it needs).
+# return (a few more than those whose latest aim there is withdrawn, which is all it needs). Only the measured
+# returns read the rest of an earlier return's groups: at national size 5.4 of 11.6 million linked aims are grouped.
 HISTORY_KEYS = """
 CREATE OR REPLACE TEMP TABLE qf_history_keys AS
 SELECT DISTINCT l.agency_id, l.ULN, l.std_key
@@ -186,6 +183,10 @@ FROM qf_linked l JOIN qf_periods p ON p.prank = l.prank AND p.is_target
 WHERE l.CompStatus = '3'
 """
 
+# group_apprenticeships: per return, one row per (agency, ULN, standard) from the latest aim, for the measured
+# returns and the apprentices above. The order after UKPRN breaks ties the way the pandas stable sort does where
+# it can (commitment links before employer-reference ones, an aim's commitments in date order). A group of one
+# aim: it is the latest, its first start is its own, and no aim follows it, so it has no earlier withdrawal.
 GROUPED = f"""
 CREATE OR REPLACE TEMP TABLE qf_grouped AS
 WITH a AS (
