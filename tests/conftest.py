@@ -31,6 +31,11 @@ from e2e.build import E2E  # noqa: E402
 collect_ignore_glob = ["fixtures/*/*.ipynb", "fixtures/*.ipynb"]
 
 
+def is_e2e(path: str) -> bool:
+    """Whether a test file is an end-to-end one (under ``tests/e2e``), from any working folder."""
+    return "e2e" in Path(path).parts
+
+
 class XdistController:
     """Under ``pytest -n N`` the controller owns the one build: it names the build's folder for every
     worker before they start, and starts the build when the first worker's collection holds an
@@ -45,7 +50,7 @@ class XdistController:
         node.workerinput["fjaaqa_e2e_root"] = self.root
 
     def pytest_xdist_node_collection_finished(self, node, ids):
-        if any("e2e" in Path(i.split("::")[0]).parts for i in ids):  # as pytest_collection_modifyitems tells
+        if any(is_e2e(i.split("::")[0]) for i in ids):
             E2E.start(self.root)
 
     def pytest_sessionfinish(self, session):
@@ -65,7 +70,7 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(session, config, items):
     """End-to-end tests last; without xdist their build starts now, in the background."""
-    e2e = [i for i in items if "e2e" in Path(str(i.fspath)).parts]
+    e2e = [i for i in items if is_e2e(str(i.fspath))]
     if e2e:
         items[:] = [i for i in items if i not in set(e2e)] + e2e
         if not hasattr(config, "workerinput"):

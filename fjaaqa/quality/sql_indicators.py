@@ -156,6 +156,11 @@ FROM at_start s JOIN register g ON g.ern = s.EmpId
 
 # ---------------------------------------------------------------- apprentices (quality/apprentices.py)
 
+def _of(cols: str, alias: str) -> str:
+    """``cols`` (a comma-separated list) each taken from the table ``alias``."""
+    return ", ".join(f"{alias}.{c}" for c in cols.split(", "))
+
+
 def _same(keys: str, left: str, right: str) -> str:
     """Join condition: ``left`` and ``right`` agree on every one of ``keys`` (a missing value matching a missing one).
 
@@ -219,7 +224,7 @@ FROM f
 WINDOW k AS (PARTITION BY {GROUP_KEYS})
 QUALIFY pos = n_aims
 UNION ALL
-SELECT {", ".join("a." + c for c in GROUPED_FIELDS.split(", "))}, a.start0 AS first_start,
+SELECT {_of(GROUPED_FIELDS, "a")}, a.start0 AS first_start,
        CAST(NULL AS DATE) AS earlier_withdrawal
 FROM a ANTI JOIN several n ON {_same(GROUP_KEYS, "n", "a")}
 """
@@ -364,19 +369,19 @@ FROM judged
 POOL_KEYS = "agency_id, UKPRN, ULN, std_key, LearnStartDate"
 POOL_BEST = f"""
 CREATE OR REPLACE TEMP TABLE qf_pool_best AS
-SELECT {", ".join("l." + k for k in POOL_KEYS.split(", "))},
+SELECT {_of(POOL_KEYS, "l")},
        arg_max(l.rowid, l.prank) FILTER (WHERE p.in_pool) AS pool_id,
        min(p.start_year) FILTER (WHERE l.CompStatus IN ('2', '3', '6')) AS year_reported,
        sum(1::HUGEINT << (l.prank % 64)) FILTER (WHERE p.in_pool)
            <> bit_or(1::HUGEINT << (l.prank % 64)) FILTER (WHERE p.in_pool) AS tied
 FROM qf_linked l JOIN qf_periods p ON p.prank = l.prank
-GROUP BY {", ".join("l." + k for k in POOL_KEYS.split(", "))}
+GROUP BY {_of(POOL_KEYS, "l")}
 HAVING bool_or(p.in_pool)
 """
 POOL_TIES = f"""
 UPDATE qf_pool_best b SET pool_id = s.pool_id
 FROM (
-    SELECT {", ".join("l." + k for k in POOL_KEYS.split(", "))},
+    SELECT {_of(POOL_KEYS, "l")},
            arg_max(l.rowid, struct_pack(r := l.prank, b := l.link_basis, n := l.LearnRefNumber, s := l.AimSeqNumber,
                                         c := coalesce(l.commitment_start, DATE '0001-01-01'),
                                         i := coalesce(l.apprenticeship_id, ''))) AS pool_id
